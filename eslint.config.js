@@ -1,0 +1,34 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    // The core, JetStream, KV, object store and services layers must stay framework-free.
+    files: ['lib/core/**/*.ts', 'lib/jetstream/**/*.ts', 'lib/kv/**/*.ts', 'lib/obj/**/*.ts', 'lib/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@nestjs/*', 'rxjs', 'rxjs/*', 'reflect-metadata'], message: 'The core layers must not depend on NestJS or rxjs.' },
+            { group: ['**/nest/**', '../nest', '../../nest'], message: 'Lower layers must not import the nest layer.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'sample/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

@@ -1,0 +1,857 @@
+import type { NatsSocket } from './transport/socket.js';
+import { openSocket, upgradeTls } from './transport/socket.js';
+import { Outbound } from './transport/outbound.js';
+import { Parser, type ParserSink } from './protocol/parser.js';
+import { connectFrame, encodeLine, encodePub, subLine, unsubLine } from './protocol/encoder.js';
+import { buildConnect, classifyServerError, type ServerInfo } from './protocol/handshake.js';
+import {
+  AuthorizationError,
+  ConnectionClosedError,
+  ConnectionDrainingError,
+  ConnectionError,
+  InvalidOptionError,
+  MaxPayloadError,
+  NatsError,
+  NoRespondersError,
+  PermissionViolationError,
+  ProtocolError,
+  TimeoutError,
+} from './errors.js';
+import { MsgHeaders, type HeadersInit } from './messages/headers.js';
+import { Msg } from './messages/msg.js';
+import {
+  Subscription,
+  type SubscriptionHost,
+  type SubscriptionOptions,
+} from './subscriptions/subscription.js';
+import { MuxInbox, replyError } from './subscriptions/mux-inbox.js';
+import { checkPublishSubject, checkQueueGroup, checkSubscribeSubject } from './subjects.js';
+import {
+  resolveOptions,
+  type ConnectOptions,
+  type ResolvedOptions,
+  type TlsOptions,
+} from './options.js';
+import { ServerPool, displayUrl, type ServerEntry } from './servers.js';
+import { Broadcast, type Status } from './status.js';
+import { credentialFields } from './auth/credentials.js';
+import { nuid } from './nuid.js';
+
+/** The lifecycle of a connection; every change goes through `transition()`. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'draining' | 'closed';
+
+export interface PublishOptions {
+  /** Reply subject for the receiver to answer on. */
+  reply?: string;
+  headers?: HeadersInit;
+}
+
+export interface RequestOptions {
+  /** @default 1000 */
+  timeout?: number;
+  headers?: HeadersInit;
+}
+
+export interface RequestManyOptions {
+  /** Stop after this many replies. */
+  maxMessages?: number;
+  /** Stop after this long in total. @default 1000 */
+  maxWait?: number;
+  /** Stop when no reply arrived for this long after the previous one. */
+  stallTimeout?: number;
+  headers?: HeadersInit;
+}
+
+export interface Stats {
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  reconnects: number;
+}
+
+type PongWaiter = (err?: Error) => void;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A connection to a NATS server (or cluster). Created by `connect()`. Publishes are buffered and
+ * coalesced into one socket write per event-loop turn; the connection reconnects by itself and
+ * replays subscriptions and buffered publishes, unless told not to.
+ */
+export class NatsConnection implements ParserSink, SubscriptionHost {
+  private state: ConnectionState = 'connecting';
+  private readonly opts: ResolvedOptions;
+  private readonly pool: ServerPool;
+  private socket: NatsSocket | null = null;
+  private parser: Parser | null = null;
+  private readonly outbound: Outbound;
+  private readonly subs = new Map<number, Subscription>();
+  private nextSid = 1;
+  private mux: MuxInbox | null = null;
+  private muxSub: Subscription | null = null;
+  private pongs: PongWaiter[] = [];
+  // Flushes asked for while disconnected, answered by one PING after the reconnect.
+  private deferredPongs: PongWaiter[] = [];
+  private pingsOut = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private handshake: {
+    onInfo(info: ServerInfo): void;
+    onPong(): void;
+    fail(err: Error): void;
+  } | null = null;
+  private serverInfo: ServerInfo = {} as ServerInfo;
+  private lastError: Error | undefined;
+  private readonly counters: Stats = {
+    inMsgs: 0,
+    outMsgs: 0,
+    inBytes: 0,
+    outBytes: 0,
+    reconnects: 0,
+  };
+  private readonly events = new Broadcast<Status>();
+  private resolveClosed!: (err: Error | undefined) => void;
+  private readonly closedPromise = new Promise<Error | undefined>((r) => (this.resolveClosed = r));
+  private wakeReconnect: (() => void) | undefined;
+  private drainPromise: Promise<void> | undefined;
+  // While draining: subscriptions first (publishes still allowed), then pending publishes.
+  private drainPhase: 'subs' | 'pubs' | undefined;
+
+  private constructor(opts: ConnectOptions) {
+    this.opts = resolveOptions(opts);
+    const urls = Array.isArray(this.opts.servers)
+      ? this.opts.servers
+      : [this.opts.servers as string];
+    this.pool = new ServerPool(urls, !this.opts.noRandomize);
+    this.outbound = new Outbound(this.opts.writeHighWaterMark, this.opts.reconnectBufferSize);
+  }
+
+  /** Connects to the first server of the pool that answers. See `connect()`. */
+  static async connect(opts: ConnectOptions = {}): Promise<NatsConnection> {
+    const nc = new NatsConnection(opts);
+    await nc.initialConnect();
+    return nc;
+  }
+
+  // ---- public properties ------------------------------------------------------------------
+
+  /** The INFO of the server this connection is on (last known while reconnecting). */
+  get info(): Readonly<ServerInfo> {
+    return this.serverInfo;
+  }
+  get isConnected(): boolean {
+    return this.state === 'connected' || this.state === 'draining';
+  }
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+  get isDraining(): boolean {
+    return this.state === 'draining';
+  }
+  /** The URL of the current server, without credentials, or '' when disconnected. */
+  get connectedUrl(): string {
+    return this.isConnected && this.pool.current ? displayUrl(this.pool.current) : '';
+  }
+  /** Every server in the pool. */
+  get servers(): string[] {
+    return this.pool.servers.map(displayUrl);
+  }
+  /** Servers learned from cluster gossip. */
+  get discoveredServers(): string[] {
+    return this.pool.servers.filter((s) => s.implicit).map(displayUrl);
+  }
+  /** Largest message (headers plus payload) the server accepts. */
+  get maxPayload(): number {
+    return this.serverInfo.max_payload ?? 1024 * 1024;
+  }
+  get clientId(): number | undefined {
+    return this.serverInfo.client_id;
+  }
+
+  // ---- messaging --------------------------------------------------------------------------
+
+  /**
+   * Publishes a message. Returns `undefined`, or a promise while the outbound buffer is above
+   * its high-water mark: `await nc.publish(...)` then holds a fast publisher back. Throws
+   * `InvalidSubjectError`, `MaxPayloadError`, `ConnectionClosedError`,
+   * `ConnectionDrainingError` or, while disconnected with a full buffer, `ReconnectBufferFullError`.
+   */
+  publish(
+    subject: string,
+    data?: Uint8Array | string | null,
+    opts?: PublishOptions,
+  ): Promise<void> | undefined {
+    if (this.state === 'closed') throw new ConnectionClosedError();
+    if (this.drainingPubs) throw new ConnectionDrainingError();
+    checkPublishSubject(subject);
+    const payload = data ?? EMPTY;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    let reply = '';
+    let headers: Uint8Array | null = null;
+    if (opts !== undefined) {
+      if (opts.reply) {
+        checkPublishSubject(opts.reply, 'reply subject');
+        reply = opts.reply;
+      }
+      if (opts.headers !== undefined) headers = MsgHeaders.from(opts.headers).encode();
+    }
+    const total = size + (headers === null ? 0 : headers.length);
+    if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
+    encodePub(this.outbound, subject, reply, payload, size, headers);
+    this.outbound.written();
+    this.counters.outMsgs++;
+    this.counters.outBytes += total;
+    return this.outbound.pressure();
+  }
+
+  /**
+   * Subscribes to `subject` (wildcards allowed). Throws `InvalidSubjectError`,
+   * `ConnectionClosedError` or `ConnectionDrainingError`.
+   */
+  subscribe(subject: string, opts: SubscriptionOptions = {}): Subscription {
+    this.assertOpen();
+    checkSubscribeSubject(subject);
+    if (opts.queue !== undefined) checkQueueGroup(opts.queue);
+    if (opts.max !== undefined && (!Number.isInteger(opts.max) || opts.max < 0)) {
+      throw new InvalidOptionError('subscription max must be a non-negative integer');
+    }
+    const sid = this.nextSid++;
+    const sub = new Subscription(this, sid, subject, opts);
+    this.subs.set(sid, sub);
+    if (this.outbound.connected) {
+      encodeLine(this.outbound, subLine(subject, sid, opts.queue));
+      if (sub.max > 0) encodeLine(this.outbound, unsubLine(sid, sub.max));
+      this.outbound.written();
+    }
+    return sub;
+  }
+
+  /**
+   * Sends a request and resolves the first reply. Rejects with `TimeoutError`,
+   * `NoRespondersError` when nobody listens, `ServiceError` when the reply carries
+   * Service API error headers, or `ConnectionClosedError`.
+   */
+  request(subject: string, data?: Uint8Array | string | null, opts?: RequestOptions): Promise<Msg> {
+    try {
+      this.assertOpen();
+      const mux = this.ensureMux();
+      const { reply, response } = mux.register(subject, opts?.timeout ?? 1000);
+      try {
+        this.publish(subject, data, { reply, headers: opts?.headers });
+      } catch (err) {
+        mux.cancel(reply, err as Error);
+      }
+      return response;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Sends a request and yields every reply until `maxMessages`, `maxWait` or `stallTimeout`
+   * ends it. Throws `NoRespondersError` when nobody listens.
+   */
+  async *requestMany(
+    subject: string,
+    data?: Uint8Array | string | null,
+    opts: RequestManyOptions = {},
+  ): AsyncGenerator<Msg> {
+    this.assertOpen();
+    const inbox = this.newInbox();
+    const sub = this.subscribe(inbox, opts.maxMessages ? { max: opts.maxMessages } : {});
+    const deadline = Date.now() + (opts.maxWait ?? 1000);
+    let count = 0;
+    try {
+      this.publish(subject, data, { reply: inbox, headers: opts.headers });
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) return;
+        const wait = count > 0 && opts.stallTimeout ? Math.min(left, opts.stallTimeout) : left;
+        let msg: Msg;
+        try {
+          msg = await sub.nextMsg(wait);
+        } catch (err) {
+          if (err instanceof TimeoutError) return;
+          throw err;
+        }
+        const err = replyError(msg, subject);
+        if (err instanceof NoRespondersError) throw err;
+        count++;
+        yield msg;
+        if (opts.maxMessages && count >= opts.maxMessages) return;
+      }
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
+  /** Resolves when the server has processed everything sent so far (a PING/PONG round trip). */
+  flush(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new ConnectionClosedError());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: PongWaiter = (err) => (err ? reject(err) : resolve());
+      if (this.socket === null || this.handshake !== null) {
+        this.deferredPongs.push(waiter);
+        return;
+      }
+      this.outbound.flush();
+      this.pongs.push(waiter);
+      this.socket.write('PING\r\n');
+    });
+  }
+
+  /** The round-trip time to the server in milliseconds. */
+  async rtt(): Promise<number> {
+    const start = process.hrtime.bigint();
+    await this.flush();
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  }
+
+  /** A new unique inbox subject under the configured prefix. */
+  newInbox(): string {
+    return `${this.opts.inboxPrefix}.${nuid.next()}`;
+  }
+
+  /** Counters since the connection was created. */
+  stats(): Stats {
+    return { ...this.counters };
+  }
+
+  /** Status events (connect, disconnect, reconnecting, reconnect, errors, close...). */
+  status(): AsyncIterableIterator<Status> {
+    return this.events.iterate();
+  }
+
+  /** Resolves when the connection is closed: with the error that closed it, or undefined. */
+  closed(): Promise<Error | undefined> {
+    return this.closedPromise;
+  }
+
+  /**
+   * Drains every subscription (the request inbox last), flushes pending publishes, then closes.
+   * Gives up after `drainTimeout` and closes anyway, reporting a `TimeoutError`.
+   */
+  drain(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    if (this.drainPromise) return this.drainPromise;
+    if (this.state !== 'connected') return this.close();
+    this.transition('draining');
+    this.drainPromise = this.runDrain();
+    return this.drainPromise;
+  }
+
+  /** Closes now: buffered publishes are written if connected, pending requests fail. */
+  async close(): Promise<void> {
+    await this.shutdown(undefined);
+  }
+
+  // ---- SubscriptionHost -------------------------------------------------------------------
+
+  /** @internal */
+  unsubscribe(sub: Subscription, max?: number): void {
+    if (max !== undefined && max > 0) {
+      if (this.outbound.connected) {
+        encodeLine(this.outbound, unsubLine(sub.sid, max));
+        this.outbound.written();
+      }
+      return;
+    }
+    if (!this.subs.delete(sub.sid)) return;
+    if (this.outbound.connected) {
+      encodeLine(this.outbound, unsubLine(sub.sid));
+      this.outbound.written();
+    }
+    sub.close();
+  }
+
+  /** @internal */
+  async drainSubscription(sub: Subscription): Promise<void> {
+    if (this.subs.has(sub.sid) && this.outbound.connected) {
+      encodeLine(this.outbound, unsubLine(sub.sid));
+      this.outbound.written();
+      // Messages sent before the UNSUB arrive before the PONG, and are dispatched by then.
+      await this.flush().catch(() => undefined);
+    }
+    this.subs.delete(sub.sid);
+    sub.close();
+  }
+
+  /** @internal Reports an error that belongs to no call. */
+  reportError(err: NatsError): void {
+    this.emit({ type: 'error', error: err });
+  }
+
+  // ---- ParserSink -------------------------------------------------------------------------
+
+  /** @internal */
+  onMsg(
+    subject: string,
+    sid: number,
+    reply: string,
+    headers: Uint8Array | null,
+    payload: Uint8Array,
+  ): void {
+    this.counters.inMsgs++;
+    this.counters.inBytes += payload.length + (headers === null ? 0 : headers.length);
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) sub.deliver(new Msg(subject, sid, reply, payload, headers, this));
+  }
+
+  /** @internal */
+  onInfo(info: Record<string, unknown>): void {
+    const next = info as unknown as ServerInfo;
+    if (this.handshake !== null) {
+      this.handshake.onInfo(next);
+      return;
+    }
+    this.serverInfo = { ...this.serverInfo, ...next };
+    this.applyGossip(next);
+    if (next.ldm === true) {
+      const server = this.connectedUrl;
+      this.emit({ type: 'lameDuck', server });
+    }
+  }
+
+  /** @internal */
+  onPing(): void {
+    this.socket?.write('PONG\r\n');
+  }
+
+  /** @internal */
+  onPong(): void {
+    if (this.handshake !== null) {
+      this.handshake.onPong();
+      return;
+    }
+    this.pingsOut = 0;
+    this.pongs.shift()?.();
+  }
+
+  /** @internal */
+  onOk(): void {}
+
+  /** @internal */
+  onErr(message: string): void {
+    const err = classifyServerError(message);
+    if (this.handshake !== null) {
+      this.handshake.fail(err);
+      return;
+    }
+    if (err instanceof PermissionViolationError) {
+      this.permissionViolation(err);
+      return;
+    }
+    if (err instanceof ProtocolError && /invalid subject|maximum subscriptions/i.test(message)) {
+      this.reportError(err);
+      return;
+    }
+    // Fatal: the server closes the socket; remember why for the disconnect/close events.
+    this.lastError = err;
+    this.reportError(err);
+  }
+
+  // ---- connecting -------------------------------------------------------------------------
+
+  private async initialConnect(): Promise<void> {
+    let lastErr: Error | undefined;
+    for (let i = 0; i < this.pool.servers.length; i++) {
+      const server = this.pool.next() as ServerEntry;
+      try {
+        await this.attempt(server);
+        this.connected(server, false);
+        return;
+      } catch (err) {
+        lastErr = err as Error;
+        if (err instanceof AuthorizationError) break;
+      }
+    }
+    if (this.opts.waitOnFirstConnect && !(lastErr instanceof AuthorizationError)) {
+      this.transition('reconnecting');
+      void this.reconnectLoop();
+      return;
+    }
+    this.transition('closed');
+    this.events.end();
+    this.resolveClosed(lastErr);
+    throw lastErr ?? new ConnectionError('no servers to connect to');
+  }
+
+  /** One connection attempt: TCP, INFO, optional TLS, CONNECT + PING, PONG. */
+  private async attempt(server: ServerEntry): Promise<void> {
+    server.lastAttempt = Date.now();
+    const tlsOpts =
+      typeof this.opts.tls === 'object' ? this.opts.tls : this.opts.tls ? {} : undefined;
+    const wantTls = server.tls || tlsOpts !== undefined;
+    let socket = await openSocket(server, this.opts.timeout, tlsOpts);
+    const deadline = setTimeout(
+      () => fail(new ConnectionError(`handshake with ${server.hostport} timed out`)),
+      this.opts.timeout,
+    );
+    let fail: (err: Error) => void = () => undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        fail = (err: Error) => {
+          this.handshake = null;
+          reject(err);
+        };
+        this.handshake = {
+          onInfo: (info) => {
+            this.handshake!.onInfo = () => undefined;
+            void this.sendConnect(server, info, socket, wantTls, tlsOpts)
+              .then((s) => (socket = s))
+              .catch(fail);
+          },
+          onPong: () => {
+            this.handshake = null;
+            resolve();
+          },
+          fail,
+        };
+        this.bindSocket(socket);
+      });
+    } catch (err) {
+      socket.destroy();
+      if (this.socket === socket) this.socket = null;
+      throw err;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private async sendConnect(
+    server: ServerEntry,
+    info: ServerInfo,
+    socket: NatsSocket,
+    wantTls: boolean,
+    tlsOpts: TlsOptions | undefined,
+  ): Promise<NatsSocket> {
+    this.serverInfo = info;
+    if ((wantTls || info.tls_required) && !('encrypted' in socket && socket.encrypted)) {
+      socket.removeAllListeners('data');
+      socket = await upgradeTls(socket, server, tlsOpts, this.opts.timeout);
+      this.bindSocket(socket);
+    }
+    const creds = await credentialFields(this.opts, server, info.nonce);
+    socket.write(connectFrame(buildConnect(this.opts, info, creds, wantTls)));
+    return socket;
+  }
+
+  private bindSocket(socket: NatsSocket): void {
+    this.socket = socket;
+    this.parser = new Parser(this);
+    const parser = this.parser;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      try {
+        parser.parse(chunk);
+      } catch (err) {
+        const e = err instanceof NatsError ? err : new ProtocolError(String(err));
+        this.lastError = e;
+        this.reportError(e);
+        if (this.handshake) this.handshake.fail(e);
+        socket.destroy();
+      }
+    });
+    socket.on('drain', () => this.outbound.drained());
+    socket.on('error', (err) => {
+      if (this.socket === socket && !this.lastError)
+        this.lastError = new ConnectionError(`socket error: ${err.message}`, { cause: err });
+    });
+    socket.on('close', () => this.socketClosed(socket));
+  }
+
+  /** The handshake succeeded: replay subscriptions, then buffered publishes, then flushes. */
+  private connected(server: ServerEntry, isReconnect: boolean): void {
+    const socket = this.socket as NatsSocket;
+    server.reconnects = 0;
+    server.didConnect = true;
+    this.lastError = undefined;
+    this.pingsOut = 0;
+    this.applyGossip(this.serverInfo);
+    let lines = '';
+    for (const sub of this.subs.values()) {
+      if (sub.limitReached) continue;
+      lines += subLine(sub.subject, sub.sid, sub.queue) + '\r\n';
+      if (sub.max > 0) lines += unsubLine(sub.sid, sub.max - sub.delivered) + '\r\n';
+    }
+    if (lines) socket.write(lines);
+    this.outbound.attach(socket);
+    if (this.deferredPongs.length) {
+      const waiters = this.deferredPongs;
+      this.deferredPongs = [];
+      this.pongs.push((err) => waiters.forEach((w) => w(err)));
+      socket.write('PING\r\n');
+    }
+    this.startPings();
+    if (this.state !== 'draining') this.transition('connected');
+    const url = displayUrl(server);
+    if (isReconnect) {
+      this.counters.reconnects++;
+      this.emit({ type: 'reconnect', server: url });
+    } else {
+      this.emit({ type: 'connect', server: url });
+    }
+  }
+
+  private socketClosed(socket: NatsSocket): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.parser = null;
+    this.outbound.detach();
+    this.stopPings();
+    // PINGs written to the dead socket will never be answered: ask again after the reconnect.
+    const lost = this.pongs;
+    this.pongs = [];
+    this.deferredPongs.unshift(...lost);
+    if (this.handshake) {
+      this.handshake.fail(
+        this.lastError ?? new ConnectionError('connection closed during handshake'),
+      );
+      return;
+    }
+    if (this.state === 'closed') return;
+    const server = this.pool.current ? displayUrl(this.pool.current) : '';
+    this.emit({ type: 'disconnect', server, error: this.lastError });
+    if (!this.opts.reconnect || this.state === 'draining') {
+      void this.shutdown(this.lastError ?? new ConnectionError('connection lost'));
+      return;
+    }
+    this.transition('reconnecting');
+    void this.reconnectLoop();
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    let attempt = 0;
+    const sameAuthFailures = new Map<ServerEntry, number>();
+    while (this.state === 'reconnecting') {
+      const pass = this.pool.servers.length;
+      for (let i = 0; i < pass && this.state === 'reconnecting'; i++) {
+        const server = this.pool.next() as ServerEntry;
+        const max = this.opts.maxReconnectAttempts;
+        if (max >= 0 && server.reconnects >= max) {
+          this.pool.remove(server);
+          continue;
+        }
+        server.reconnects++;
+        this.emit({ type: 'reconnecting', attempt: ++attempt });
+        try {
+          await this.attempt(server);
+          if (this.state !== 'reconnecting') {
+            this.socket?.destroy();
+            return;
+          }
+          this.connected(server, true);
+          return;
+        } catch (err) {
+          this.lastError = err as Error;
+          // The same credentials will fail the same way: two refusals in a row drop the server.
+          if (err instanceof AuthorizationError) {
+            const n = (sameAuthFailures.get(server) ?? 0) + 1;
+            sameAuthFailures.set(server, n);
+            if (n >= 2) this.pool.remove(server);
+          }
+        }
+      }
+      if (this.state !== 'reconnecting') return;
+      if (this.pool.servers.length === 0) {
+        await this.shutdown(
+          this.lastError ?? new ConnectionError('no servers left to reconnect to'),
+        );
+        return;
+      }
+      await this.sleep(this.reconnectDelay(attempt));
+    }
+  }
+
+  private reconnectDelay(attempt: number): number {
+    if (this.opts.reconnectDelayHandler) return this.opts.reconnectDelayHandler(attempt);
+    const tls = this.pool.current?.tls || this.opts.tls !== undefined;
+    const jitter = tls ? this.opts.reconnectJitterTls : this.opts.reconnectJitter;
+    return this.opts.reconnectTimeWait + Math.random() * jitter;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeReconnect = done;
+    });
+  }
+
+  private applyGossip(info: ServerInfo): void {
+    if (this.opts.ignoreClusterUpdates || !info.connect_urls?.length) return;
+    const added = this.pool.update(info.connect_urls, this.pool.current?.tls ?? false);
+    if (added.length) this.emit({ type: 'discoveredServers', servers: added });
+  }
+
+  // ---- keepalive --------------------------------------------------------------------------
+
+  private startPings(): void {
+    this.stopPings();
+    if (this.opts.pingInterval <= 0) return;
+    this.pingTimer = setInterval(() => {
+      const socket = this.socket;
+      if (socket === null) return;
+      if (this.pingsOut >= this.opts.maxPingsOut) {
+        this.lastError = new ConnectionError(`stale connection: ${this.pingsOut} PINGs unanswered`);
+        socket.destroy();
+        return;
+      }
+      this.pingsOut++;
+      this.pongs.push(() => undefined);
+      this.outbound.flush();
+      socket.write('PING\r\n');
+    }, this.opts.pingInterval);
+  }
+
+  private stopPings(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  // ---- errors, drain, close ---------------------------------------------------------------
+
+  private permissionViolation(err: PermissionViolationError): void {
+    if (err.operation === 'subscription') {
+      for (const sub of this.subs.values()) {
+        if (sub.subject === err.subject && (err.queue === undefined || sub.queue === err.queue)) {
+          this.subs.delete(sub.sid);
+          sub.close(err);
+          break;
+        }
+      }
+    }
+    this.reportError(err);
+  }
+
+  private get drainingPubs(): boolean {
+    return this.drainPhase === 'pubs';
+  }
+
+  private async runDrain(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.drainTimeout)),
+    );
+    const work = (async () => {
+      this.drainPhase = 'subs';
+      const subs = [...this.subs.values()].filter((s) => s !== this.muxSub);
+      await Promise.all(subs.map((s) => s.drain()));
+      if (this.muxSub) await this.muxSub.drain();
+      this.drainPhase = 'pubs';
+      await this.flush();
+    })();
+    const outcome = await Promise.race([work.then(() => 'done' as const), timeout]).catch(
+      (err: Error) => err,
+    );
+    clearTimeout(timer);
+    let err: Error | undefined;
+    if (outcome === 'timeout') {
+      err = new TimeoutError(`drain did not finish within ${this.opts.drainTimeout} ms`);
+      this.reportError(err as TimeoutError);
+    } else if (outcome instanceof Error) {
+      err = outcome;
+    }
+    await this.shutdown(err);
+  }
+
+  private async shutdown(err: Error | undefined): Promise<void> {
+    if (this.state === 'closed') {
+      await this.closedPromise;
+      return;
+    }
+    this.transition('closed');
+    this.stopPings();
+    this.wakeReconnect?.();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      this.outbound.flush();
+      await endSocket(socket);
+    }
+    this.outbound.clear();
+    const closedErr = new ConnectionClosedError(
+      'connection closed',
+      err ? { cause: err } : undefined,
+    );
+    this.mux?.failAll(closedErr);
+    for (const w of [...this.pongs, ...this.deferredPongs]) w(closedErr);
+    this.pongs = [];
+    this.deferredPongs = [];
+    for (const sub of this.subs.values()) sub.close(err);
+    this.subs.clear();
+    this.emit({ type: 'close', error: err });
+    this.events.end();
+    this.resolveClosed(err);
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private ensureMux(): MuxInbox {
+    if (this.mux === null) {
+      const mux = new MuxInbox(`${this.newInbox()}.`);
+      this.muxSub = this.subscribe(mux.subject, { callback: (m) => mux.dispatch(m) });
+      this.mux = mux;
+    }
+    return this.mux;
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'closed') throw new ConnectionClosedError();
+    if (this.state === 'draining') throw new ConnectionDrainingError();
+  }
+
+  private transition(next: ConnectionState): void {
+    this.state = next;
+  }
+
+  private emit(status: Status): void {
+    const o = this.opts;
+    try {
+      switch (status.type) {
+        case 'error':
+          o.onError?.(status.error);
+          break;
+        case 'disconnect':
+          o.onDisconnect?.(status.server);
+          break;
+        case 'reconnect':
+          o.onReconnect?.(status.server);
+          break;
+        case 'close':
+          o.onClose?.(status.error);
+          break;
+        case 'discoveredServers':
+          o.onDiscoveredServers?.(status.servers);
+          break;
+        case 'lameDuck':
+          o.onLameDuck?.(status.server);
+          break;
+      }
+    } catch {
+      // A throwing user callback must not break the connection's own bookkeeping.
+    }
+    this.events.emit(status);
+  }
+}
+
+/** Ends a socket gracefully (pending writes go out), destroying it if that takes too long. */
+function endSocket(socket: NatsSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.end();
+  });
+}
+
+/** Connects to NATS. Rejects with `ConnectionError`, `AuthorizationError` or `InvalidOptionError`. */
+export function connect(opts?: ConnectOptions): Promise<NatsConnection> {
+  return NatsConnection.connect(opts);
+}

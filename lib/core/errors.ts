@@ -1,0 +1,195 @@
+/**
+ * Every error this library throws or rejects with is a `NatsError` with a stable string `code`,
+ * so callers can branch on `err.code` (or `instanceof`) without parsing messages.
+ */
+export class NatsError extends Error {
+  /** A stable, machine-readable identifier such as `TIMEOUT` or `NO_RESPONDERS`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The socket could not be opened or was lost, or the server sent a fatal `-ERR`. */
+export class ConnectionError extends NatsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONNECTION_ERROR', message, options);
+  }
+}
+
+/** The operation needs an open connection, but it is closed. */
+export class ConnectionClosedError extends NatsError {
+  constructor(message = 'connection closed', options?: { cause?: unknown }) {
+    super('CONNECTION_CLOSED', message, options);
+  }
+}
+
+/** The connection is draining and takes no new subscriptions or publishes. */
+export class ConnectionDrainingError extends NatsError {
+  constructor(message = 'connection is draining') {
+    super('CONNECTION_DRAINING', message);
+  }
+}
+
+/** The server refused the credentials (`Authorization Violation`, expired or revoked). */
+export class AuthorizationError extends NatsError {
+  constructor(message: string) {
+    super('AUTHORIZATION_VIOLATION', message);
+  }
+}
+
+/** The server refused a publish or subscription for lack of permission; the connection stays up. */
+export class PermissionViolationError extends NatsError {
+  /** `publish` or `subscription`. */
+  readonly operation: 'publish' | 'subscription';
+  readonly subject: string;
+  readonly queue: string | undefined;
+
+  constructor(
+    message: string,
+    operation: 'publish' | 'subscription',
+    subject: string,
+    queue?: string,
+  ) {
+    super('PERMISSIONS_VIOLATION', message);
+    this.operation = operation;
+    this.subject = subject;
+    this.queue = queue;
+  }
+}
+
+/** The server sent bytes that do not follow the protocol, or an unexpected `-ERR`. */
+export class ProtocolError extends NatsError {
+  constructor(message: string) {
+    super('PROTOCOL_ERROR', message);
+  }
+}
+
+/** An operation did not complete within its timeout. */
+export class TimeoutError extends NatsError {
+  constructor(message = 'timeout') {
+    super('TIMEOUT', message);
+  }
+}
+
+/** A request reached no subscriber (the server answered with status 503). */
+export class NoRespondersError extends NatsError {
+  readonly subject: string;
+
+  constructor(subject: string) {
+    super('NO_RESPONDERS', `no responders for ${subject}`);
+    this.subject = subject;
+  }
+}
+
+/** A subject, queue group or reply subject is not valid for the operation. */
+export class InvalidSubjectError extends NatsError {
+  constructor(message: string) {
+    super('INVALID_SUBJECT', message);
+  }
+}
+
+/** An option or argument is not valid. */
+export class InvalidOptionError extends NatsError {
+  constructor(message: string) {
+    super('INVALID_OPTION', message);
+  }
+}
+
+/** The message (headers plus payload) is larger than the server's `max_payload`. */
+export class MaxPayloadError extends NatsError {
+  constructor(size: number, max: number) {
+    super(
+      'MAX_PAYLOAD_EXCEEDED',
+      `message size ${size} exceeds the server's max_payload of ${max} bytes`,
+    );
+  }
+}
+
+/** A subscription's pending limits were exceeded and messages were dropped. */
+export class SlowConsumerError extends NatsError {
+  readonly subject: string;
+  readonly sid: number;
+
+  constructor(subject: string, sid: number, pendingMsgs: number, pendingBytes: number) {
+    super(
+      'SLOW_CONSUMER',
+      `slow consumer on ${subject} (sid ${sid}): dropping messages, ${pendingMsgs} msgs / ${pendingBytes} bytes pending`,
+    );
+    this.subject = subject;
+    this.sid = sid;
+  }
+}
+
+/** A subscription callback threw or rejected; reported through `onError` and `status()`. */
+export class CallbackError extends NatsError {
+  constructor(subject: string, cause: Error) {
+    super('CALLBACK_ERROR', `subscription callback for ${subject} threw: ${cause.message}`, {
+      cause,
+    });
+  }
+}
+
+/** `respond()` was called on a message that has no reply subject. */
+export class NoReplySubjectError extends NatsError {
+  constructor() {
+    super('NO_REPLY_SUBJECT', 'message has no reply subject to respond to');
+  }
+}
+
+/** The outbound buffer for publishes made while disconnected is full. */
+export class ReconnectBufferFullError extends NatsError {
+  constructor(limit: number) {
+    super(
+      'RECONNECT_BUFFER_FULL',
+      `reconnect buffer is full (${limit} bytes); publish refused while disconnected`,
+    );
+  }
+}
+
+/** The JetStream API answered with an error. */
+export class JetStreamApiError extends NatsError {
+  /** The server's `err_code` (for example 10059 for "stream not found"). */
+  readonly apiCode: number;
+  /** The HTTP-like `code` of the API error (400, 404, 503...). */
+  readonly status: number;
+
+  constructor(message: string, apiCode: number, status: number, code = 'JETSTREAM_API_ERROR') {
+    super(code, message);
+    this.apiCode = apiCode;
+    this.status = status;
+  }
+}
+
+/** The stream does not exist. */
+export class StreamNotFoundError extends JetStreamApiError {
+  constructor(message = 'stream not found', apiCode = 10059, status = 404) {
+    super(message, apiCode, status, 'STREAM_NOT_FOUND');
+  }
+}
+
+/** The consumer does not exist. */
+export class ConsumerNotFoundError extends JetStreamApiError {
+  constructor(message = 'consumer not found', apiCode = 10014, status = 404) {
+    super(message, apiCode, status, 'CONSUMER_NOT_FOUND');
+  }
+}
+
+/** A service answered with `Nats-Service-Error` / `Nats-Service-Error-Code` headers. */
+export class ServiceError extends NatsError {
+  /** The numeric code from `Nats-Service-Error-Code`. */
+  readonly serviceCode: number;
+  readonly description: string;
+  /** The reply message that carried the error. */
+  readonly msg: unknown;
+
+  constructor(serviceCode: number, description: string, msg?: unknown) {
+    super('SERVICE_ERROR', `service error ${serviceCode}: ${description}`);
+    this.serviceCode = serviceCode;
+    this.description = description;
+    this.msg = msg;
+  }
+}

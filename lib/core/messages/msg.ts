@@ -1,0 +1,64 @@
+import { NoReplySubjectError } from '../errors.js';
+import { MsgHeaders, type HeadersInit } from './headers.js';
+
+/** What a message needs from its connection to answer. */
+export interface Responder {
+  publish(
+    subject: string,
+    data?: Uint8Array | string,
+    opts?: { headers?: HeadersInit },
+  ): Promise<void> | undefined;
+}
+
+const decoder = new TextDecoder();
+
+/** A message received on a subscription. Headers are decoded on first access. */
+export class Msg {
+  private decoded: MsgHeaders | undefined;
+
+  constructor(
+    /** The subject it was published to. */
+    readonly subject: string,
+    /** The subscription id it arrived on. */
+    readonly sid: number,
+    /** The reply subject, or '' when none. */
+    readonly reply: string,
+    /** The payload. */
+    readonly data: Uint8Array,
+    private readonly rawHeaders: Uint8Array | null,
+    private readonly responder: Responder,
+  ) {}
+
+  /** The headers, or undefined when the message has none. */
+  get headers(): MsgHeaders | undefined {
+    if (this.decoded === undefined && this.rawHeaders !== null)
+      this.decoded = MsgHeaders.decode(this.rawHeaders);
+    return this.decoded;
+  }
+
+  /** Alias of `headers`. */
+  get header(): MsgHeaders | undefined {
+    return this.headers;
+  }
+
+  /** True when the message carries headers. Cheaper than decoding them. */
+  get hasHeaders(): boolean {
+    return this.rawHeaders !== null;
+  }
+
+  /** Publishes `data` to the reply subject. Throws `NoReplySubjectError` when there is none. */
+  respond(data?: Uint8Array | string, opts?: { headers?: HeadersInit }): Promise<void> | undefined {
+    if (!this.reply) throw new NoReplySubjectError();
+    return this.responder.publish(this.reply, data, opts);
+  }
+
+  /** The payload decoded as UTF-8. */
+  string(): string {
+    return decoder.decode(this.data);
+  }
+
+  /** The payload parsed as JSON. Throws `SyntaxError` when it is not JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.string()) as T;
+  }
+}

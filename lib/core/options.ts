@@ -1,0 +1,179 @@
+import { InvalidOptionError, type NatsError } from './errors.js';
+
+/** TLS settings; giving any of them requires TLS. */
+export interface TlsOptions {
+  /** CA certificate(s) to trust: PEM text, or a path via `caFile`. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  caFile?: string;
+  /** Client certificate and key for mutual TLS (PEM text or paths via `certFile` / `keyFile`). */
+  cert?: string | Buffer;
+  certFile?: string;
+  key?: string | Buffer;
+  keyFile?: string;
+  /** Verify the server certificate. @default true */
+  rejectUnauthorized?: boolean;
+  /** Host name to verify the certificate against (SNI). @default the URL's host */
+  servername?: string;
+  /** Start TLS before the server's INFO (servers 2.10.4+ with `handshake_first`). @default false */
+  handshakeFirst?: boolean;
+}
+
+/** Signs the server's nonce and supplies credentials; called on every (re)connect. */
+export type Authenticator = (
+  nonce: string | undefined,
+) => AuthCredentials | Promise<AuthCredentials>;
+
+/** CONNECT credential fields an authenticator may return. */
+export interface AuthCredentials {
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+  nkey?: string;
+  sig?: string;
+  jwt?: string;
+}
+
+/** Options of `connect()`. Durations are milliseconds. */
+export interface ConnectOptions {
+  /** Server URLs: `nats://`, `tls://` or bare `host:port`. @default 'nats://127.0.0.1:4222' */
+  servers?: string | string[];
+  /** Connection name shown in server monitoring. */
+  name?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** An NKey user seed (`SU...`); the public key is derived from it. */
+  nkeySeed?: string;
+  /** Path of a creds file (user JWT + seed). */
+  credsFile?: string;
+  /** Contents of a creds file. */
+  creds?: string;
+  /** Custom authentication, called with the server's nonce. */
+  authenticator?: Authenticator;
+  /** TLS settings; `true` requires TLS with default settings. */
+  tls?: TlsOptions | boolean;
+  /** Connect timeout, per attempt. @default 2000 */
+  timeout?: number;
+  /** Reconnect after a lost connection. @default true */
+  reconnect?: boolean;
+  /** Reconnect attempts per server; -1 retries forever. @default 60 */
+  maxReconnectAttempts?: number;
+  /** Wait after a full pass over the server pool. @default 2000 */
+  reconnectTimeWait?: number;
+  /** Random extra wait in [0, jitter). @default 100 */
+  reconnectJitter?: number;
+  /** Random extra wait for TLS connections. @default 1000 */
+  reconnectJitterTls?: number;
+  /** Computes the wait after a full pass instead of timeWait + jitter. */
+  reconnectDelayHandler?: (attempt: number) => number;
+  /** Bytes of publishes kept while disconnected; more makes `publish` throw. @default 8 MiB */
+  reconnectBufferSize?: number;
+  /** Interval of client PINGs. @default 120000 */
+  pingInterval?: number;
+  /** Unanswered PINGs before the connection is considered stale. @default 2 */
+  maxPingsOut?: number;
+  /** Do not receive this connection's own publishes. @default false */
+  noEcho?: boolean;
+  /** Keep the server order instead of shuffling. @default false */
+  noRandomize?: boolean;
+  /** Ignore servers gossiped by the cluster. @default false */
+  ignoreClusterUpdates?: boolean;
+  /** Prefix of inbox subjects. @default '_INBOX' */
+  inboxPrefix?: string;
+  /** Keep retrying when the first connect fails, instead of rejecting. @default false */
+  waitOnFirstConnect?: boolean;
+  /** Ask the server for +OK after every operation. @default false */
+  verbose?: boolean;
+  /** Ask the server for strict subject checks. @default false */
+  pedantic?: boolean;
+  /** Outbound bytes above which `publish()` returns a promise to await. @default 4 MiB */
+  writeHighWaterMark?: number;
+  /** Time allowed for `drain()` before it closes anyway. @default 30000 */
+  drainTimeout?: number;
+  /** Errors that belong to no call: slow consumers, permission violations, throwing callbacks. */
+  onError?: (err: NatsError) => void;
+  onDisconnect?: (server: string) => void;
+  onReconnect?: (server: string) => void;
+  onClose?: (err?: Error) => void;
+  onDiscoveredServers?: (servers: string[]) => void;
+  onLameDuck?: (server: string) => void;
+}
+
+export const DEFAULTS = {
+  servers: 'nats://127.0.0.1:4222',
+  timeout: 2000,
+  reconnect: true,
+  maxReconnectAttempts: 60,
+  reconnectTimeWait: 2000,
+  reconnectJitter: 100,
+  reconnectJitterTls: 1000,
+  reconnectBufferSize: 8 * 1024 * 1024,
+  pingInterval: 120_000,
+  maxPingsOut: 2,
+  inboxPrefix: '_INBOX',
+  writeHighWaterMark: 4 * 1024 * 1024,
+  drainTimeout: 30_000,
+} as const;
+
+export type ResolvedOptions = ConnectOptions & {
+  -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends string
+    ? string
+    : (typeof DEFAULTS)[K] extends number
+      ? number
+      : boolean;
+};
+
+const NUMBER_OPTIONS = [
+  'timeout',
+  'maxReconnectAttempts',
+  'reconnectTimeWait',
+  'reconnectJitter',
+  'reconnectJitterTls',
+  'reconnectBufferSize',
+  'pingInterval',
+  'maxPingsOut',
+  'writeHighWaterMark',
+  'drainTimeout',
+] as const;
+
+/** Applies defaults and rejects options that cannot work, with `InvalidOptionError`. */
+export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('connect options must be an object');
+  const resolved = { ...DEFAULTS } as ResolvedOptions;
+  for (const [k, v] of Object.entries(opts)) {
+    if (v !== undefined) (resolved as unknown as Record<string, unknown>)[k] = v;
+  }
+  for (const k of NUMBER_OPTIONS) {
+    const v = resolved[k];
+    if (typeof v !== 'number' || Number.isNaN(v))
+      throw new InvalidOptionError(`option ${k} must be a number`);
+    if (v < 0 && !(k === 'maxReconnectAttempts' && v === -1))
+      throw new InvalidOptionError(`option ${k} must not be negative`);
+  }
+  if (resolved.timeout === 0) throw new InvalidOptionError('option timeout must be positive');
+  const servers = Array.isArray(resolved.servers) ? resolved.servers : [resolved.servers];
+  if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.trim() === '')) {
+    throw new InvalidOptionError('option servers must be a non-empty URL or list of URLs');
+  }
+  if (
+    typeof resolved.inboxPrefix !== 'string' ||
+    !/^[^\s*>]+$/.test(resolved.inboxPrefix) ||
+    resolved.inboxPrefix.endsWith('.')
+  ) {
+    throw new InvalidOptionError('option inboxPrefix must be a literal subject');
+  }
+  const auths = [
+    opts.token,
+    opts.nkeySeed,
+    opts.credsFile ?? opts.creds,
+    opts.authenticator,
+  ].filter((v) => v !== undefined);
+  if (auths.length > 1)
+    throw new InvalidOptionError(
+      'use only one of token, nkeySeed, credsFile/creds and authenticator',
+    );
+  if ((opts.user === undefined) !== (opts.pass === undefined))
+    throw new InvalidOptionError('user and pass go together');
+  return resolved;
+}

@@ -1,0 +1,128 @@
+import { InvalidOptionError } from './errors.js';
+
+/** One entry of the server pool. */
+export interface ServerEntry {
+  /** `host:port` identity, used to match gossiped URLs. */
+  readonly hostport: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** The URL asked for `tls://`. */
+  readonly tls: boolean;
+  /** Credentials embedded in the URL (`nats://user:pass@host`, `nats://token@host`). */
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  /** Discovered through cluster gossip rather than configured. */
+  readonly implicit: boolean;
+  /** Failed attempts since the last successful connect. */
+  reconnects: number;
+  didConnect: boolean;
+  lastAttempt: number;
+}
+
+/** The URL of a server without credentials, safe for logs and events. */
+export function displayUrl(s: ServerEntry): string {
+  return `${s.tls ? 'tls' : 'nats'}://${s.hostport}`;
+}
+
+/** Parses `nats://[user:pass@]host[:port]`, `tls://...` or a bare `host[:port]`. */
+export function parseServerUrl(raw: string, implicit = false): ServerEntry {
+  let text = raw.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `nats://${text}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidOptionError(`invalid server URL ${JSON.stringify(stripCredentials(raw))}`);
+  }
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  if (scheme !== 'nats' && scheme !== 'tls') {
+    throw new InvalidOptionError(`unsupported URL scheme ${scheme}: use nats:// or tls://`);
+  }
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!hostname)
+    throw new InvalidOptionError(
+      `server URL has no host: ${JSON.stringify(stripCredentials(raw))}`,
+    );
+  const port = url.port ? Number(url.port) : 4222;
+  const user = url.username ? decodeURIComponent(url.username) : undefined;
+  const pass = url.password ? decodeURIComponent(url.password) : undefined;
+  const hostport = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  return {
+    hostport,
+    hostname,
+    port,
+    tls: scheme === 'tls',
+    // A lone user part is a token, as in other NATS clients.
+    ...(user !== undefined && pass === undefined ? { token: user } : { user, pass }),
+    implicit,
+    reconnects: 0,
+    didConnect: false,
+    lastAttempt: 0,
+  };
+}
+
+function stripCredentials(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function shuffle<T>(list: T[], from = 0): void {
+  for (let i = list.length - 1; i > from; i--) {
+    const j = from + Math.floor(Math.random() * (i - from + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+}
+
+/** The servers to try, in order: configured ones (shuffled unless told not to) plus gossiped ones. */
+export class ServerPool {
+  private list: ServerEntry[];
+  current: ServerEntry | undefined;
+
+  constructor(
+    urls: string[],
+    private readonly randomize: boolean,
+  ) {
+    this.list = urls.map((u) => parseServerUrl(u));
+    if (randomize) shuffle(this.list);
+  }
+
+  get servers(): readonly ServerEntry[] {
+    return this.list;
+  }
+
+  /** The next server to try, moved to the end of the list, or undefined when the pool is empty. */
+  next(): ServerEntry | undefined {
+    const s = this.list.shift();
+    if (s) this.list.push(s);
+    this.current = s;
+    return s;
+  }
+
+  remove(s: ServerEntry): void {
+    this.list = this.list.filter((e) => e !== s);
+  }
+
+  /**
+   * Merges `connect_urls` from INFO: adds new ones as implicit entries, drops implicit entries
+   * the cluster no longer lists (never the current server). Returns the newly added URLs.
+   */
+  update(connectUrls: string[], tls: boolean): string[] {
+    const gossiped = new Set(
+      connectUrls.map((u) => parseServerUrl(`${tls ? 'tls' : 'nats'}://${u}`, true).hostport),
+    );
+    this.list = this.list.filter(
+      (s) => !s.implicit || s === this.current || gossiped.has(s.hostport),
+    );
+    const known = new Set(this.list.map((s) => s.hostport));
+    const added: string[] = [];
+    for (const hp of gossiped) {
+      if (known.has(hp)) continue;
+      const entry = parseServerUrl(`${tls ? 'tls' : 'nats'}://${hp}`, true);
+      this.list.push(entry);
+      added.push(displayUrl(entry));
+    }
+    // Keep the current server first so the next failure moves on in a fresh random order.
+    if (added.length && this.randomize) shuffle(this.list, 1);
+    return added;
+  }
+}

@@ -1,0 +1,61 @@
+import type { NatsError } from './errors.js';
+
+/** Events emitted by `nc.status()`. Server URLs never carry credentials. */
+export type Status =
+  | { type: 'connect'; server: string }
+  | { type: 'disconnect'; server: string; error?: Error }
+  | { type: 'reconnecting'; attempt: number }
+  | { type: 'reconnect'; server: string }
+  | { type: 'discoveredServers'; servers: string[] }
+  | { type: 'lameDuck'; server: string }
+  | { type: 'error'; error: NatsError }
+  | { type: 'close'; error?: Error };
+
+/**
+ * Broadcasts values to any number of async iterators. Each iterator buffers at most `limit`
+ * values (oldest dropped) so a listener that stops reading cannot grow memory without bound.
+ */
+export class Broadcast<T> {
+  private readonly listeners = new Set<{ queue: T[]; wake: (() => void) | undefined }>();
+  private ended = false;
+
+  constructor(private readonly limit = 1024) {}
+
+  emit(value: T): void {
+    for (const l of this.listeners) {
+      if (l.queue.length >= this.limit) l.queue.shift();
+      l.queue.push(value);
+      l.wake?.();
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+    for (const l of this.listeners) l.wake?.();
+  }
+
+  iterate(): AsyncIterableIterator<T> {
+    const listener: { queue: T[]; wake: (() => void) | undefined } = { queue: [], wake: undefined };
+    this.listeners.add(listener);
+    const done = (): IteratorResult<T> => {
+      this.listeners.delete(listener);
+      return { done: true, value: undefined };
+    };
+    const it: AsyncIterableIterator<T> = {
+      next: async () => {
+        while (listener.queue.length === 0) {
+          if (this.ended || !this.listeners.has(listener)) return done();
+          await new Promise<void>((resolve) => (listener.wake = resolve));
+          listener.wake = undefined;
+        }
+        return { done: false, value: listener.queue.shift() as T };
+      },
+      return: async () => {
+        listener.wake?.();
+        return done();
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+}

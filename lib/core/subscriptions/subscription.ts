@@ -1,0 +1,220 @@
+import { CallbackError, SlowConsumerError, TimeoutError, type NatsError } from '../errors.js';
+import type { Msg } from '../messages/msg.js';
+
+/** Default pending limits of a core subscription. */
+export const DEFAULT_SUB_PENDING_MSGS_LIMIT = 512 * 1024;
+export const DEFAULT_SUB_PENDING_BYTES_LIMIT = 128 * 1024 * 1024;
+
+export interface SubscriptionOptions {
+  /** Queue group: each message goes to one member of the group. */
+  queue?: string;
+  /** Called with each message; without it, read with `for await` or `nextMsg()`. */
+  callback?: (msg: Msg) => unknown;
+  /** Unsubscribe automatically after this many messages (enforced by the server too). */
+  max?: number;
+  /** Messages held unread before new ones are dropped. @default 524288 */
+  pendingMsgsLimit?: number;
+  /** Bytes held unread before new messages are dropped. @default 128 MiB */
+  pendingBytesLimit?: number;
+}
+
+/** What a subscription needs from its connection. */
+export interface SubscriptionHost {
+  unsubscribe(sub: Subscription, max?: number): void;
+  drainSubscription(sub: Subscription): Promise<void>;
+  reportError(err: NatsError): void;
+}
+
+/**
+ * A subscription: either a callback, called for each message as it is parsed, or a queue read
+ * with `for await` / `nextMsg()`. A callback that throws (or rejects) is reported through
+ * `onError` and keeps receiving; a reader that falls behind its pending limits loses new
+ * messages (counted in `dropped`) and is reported as a slow consumer, once per episode.
+ */
+export class Subscription implements AsyncIterable<Msg> {
+  readonly queue: string | undefined;
+  /** Messages received from the server (including dropped ones). */
+  delivered = 0;
+  /** Messages dropped because the pending limits were exceeded. */
+  dropped = 0;
+  /** The auto-unsubscribe limit, 0 for none. */
+  max: number;
+  private pending: Msg[] = [];
+  private head = 0;
+  private bytes = 0;
+  private slow = false;
+  private waiter: ((msg: Msg | null) => void) | null = null;
+  private closedFlag = false;
+  private draining = false;
+  private resolveClosed!: (err?: Error) => void;
+  /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
+  readonly closed: Promise<Error | undefined>;
+  private readonly callback: ((msg: Msg) => unknown) | undefined;
+  private readonly msgsLimit: number;
+  private readonly bytesLimit: number;
+
+  constructor(
+    private readonly host: SubscriptionHost,
+    readonly sid: number,
+    readonly subject: string,
+    opts: SubscriptionOptions,
+  ) {
+    this.queue = opts.queue;
+    this.callback = opts.callback;
+    this.max = opts.max ?? 0;
+    this.msgsLimit = opts.pendingMsgsLimit ?? DEFAULT_SUB_PENDING_MSGS_LIMIT;
+    this.bytesLimit = opts.pendingBytesLimit ?? DEFAULT_SUB_PENDING_BYTES_LIMIT;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve as (err?: Error) => void));
+  }
+
+  get pendingMsgs(): number {
+    return this.pending.length - this.head;
+  }
+
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  get isClosed(): boolean {
+    return this.closedFlag;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** True when the server has delivered everything the auto-unsubscribe limit allows. */
+  get limitReached(): boolean {
+    return this.max > 0 && this.delivered >= this.max;
+  }
+
+  /** Called by the connection for every message on this sid. Never throws. */
+  deliver(msg: Msg): void {
+    if (this.closedFlag || this.limitReached) return;
+    this.delivered++;
+    if (this.callback !== undefined) {
+      try {
+        const r = this.callback(msg);
+        if (r instanceof Promise) r.catch((err: unknown) => this.callbackFailed(err));
+      } catch (err) {
+        this.callbackFailed(err);
+      }
+      if (this.limitReached) this.host.unsubscribe(this);
+      return;
+    }
+    if (this.waiter !== null) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(msg);
+    } else if (
+      this.pendingMsgs >= this.msgsLimit ||
+      this.bytes + msg.data.length > this.bytesLimit
+    ) {
+      this.dropped++;
+      if (!this.slow) {
+        this.slow = true;
+        this.host.reportError(
+          new SlowConsumerError(this.subject, this.sid, this.pendingMsgs, this.bytes),
+        );
+      }
+    } else {
+      this.pending.push(msg);
+      this.bytes += msg.data.length;
+    }
+    if (this.limitReached) this.host.unsubscribe(this);
+  }
+
+  /**
+   * The next message, waiting up to `timeout` ms. Rejects with `TimeoutError`, or with the
+   * closing error once the subscription has ended and nothing is left.
+   */
+  async nextMsg(timeout = 1000): Promise<Msg> {
+    if (this.callback) throw new TypeError('nextMsg() is not available on a callback subscription');
+    const msg = this.take();
+    if (msg !== null) return msg;
+    if (this.closedFlag) throw new TimeoutError(`subscription ${this.subject} is closed`);
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new TimeoutError(`no message on ${this.subject} within ${timeout} ms`));
+      }, timeout);
+      this.waiter = (m) => {
+        clearTimeout(timer);
+        if (m === null) reject(new TimeoutError(`subscription ${this.subject} closed`));
+        else resolve(m);
+      };
+    });
+  }
+
+  /** Iterates messages until the subscription closes and its queue is empty. */
+  async *messages(): AsyncGenerator<Msg> {
+    if (this.callback) throw new TypeError('a callback subscription cannot be iterated');
+    for (;;) {
+      const msg = this.take();
+      if (msg !== null) {
+        yield msg;
+        continue;
+      }
+      if (this.closedFlag) return;
+      const next = await new Promise<Msg | null>((resolve) => (this.waiter = resolve));
+      if (next === null) return;
+      yield next;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Msg> {
+    return this.messages();
+  }
+
+  /** Unsubscribes now, or after `limit` messages in total when given. */
+  unsubscribe(limit?: number): void {
+    if (this.closedFlag) return;
+    if (limit !== undefined && limit > 0) {
+      this.max = limit;
+      if (!this.limitReached) {
+        this.host.unsubscribe(this, limit);
+        return;
+      }
+    }
+    this.host.unsubscribe(this);
+  }
+
+  /** Stops new deliveries, lets already received messages be read, then closes. */
+  drain(): Promise<void> {
+    if (this.closedFlag) return Promise.resolve();
+    this.draining = true;
+    return this.host.drainSubscription(this);
+  }
+
+  /** Ends the subscription (called by the connection). Queued messages stay readable. */
+  close(err?: Error): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    if (this.waiter !== null) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(null);
+    }
+    this.resolveClosed(err);
+  }
+
+  private take(): Msg | null {
+    if (this.head === this.pending.length) return null;
+    const msg = this.pending[this.head++];
+    this.bytes -= msg.data.length;
+    if (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+      this.slow = false;
+    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+    return msg;
+  }
+
+  private callbackFailed(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.host.reportError(new CallbackError(this.subject, e));
+  }
+}

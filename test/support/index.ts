@@ -1,0 +1,9 @@
+// Test helpers: real nats-server processes (single, cluster, TLS, auth), raw sockets, fake server.
+export * from './cluster.js';
+export * from './fake-server.js';
+export * from './find-server.js';
+export * from './jwt.js';
+export * from './nats-server.js';
+export * from './ports.js';
+export * from './raw-client.js';
+export * from './tls-fixtures.js';
