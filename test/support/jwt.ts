@@ -113,7 +113,11 @@ export function createUser(accountSeed: string, opts: JwtUserOptions = {}): JwtI
     ...{ pub: opts.pub ?? {}, sub: opts.sub ?? {}, subs: -1, data: -1, payload: -1 },
     ...{ type: 'user', version: 2 },
   };
-  const claims: Record<string, unknown> = { sub: kp.publicKey, name: opts.name ?? 'test-user', nats };
+  const claims: Record<string, unknown> = {
+    sub: kp.publicKey,
+    name: opts.name ?? 'test-user',
+    nats,
+  };
   if (opts.expires !== undefined) claims['exp'] = opts.expires;
   return { ...kp, jwt: encodeJwt(claims, accountSeed) };
 }

@@ -105,7 +105,9 @@ class ServerProcess implements NatsServerHandle {
 
   /** Spawns the process and waits until it answers with INFO. */
   async spawn(): Promise<void> {
-    const child = spawn(findNatsServer(), ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(findNatsServer(), ['-c', this.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.alive = true;
     this.exited = new Promise((resolve) => {
@@ -141,7 +143,9 @@ class ServerProcess implements NatsServerHandle {
       await sleep(20);
     }
     await this.terminate('SIGKILL');
-    throw new Error(`nats-server on port ${this.port} not ready after ${timeoutMs} ms\n${this.tail()}`);
+    throw new Error(
+      `nats-server on port ${this.port} not ready after ${timeoutMs} ms\n${this.tail()}`,
+    );
   }
 
   private tail(): string {
@@ -192,11 +196,15 @@ class ServerProcess implements NatsServerHandle {
     const from = this.log.length;
     this.signal('SIGHUP');
     await this.waitForLog(/Reloaded server configuration|Failed to reload/i, 5000, from);
-    if (/Failed to reload/i.test(this.log.slice(from))) throw new Error(`reload failed\n${this.tail()}`);
+    if (/Failed to reload/i.test(this.log.slice(from))) {
+      throw new Error(`reload failed\n${this.tail()}`);
+    }
   }
 
   async waitForExit(timeoutMs = 10_000): Promise<void> {
-    if (!(await within(this.exited, timeoutMs))) throw new Error(`nats-server did not exit within ${timeoutMs} ms`);
+    if (!(await within(this.exited, timeoutMs))) {
+      throw new Error(`nats-server did not exit within ${timeoutMs} ms`);
+    }
   }
 
   private async waitForLog(pattern: RegExp, timeoutMs: number, from = 0): Promise<void> {

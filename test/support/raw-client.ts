@@ -118,7 +118,11 @@ export function rawConnect(
 }
 
 /** Connects, reads the INFO line and disconnects. */
-export async function readInfo(port: number, host = '127.0.0.1', timeoutMs = 2000): Promise<ServerInfo> {
+export async function readInfo(
+  port: number,
+  host = '127.0.0.1',
+  timeoutMs = 2000,
+): Promise<ServerInfo> {
   const client = await rawConnect(port, { host, timeoutMs, autoPong: false });
   client.close();
   return client.info;

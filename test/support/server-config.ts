@@ -44,7 +44,9 @@ const q = (value: string): string => JSON.stringify(value);
 
 function authBlock(opts: StartServerOptions): string[] {
   const entries: string[] = [];
-  if (opts.user !== undefined) entries.push(`user: ${q(opts.user)}`, `password: ${q(opts.pass ?? '')}`);
+  if (opts.user !== undefined) {
+    entries.push(`user: ${q(opts.user)}`, `password: ${q(opts.pass ?? '')}`);
+  }
   if (opts.token !== undefined) entries.push(`token: ${q(opts.token)}`);
   if (opts.nkeyUsers?.length) {
     entries.push(`users: [${opts.nkeyUsers.map((k) => `{ nkey: ${q(k)} }`).join(', ')}]`);

@@ -1,0 +1,66 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** A nats-server started for the benchmark run. */
+export interface BenchServer {
+  url: string;
+  version: string;
+  stop(): Promise<void>;
+}
+
+/** `$NATS_SERVER`, else `nats-server` on the PATH, else the Debian package's location. */
+export function serverBinary(): string {
+  if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
+  const onPath = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  if (onPath.status === 0) return 'nats-server';
+  for (const candidate of ['/usr/sbin/nats-server', '/usr/local/bin/nats-server']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('nats-server not found: install it or set NATS_SERVER');
+}
+
+/** Starts a nats-server on 127.0.0.1 and a random port; resolves once it accepts clients. */
+export async function startServer(): Promise<BenchServer> {
+  const bin = serverBinary();
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  // `-p -1` lets the server pick a free port; it logs which one.
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', '-1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => fail(new Error(`nats-server did not start:\n${log}`)), 10_000);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      child.kill();
+      reject(err);
+    };
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`nats-server exited (${code}):\n${log}`)));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      log += text;
+      const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
+      if (m && /Server is ready/.test(log)) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stderr!.removeAllListeners('data');
+        child.stderr!.resume();
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { url: `nats://127.0.0.1:${port}`, version, stop: () => stopProcess(child) };
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import {
+  ConnectionClosedError,
+  MsgHeaders,
+  connect,
+  type ConnectOptions,
+  type NatsConnection,
+} from '../../core/index.js';
+import { NatsRecord } from '../nats-record.js';
+import { encodePayload } from '../wire.js';
+import { ReplyRouter } from './reply-router.js';
+
+/** Options of `ClientNats`: connect options plus the default request timeout. */
+export interface ClientNatsOptions extends ConnectOptions {
+  /** Timeout of `send()`, reset by every streamed reply. @default 5000 */
+  timeout?: number;
+  /** Headers added to every request and event. */
+  headers?: Record<string, string>;
+}
+
+type ClientEvents = {
+  connected: (server: string) => void;
+  disconnected: (server: string) => void;
+  reconnecting: (attempt: number) => void;
+  reconnected: (server: string) => void;
+};
+
+/**
+ * A Nest `ClientProxy` on this library's NATS client. `send()` is a request over one shared
+ * inbox (plain JSON, streamed replies supported), `emit()` publishes an event. The connection
+ * is opened lazily and shared; concurrent `connect()` calls collapse into one.
+ */
+export class ClientNats extends ClientProxy<
+  ClientEvents,
+  'connected' | 'disconnected' | 'reconnecting'
+> {
+  private nc: NatsConnection | null = null;
+  private connecting: Promise<NatsConnection> | null = null;
+  private router: ReplyRouter | null = null;
+  private readonly emitter = new EventEmitter();
+  private readonly log = new Logger(ClientNats.name);
+
+  constructor(private readonly options: ClientNatsOptions = {}) {
+    super();
+  }
+
+  /** Opens the shared connection (once). */
+  connect(): Promise<NatsConnection> {
+    if (this.nc && !this.nc.isClosed) return Promise.resolve(this.nc);
+    if (this.connecting) return this.connecting;
+    const { timeout: _t, headers: _h, ...connectOptions } = this.options;
+    this.connecting = connect({
+      ...connectOptions,
+      onError: (err) => {
+        this.log.error(`${err.code}: ${err.message}`);
+        connectOptions.onError?.(err);
+      },
+    }).then(
+      (nc) => {
+        this.nc = nc;
+        this.router = new ReplyRouter(nc);
+        this.connecting = null;
+        this._status$.next('connected');
+        void this.watchStatus(nc);
+        return nc;
+      },
+      (err: unknown) => {
+        this.connecting = null;
+        throw err;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Fails pending requests with `ConnectionClosedError` and closes the connection. */
+  async close(): Promise<void> {
+    const nc = this.nc;
+    this.nc = null;
+    this.router?.failAll(new ConnectionClosedError('ClientNats closed'));
+    this.router = null;
+    if (nc) await nc.close();
+  }
+
+  override on<K extends keyof ClientEvents>(event: K, callback: ClientEvents[K]): void {
+    this.emitter.on(event, callback);
+  }
+
+  /** The underlying `NatsConnection`. Throws before `connect()`. */
+  unwrap<T = NatsConnection>(): T {
+    if (!this.nc) throw new Error('ClientNats is not connected: call connect() first');
+    return this.nc as T;
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const nc = this.nc;
+    const router = this.router;
+    if (!nc || !router) {
+      callback({ err: new ConnectionClosedError('ClientNats is not connected'), isDisposed: true });
+      return () => undefined;
+    }
+    const subject = this.normalizePattern(packet.pattern);
+    const route = router.open(subject, this.options.timeout ?? 5000, callback);
+    try {
+      const { payload, headers } = this.outgoing(packet.data);
+      void nc.publish(subject, payload, { reply: route.reply, ...(headers ? { headers } : {}) });
+    } catch (err) {
+      route.close();
+      callback({ err, isDisposed: true });
+    }
+    return route.close;
+  }
+
+  protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
+    const nc = await this.connect();
+    const { payload, headers } = this.outgoing(packet.data);
+    await nc.publish(
+      this.normalizePattern(packet.pattern),
+      payload,
+      headers ? { headers } : undefined,
+    );
+    return undefined as T;
+  }
+
+  private outgoing(data: unknown): { payload: string; headers: MsgHeaders | undefined } {
+    const record = data instanceof NatsRecord ? data : undefined;
+    let headers = record?.headers;
+    if (this.options.headers) {
+      for (const [k, v] of Object.entries(this.options.headers)) {
+        if (!headers?.has(k)) headers = (headers ?? new MsgHeaders()).set(k, v);
+      }
+    }
+    return { payload: encodePayload(record ? record.data : data), headers };
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this._status$.next('disconnected');
+        this.emitter.emit('disconnected', s.server);
+      } else if (s.type === 'reconnecting') {
+        this._status$.next('reconnecting');
+        this.emitter.emit('reconnecting', s.attempt);
+      } else if (s.type === 'reconnect') {
+        this._status$.next('connected');
+        this.emitter.emit('reconnected', s.server);
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { MsgHeaders, type HeadersInit } from '../core/index.js';
+
+/** A payload with NATS headers, for `ClientNats.send()/emit()` and for handler replies. */
+export class NatsRecord<TData = unknown> {
+  constructor(
+    readonly data: TData,
+    readonly headers: MsgHeaders | undefined,
+    /** JetStream publish options: set to publish through JetStream and get a PubAck back. */
+    readonly jetstream?: { msgId?: string; expectStream?: string },
+  ) {}
+}
+
+/** Builds a `NatsRecord`: `new NatsRecordBuilder(data).setHeaders({ 'x-id': '1' }).build()`. */
+export class NatsRecordBuilder<TData = unknown> {
+  private headers: MsgHeaders | undefined;
+  private js: { msgId?: string; expectStream?: string } | undefined;
+
+  constructor(private data?: TData) {}
+
+  setData(data: TData): this {
+    this.data = data;
+    return this;
+  }
+
+  setHeaders(headers: HeadersInit): this {
+    this.headers = MsgHeaders.from(headers);
+    return this;
+  }
+
+  /** Publish through JetStream with this message id (deduplication). */
+  setMsgId(msgId: string): this {
+    this.js = { ...this.js, msgId };
+    return this;
+  }
+
+  build(): NatsRecord<TData> {
+    return new NatsRecord(this.data as TData, this.headers, this.js);
+  }
+}

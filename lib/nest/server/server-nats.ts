@@ -1,0 +1,268 @@
+import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { isObservable, type Observable } from 'rxjs';
+import {
+  connect,
+  MsgHeaders,
+  type ConnectOptions,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '../../core/index.js';
+import { NatsContext } from '../context/nats.context.js';
+import {
+  STREAM_END_HEADER,
+  STREAM_HEADER,
+  asNestEnvelope,
+  decodePayload,
+  encodePayload,
+  errorHeaders,
+  toWireError,
+  unwrapRecord,
+} from '../wire.js';
+import { InFlight } from './in-flight.js';
+
+/** Options of `new ServerNats(...)`: connect options plus the transport's own. */
+export interface ServerNatsOptions extends ConnectOptions {
+  /** Queue group for every handler that does not name its own (`extras.queue`). */
+  queue?: string;
+  /** How long `close()` waits for in-flight handlers before closing anyway. @default 10000 */
+  gracefulShutdownTimeout?: number;
+}
+
+export type NatsTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
+
+type NatsTransportEvents = {
+  connected: (server: string) => void;
+  disconnected: (server: string) => void;
+  reconnecting: (attempt: number) => void;
+  reconnected: (server: string) => void;
+};
+
+/**
+ * A NestJS custom transport strategy on this library's NATS client: `@MessagePattern` handlers
+ * answer requests with plain JSON (any NATS client can call them), `@EventPattern` handlers take
+ * events. Requests in Nest's own envelope are answered in that envelope.
+ */
+export class ServerNats
+  extends Server<NatsTransportEvents, NatsTransportStatus>
+  implements CustomTransportStrategy
+{
+  private nc: NatsConnection | null = null;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new InFlight();
+  private readonly emitter = new EventEmitter();
+  private readonly log = new Logger(ServerNats.name);
+
+  constructor(private readonly options: ServerNatsOptions = {}) {
+    super();
+  }
+
+  /** Connects and subscribes every handler; `callback(err)` when the connection fails. */
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      const { queue: _q, gracefulShutdownTimeout: _g, ...connectOptions } = this.options;
+      this.nc = await connect({
+        ...connectOptions,
+        onError: (err) => {
+          this.log.error(`${err.code}: ${err.message}`);
+          connectOptions.onError?.(err);
+        },
+      });
+      this._status$.next('connected');
+      void this.watchStatus(this.nc);
+      this.bindHandlers(this.nc);
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /**
+   * Stops taking messages, waits for in-flight handlers (up to `gracefulShutdownTimeout`) so
+   * their replies go out, then drains and closes the connection.
+   */
+  async close(): Promise<void> {
+    const nc = this.nc;
+    if (!nc) return;
+    this.nc = null;
+    await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
+    this.subscriptions.length = 0;
+    const settled = await this.inFlight.settle(this.options.gracefulShutdownTimeout ?? 10_000);
+    if (!settled) this.log.warn(`closing with ${this.inFlight.size} handler(s) still running`);
+    await nc.drain().catch(() => nc.close());
+    this.emitter.removeAllListeners();
+  }
+
+  on<K extends keyof NatsTransportEvents>(event: K, callback: NatsTransportEvents[K]): void {
+    this.emitter.on(event, callback);
+  }
+
+  /** The underlying `NatsConnection`. Throws before `listen()`. */
+  unwrap<T = NatsConnection>(): T {
+    if (!this.nc)
+      throw new Error(
+        'ServerNats is not listening: call app.listen()/startAllMicroservices() first',
+      );
+    return this.nc as T;
+  }
+
+  private bindHandlers(nc: NatsConnection): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const extras = handler.extras as { queue?: string } | undefined;
+      const queue = extras?.queue ?? this.options.queue;
+      const sub = nc.subscribe(pattern, {
+        ...(queue ? { queue } : {}),
+        callback: (msg) => this.inFlight.track(this.dispatch(pattern, handler, msg)),
+      });
+      this.subscriptions.push(sub);
+    }
+  }
+
+  private async dispatch(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    const raw = decodePayload(msg.data);
+    const envelope = asNestEnvelope(raw);
+    const data = envelope ? envelope.data : raw;
+    const ctx = new NatsContext(msg);
+    try {
+      if (handler.isEventHandler || (envelope && envelope.id === undefined)) {
+        await this.handleEvent(pattern, { pattern, data }, ctx);
+      } else if (envelope) {
+        await this.replyNestEnvelope(handler, data, ctx, msg, envelope.id as string);
+      } else {
+        await this.replyPlain(handler, data, ctx, msg);
+      }
+    } catch (err) {
+      this.log.error(
+        `handler for ${pattern} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  /** Plain replies: the value as JSON; a stream marks every reply but the last. */
+  private replyPlain(
+    handler: MessageHandler,
+    data: unknown,
+    ctx: NatsContext,
+    msg: Msg,
+  ): Promise<void> {
+    return this.withHooks(ctx, async () => {
+      const result = await handler(data, ctx);
+      if (!isObservable(result)) {
+        this.send1(msg, result, undefined);
+        return;
+      }
+      let held: { value: unknown } | undefined;
+      await consume(result as Observable<unknown>, (value) => {
+        if (held) this.send1(msg, held.value, 'more');
+        held = { value };
+      }).then(
+        () => {
+          if (held) this.send1(msg, held.value, undefined);
+          else this.reply(msg, '', new MsgHeaders({ [STREAM_END_HEADER]: 'true' }));
+        },
+        (err: unknown) => {
+          if (held) this.send1(msg, held.value, 'more');
+          const wire = toWireError(err);
+          this.reply(msg, JSON.stringify(wire.body), errorHeaders(wire));
+        },
+      );
+    });
+  }
+
+  /** Nest's envelope: `{ id, response }` per value, `{ id, err, isDisposed }` / `{ id, isDisposed }`. */
+  private replyNestEnvelope(
+    handler: MessageHandler,
+    data: unknown,
+    ctx: NatsContext,
+    msg: Msg,
+    id: string,
+  ): Promise<void> {
+    return this.withHooks(ctx, async () => {
+      const result = await handler(data, ctx);
+      const stream = isObservable(result) ? (result as Observable<unknown>) : undefined;
+      if (!stream) {
+        const { data: value, headers } = unwrapRecord(result);
+        this.reply(msg, JSON.stringify({ id, response: value, isDisposed: true }), headers);
+        return;
+      }
+      await consume(stream, (value) => {
+        const { data: v, headers } = unwrapRecord(value);
+        this.reply(msg, JSON.stringify({ id, response: v }), headers);
+      }).then(
+        () => this.reply(msg, JSON.stringify({ id, isDisposed: true }), undefined),
+        (err: unknown) => this.reply(msg, JSON.stringify({ id, err, isDisposed: true }), undefined),
+      );
+    });
+  }
+
+  private send1(msg: Msg, result: unknown, more: 'more' | undefined): void {
+    const { data, headers } = unwrapRecord(result);
+    let h = headers;
+    if (more) {
+      h = h ?? new MsgHeaders();
+      h.set(STREAM_HEADER, 'more');
+    }
+    this.reply(msg, encodePayload(data), h);
+  }
+
+  private reply(msg: Msg, payload: string, headers: MsgHeaders | undefined): void {
+    if (!msg.reply) return;
+    try {
+      void msg.respond(payload, headers ? { headers } : undefined);
+    } catch (err) {
+      this.log.error(
+        `cannot reply on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  /** Runs `fn` between Nest's processing hooks (used by instrumentation). */
+  private withHooks(ctx: NatsContext, fn: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      void this.onProcessingStartHook(
+        this.transportId ?? Symbol.for('nestjs-nats'),
+        ctx,
+        async () => {
+          try {
+            await fn();
+            resolve();
+          } catch (err) {
+            reject(err);
+          } finally {
+            this.onProcessingEndHook?.(this.transportId ?? Symbol.for('nestjs-nats'), ctx);
+          }
+        },
+      );
+    });
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          this.log.warn(`disconnected from ${s.server}`);
+          this._status$.next('disconnected');
+          this.emitter.emit('disconnected', s.server);
+          break;
+        case 'reconnecting':
+          this._status$.next('reconnecting');
+          this.emitter.emit('reconnecting', s.attempt);
+          break;
+        case 'reconnect':
+          this.log.log(`reconnected to ${s.server}`);
+          this._status$.next('connected');
+          this.emitter.emit('reconnected', s.server);
+          break;
+      }
+    }
+  }
+}
+
+/** Subscribes to `source`, calling `onValue` for each value; resolves on completion. */
+function consume<T>(source: Observable<T>, onValue: (v: T) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    source.subscribe({ next: onValue, error: reject, complete: resolve });
+  });
+}

@@ -1,0 +1,113 @@
+import { MsgHeaders, type Msg } from '../core/index.js';
+import { NatsRecord } from './nats-record.js';
+
+/** Header on every reply of a streamed (Observable) response except the last. */
+export const STREAM_HEADER = 'Nats-Stream';
+/** Header of the empty message that ends a stream that produced no value. */
+export const STREAM_END_HEADER = 'Nats-Stream-End';
+export const ERROR_HEADER = 'Nats-Service-Error';
+export const ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
+
+const decoder = new TextDecoder();
+
+/** Plain JSON on the wire: an empty payload is `undefined`; text that is not JSON stays a string. */
+export function decodePayload(data: Uint8Array): unknown {
+  if (data.length === 0) return undefined;
+  const text = decoder.decode(data);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function encodePayload(value: unknown): string {
+  return value === undefined ? '' : JSON.stringify(value);
+}
+
+/** Nest's built-in NATS envelope: `{ pattern, data, id? }`. */
+export interface NestEnvelope {
+  pattern: unknown;
+  data: unknown;
+  id?: string;
+}
+
+/** Recognises a request sent by Nest's built-in NATS client, so it can be answered in kind. */
+export function asNestEnvelope(value: unknown): NestEnvelope | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  if (!keys.includes('pattern') || keys.some((k) => k !== 'pattern' && k !== 'data' && k !== 'id'))
+    return undefined;
+  const id = (value as NestEnvelope).id;
+  if (id !== undefined && typeof id !== 'string') return undefined;
+  return value as NestEnvelope;
+}
+
+/** Splits a handler's result into the payload and any reply headers it set via `NatsRecord`. */
+export function unwrapRecord(value: unknown): { data: unknown; headers: MsgHeaders | undefined } {
+  return value instanceof NatsRecord
+    ? { data: value.data, headers: value.headers }
+    : { data: value, headers: undefined };
+}
+
+/** What goes back to a caller for a handler error: a numeric code, a message and a JSON body. */
+export interface WireError {
+  code: number;
+  message: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Normalises whatever Nest's exception layer produced (an `RpcException`'s object or string,
+ * `{ status: 'error', message }` for unknown errors, or an Error) into a wire error.
+ */
+export function toWireError(err: unknown): WireError {
+  if (typeof err === 'string') return { code: 500, message: err, body: { message: err } };
+  if (err instanceof Error) {
+    const code = numericCode(err as unknown as Record<string, unknown>);
+    const extra = (err as unknown as { code?: unknown }).code;
+    return {
+      code,
+      message: err.message,
+      body: {
+        message: err.message,
+        ...(extra !== undefined ? { code: extra } : {}),
+        name: err.name,
+      },
+    };
+  }
+  if (typeof err === 'object' && err !== null) {
+    const body = { ...(err as Record<string, unknown>) };
+    const message = typeof body.message === 'string' ? body.message : JSON.stringify(body);
+    return { code: numericCode(body), message, body };
+  }
+  return { code: 500, message: String(err), body: { message: String(err) } };
+}
+
+function numericCode(o: Record<string, unknown>): number {
+  for (const key of ['statusCode', 'status', 'code']) {
+    const v = o[key];
+    const n =
+      typeof v === 'number' ? v : typeof v === 'string' && /^\d{3}$/.test(v) ? Number(v) : NaN;
+    if (Number.isInteger(n) && n >= 100 && n <= 999) return n;
+  }
+  return 500;
+}
+
+/** Headers of an error reply. Header values must stay on one line. */
+export function errorHeaders(e: WireError): MsgHeaders {
+  return new MsgHeaders({
+    [ERROR_HEADER]: e.message.replace(/[\r\n]+/g, ' '),
+    [ERROR_CODE_HEADER]: String(e.code),
+  });
+}
+
+/** True when a reply says more replies follow. */
+export function hasMore(msg: Msg): boolean {
+  return msg.hasHeaders && msg.headers!.get(STREAM_HEADER) === 'more';
+}
+
+/** True for the empty message that ends a stream without a value. */
+export function isStreamEnd(msg: Msg): boolean {
+  return msg.hasHeaders && msg.headers!.has(STREAM_END_HEADER);
+}
