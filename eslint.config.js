@@ -6,22 +6,37 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
   {
     // The core, JetStream, KV, object store and services layers must stay framework-free.
-    files: ['lib/core/**/*.ts', 'lib/jetstream/**/*.ts', 'lib/kv/**/*.ts', 'lib/obj/**/*.ts', 'lib/services/**/*.ts'],
+    files: [
+      'lib/core/**/*.ts',
+      'lib/jetstream/**/*.ts',
+      'lib/kv/**/*.ts',
+      'lib/obj/**/*.ts',
+      'lib/services/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'rxjs', 'rxjs/*', 'reflect-metadata'], message: 'The core layers must not depend on NestJS or rxjs.' },
-            { group: ['**/nest/**', '../nest', '../../nest'], message: 'Lower layers must not import the nest layer.' },
+            {
+              group: ['@nestjs/*', 'rxjs', 'rxjs/*', 'reflect-metadata'],
+              message: 'The core layers must not depend on NestJS or rxjs.',
+            },
+            {
+              group: ['**/nest/**', '../nest', '../../nest'],
+              message: 'Lower layers must not import the nest layer.',
+            },
           ],
         },
       ],

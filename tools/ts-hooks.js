@@ -15,7 +15,11 @@ const options = {
 
 // Sources import siblings as `./x.js` (NodeNext style); map them to `./x.ts` when only that exists.
 export async function resolve(specifier, context, next) {
-  if (specifier.endsWith('.js') && context.parentURL && !context.parentURL.includes('/node_modules/')) {
+  if (
+    specifier.endsWith('.js') &&
+    context.parentURL &&
+    !context.parentURL.includes('/node_modules/')
+  ) {
     const url = new URL(specifier, context.parentURL);
     if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) {
       const ts = new URL(specifier.slice(0, -3) + '.ts', context.parentURL);

@@ -1,0 +1,100 @@
+import { CLIENT_LABEL, type ClientKind, type MetricSpec } from './types.js';
+
+const MIB = 1024 * 1024;
+
+/** One row of the results table: a metric of a case, for both clients. */
+export interface Row {
+  caseKey: string;
+  spec: MetricSpec;
+  value: Record<ClientKind, number>;
+  /** Peak RSS in bytes of the case's workers (the largest over the repeats). */
+  rss: Record<ClientKind, number>;
+}
+
+export interface Verdict {
+  ratio: number;
+  /** Undefined when the metric has no target or a figure is missing. */
+  ratioMet?: boolean;
+  rssMet?: boolean;
+}
+
+export function judge(row: Row): Verdict {
+  const ratio = row.value.ours / row.value.natsjs;
+  const target = row.spec.target;
+  if (!target || !Number.isFinite(ratio)) return { ratio };
+  const ratioMet = row.spec.better === 'higher' ? ratio >= target.ratio : ratio <= target.ratio;
+  const rssMet =
+    target.maxRssMb === undefined || !Number.isFinite(row.rss.ours)
+      ? undefined
+      : row.rss.ours < target.maxRssMb * MIB;
+  return { ratio, ratioMet, rssMet };
+}
+
+const mark = (met: boolean | undefined): string =>
+  met === undefined ? '' : met ? 'met' : 'MISSED';
+
+function figure(value: number, spec: MetricSpec): string {
+  if (!Number.isFinite(value)) return 'failed';
+  if (spec.unit === 'µs') return `${value.toFixed(1)} µs`;
+  return `${Math.round(value).toLocaleString('en-US')} msgs/s`;
+}
+
+const mib = (bytes: number): string =>
+  Number.isFinite(bytes) ? `${(bytes / MIB).toFixed(1)} MiB` : '—';
+
+function cells(row: Row): string[] {
+  const v = judge(row);
+  const t = row.spec.target;
+  const goal = t ? `${row.spec.better === 'higher' ? '≥' : '≤'} ${t.ratio}×` : '';
+  const ratio = Number.isFinite(v.ratio) ? `${v.ratio.toFixed(2)}×` : '—';
+  const rssGoal = t?.maxRssMb !== undefined ? ` (< ${t.maxRssMb} MiB ${mark(v.rssMet)})` : '';
+  return [
+    row.spec.label,
+    figure(row.value.ours, row.spec),
+    figure(row.value.natsjs, row.spec),
+    ratio,
+    goal ? `${goal} ${mark(v.ratioMet)}` : '',
+    `${mib(row.rss.ours)}${rssGoal}`,
+    mib(row.rss.natsjs),
+  ];
+}
+
+const HEADER = [
+  'case',
+  CLIENT_LABEL.ours,
+  CLIENT_LABEL.natsjs,
+  'ours/nats.js',
+  'target',
+  `peak RSS ${CLIENT_LABEL.ours}`,
+  `peak RSS ${CLIENT_LABEL.natsjs}`,
+];
+// Figures and ratios read better right-aligned.
+const RIGHT = [false, true, true, true, false, true, true];
+
+/** The table as aligned plain text for the terminal. */
+export function textTable(rows: Row[]): string {
+  const lines = [HEADER, ...rows.map(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...lines.map((l) => [...l[i]].length)));
+  const fmt = (l: string[]): string =>
+    l
+      .map((c, i) => (RIGHT[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [fmt(HEADER), rule, ...lines.slice(1).map(fmt)].join('\n');
+}
+
+/** The table in GitHub markdown. */
+export function markdownTable(rows: Row[]): string {
+  const line = (l: string[]): string => `| ${l.join(' | ')} |`;
+  const align = RIGHT.map((r) => (r ? '---:' : '---'));
+  return [line(HEADER), line(align), ...rows.map((r) => line(cells(r)))].join('\n');
+}
+
+/** Rows whose target (ratio or RSS) was missed. */
+export function missed(rows: Row[]): Row[] {
+  return rows.filter((r) => {
+    const v = judge(r);
+    return v.ratioMet === false || v.rssMet === false;
+  });
+}
