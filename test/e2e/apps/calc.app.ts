@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import {
+  Controller,
+  Module,
+  UseInterceptors,
+  type CallHandler,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  Ctx,
+  EventPattern,
+  MessagePattern,
+  Payload,
+  RpcException,
+  type MicroserviceOptions,
+} from '@nestjs/microservices';
+import { interval, map, of, take, throwError, type Observable } from 'rxjs';
+import {
+  NatsContext,
+  NatsRecordBuilder,
+  ServerNats,
+  type ServerNatsOptions,
+} from '../../../lib/index.js';
+
+/** What the e2e tests observe from inside the app. */
+export const seen = {
+  events: [] as Array<{ subject: string; data: unknown; app: string }>,
+  handledBy: [] as string[],
+};
+
+class UpperInterceptor implements NestInterceptor {
+  intercept(_ctx: unknown, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(map((v) => (typeof v === 'string' ? v.toUpperCase() : v)));
+  }
+}
+
+export function calcController(appName: string) {
+  @Controller()
+  class CalcController {
+    @MessagePattern('calc.sum')
+    sum(@Payload() nums: number[]): number {
+      seen.handledBy.push(appName);
+      return nums.reduce((a, b) => a + b, 0);
+    }
+
+    @MessagePattern('calc.slow')
+    async slow(@Payload() ms: number): Promise<string> {
+      await new Promise((r) => setTimeout(r, ms));
+      return `slept ${ms}`;
+    }
+
+    @MessagePattern('calc.count')
+    count(@Payload() n: number): Observable<number> {
+      return interval(5).pipe(take(n));
+    }
+
+    @MessagePattern('calc.empty')
+    empty(): Observable<number> {
+      return of();
+    }
+
+    @MessagePattern('calc.fail')
+    fail(@Payload() kind: string): unknown {
+      if (kind === 'rpc')
+        throw new RpcException({ statusCode: 422, message: 'bad input', field: 'x' });
+      if (kind === 'string') throw new RpcException('plain message');
+      if (kind === 'observable')
+        return throwError(() => new RpcException({ statusCode: 409, message: 'conflict' }));
+      throw new Error('boom');
+    }
+
+    @MessagePattern('calc.echo-headers')
+    echoHeaders(@Payload() _data: unknown, @Ctx() ctx: NatsContext) {
+      const id = ctx.getHeaders()?.get('x-request-id') ?? 'none';
+      return new NatsRecordBuilder({ subject: ctx.getSubject() })
+        .setHeaders({ 'x-request-id': id, 'x-app': appName })
+        .build();
+    }
+
+    @MessagePattern('calc.wild.*')
+    wild(@Payload() data: unknown, @Ctx() ctx: NatsContext) {
+      return { subject: ctx.getSubject(), data };
+    }
+
+    @UseInterceptors(UpperInterceptor)
+    @MessagePattern('calc.shout')
+    shout(@Payload() text: string): string {
+      return text;
+    }
+
+    @EventPattern<string>('calc.events.>')
+    onEvent(@Payload() data: unknown, @Ctx() ctx: NatsContext): void {
+      seen.events.push({ subject: ctx.getSubject(), data, app: appName });
+    }
+
+    @EventPattern<string>('calc.bad-event')
+    badEvent(): void {
+      throw new Error('event handler failure');
+    }
+  }
+  return CalcController;
+}
+
+/** Starts a microservice app with the calc controller on ServerNats. */
+export async function startCalcApp(appName: string, options: ServerNatsOptions) {
+  @Module({ controllers: [calcController(appName)] })
+  class CalcModule {}
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(CalcModule, {
+    strategy: new ServerNats(options),
+    logger: false,
+  });
+  await app.listen();
+  return app;
+}
