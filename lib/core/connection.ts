@@ -290,7 +290,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (this.state === 'closed') return Promise.reject(new ConnectionClosedError());
     return new Promise<void>((resolve, reject) => {
       const waiter: PongWaiter = (err) => (err ? reject(err) : resolve());
-      if (this.socket === null || this.handshake !== null) {
+      if (this.socket === null || this.handshake !== null || !this.outbound.connected) {
         this.deferredPongs.push(waiter);
         return;
       }
@@ -407,14 +407,22 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     this.serverInfo = { ...this.serverInfo, ...next };
     this.applyGossip(next);
     if (next.ldm === true) {
-      const server = this.connectedUrl;
-      this.emit({ type: 'lameDuck', server });
+      this.emit({ type: 'lameDuck', server: this.connectedUrl });
+      // Move before the server closes us, when there is somewhere to go; the reconnect replays
+      // subscriptions and keeps publishes buffered meanwhile.
+      const socket = this.socket;
+      if (socket && this.opts.reconnect && this.pool.servers.length > 1) {
+        this.outbound.flush();
+        this.outbound.detach();
+        socket.end();
+      }
     }
   }
 
   /** @internal */
   onPing(): void {
-    this.socket?.write('PONG\r\n');
+    const socket = this.socket;
+    if (socket && !socket.writableEnded) socket.write('PONG\r\n');
   }
 
   /** @internal */
@@ -694,7 +702,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (this.opts.pingInterval <= 0) return;
     this.pingTimer = setInterval(() => {
       const socket = this.socket;
-      if (socket === null) return;
+      if (socket === null || !this.outbound.connected) return;
       if (this.pingsOut >= this.opts.maxPingsOut) {
         this.lastError = new ConnectionError(`stale connection: ${this.pingsOut} PINGs unanswered`);
         socket.destroy();

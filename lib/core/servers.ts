@@ -14,6 +14,8 @@ export interface ServerEntry {
   readonly token?: string;
   /** Discovered through cluster gossip rather than configured. */
   readonly implicit: boolean;
+  /** Host name to verify a TLS certificate against when the URL holds a bare IP. */
+  tlsName?: string;
   /** Failed attempts since the last successful connect. */
   reconnects: number;
   didConnect: boolean;
@@ -62,6 +64,10 @@ export function parseServerUrl(raw: string, implicit = false): ServerEntry {
   };
 }
 
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
 function stripCredentials(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');
 }
@@ -107,6 +113,9 @@ export class ServerPool {
    * the cluster no longer lists (never the current server). Returns the newly added URLs.
    */
   update(connectUrls: string[], tls: boolean): string[] {
+    // Gossip carries IPs; a certificate names the host we were configured with.
+    const current = this.current;
+    const tlsName = current && !isIp(current.hostname) ? current.hostname : current?.tlsName;
     const gossiped = new Set(
       connectUrls.map((u) => parseServerUrl(`${tls ? 'tls' : 'nats'}://${u}`, true).hostport),
     );
@@ -118,6 +127,7 @@ export class ServerPool {
     for (const hp of gossiped) {
       if (known.has(hp)) continue;
       const entry = parseServerUrl(`${tls ? 'tls' : 'nats'}://${hp}`, true);
+      if (tlsName && isIp(entry.hostname)) entry.tlsName = tlsName;
       this.list.push(entry);
       added.push(displayUrl(entry));
     }
