@@ -1,4 +1,5 @@
 import { InvalidOptionError, type NatsError } from './errors.js';
+import { isValidPublishSubject } from './subjects.js';
 
 /** TLS settings; giving any of them requires TLS. */
 export interface TlsOptions {
@@ -156,12 +157,10 @@ export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
   if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.trim() === '')) {
     throw new InvalidOptionError('option servers must be a non-empty URL or list of URLs');
   }
-  if (
-    typeof resolved.inboxPrefix !== 'string' ||
-    !/^[^\s*>]+$/.test(resolved.inboxPrefix) ||
-    resolved.inboxPrefix.endsWith('.')
-  ) {
-    throw new InvalidOptionError('option inboxPrefix must be a literal subject');
+  if (!isValidPublishSubject(resolved.inboxPrefix)) {
+    throw new InvalidOptionError(
+      'option inboxPrefix must be a literal subject such as _INBOX or app.inbox',
+    );
   }
   const auths = [
     opts.token,

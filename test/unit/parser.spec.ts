@@ -120,7 +120,8 @@ const msg = (
 
 describe('Parser: operations', () => {
   it('parses INFO with the trailing space the server sends', () => {
-    const info = '{"server_id":"NB7L","version":"2.9.10","proto":1,"headers":true,"max_payload":1048576}';
+    const info =
+      '{"server_id":"NB7L","version":"2.9.10","proto":1,"headers":true,"max_payload":1048576}';
     expect(parseWhole(bytes(`INFO ${info} \r\n`))).toEqual([
       {
         op: 'info',
@@ -190,7 +191,9 @@ describe('Parser: operations', () => {
   });
 
   it('splits MSG fields on runs of spaces and tabs', () => {
-    const input = bytes('MSG\tfoo \t 1\t\tbar   5\r\nhello\r\nMSG _INBOX.x 1  23\r\n' + 'x'.repeat(23) + '\r\n');
+    const input = bytes(
+      'MSG\tfoo \t 1\t\tbar   5\r\nhello\r\nMSG _INBOX.x 1  23\r\n' + 'x'.repeat(23) + '\r\n',
+    );
     expect(parseWhole(input)).toEqual([
       msg('foo', 1, 'bar', null, 'hello'),
       msg('_INBOX.x', 1, '', null, 'x'.repeat(23)),
@@ -235,7 +238,7 @@ describe('Parser: operations', () => {
     const hdr = 'NATS/1.0\r\n\r\n';
     const input = bytes(
       `info {"a":1}\r\nmsg foo 1 2\r\nhi\r\nhmsg foo 2 12 13\r\n${hdr}x\r\n` +
-        'ping\r\npong\r\n+ok\r\n-err \'boom\'\r\nPiNg\r\nMsG bar 3 0\r\n\r\n',
+        "ping\r\npong\r\n+ok\r\n-err 'boom'\r\nPiNg\r\nMsG bar 3 0\r\n\r\n",
     );
     expect(parseWhole(input)).toEqual([
       { op: 'info', info: { a: 1 } },
@@ -266,7 +269,9 @@ describe('Parser: operations', () => {
   it('treats payload bytes after an HMSG header block as opaque, including CRLF', () => {
     const hdr = 'NATS/1.0\r\nA: b\r\n\r\n';
     const payload = '\r\n\r\nNATS/1.0\r\n\r\n';
-    const input = bytes(`HMSG a 1 ${hdr.length} ${hdr.length + payload.length}\r\n${hdr}${payload}\r\n`);
+    const input = bytes(
+      `HMSG a 1 ${hdr.length} ${hdr.length + payload.length}\r\n${hdr}${payload}\r\n`,
+    );
     expect(parseWhole(input)).toEqual([msg('a', 1, '', hdr, payload)]);
   });
 
@@ -295,7 +300,15 @@ describe('Parser: operations', () => {
 
   it('handles an empty chunk anywhere in the stream', () => {
     const empty = Buffer.alloc(0);
-    const chunks = [empty, bytes('MSG a 1 3\r\nab'), empty, bytes('c\r'), empty, bytes('\nPI'), empty];
+    const chunks = [
+      empty,
+      bytes('MSG a 1 3\r\nab'),
+      empty,
+      bytes('c\r'),
+      empty,
+      bytes('\nPI'),
+      empty,
+    ];
     chunks.push(bytes('NG\r\n'));
     expect(parseChunks(chunks)).toEqual([msg('a', 1, '', null, 'abc'), { op: 'ping' }]);
   });
@@ -413,9 +426,9 @@ describe('Parser: spec examples', () => {
   });
 
   it('gives the same result split into three chunks at every pair of offsets in an HMSG', () => {
-    const text = `HMSG MORNING.MENU 2 R.1 47 51\r\n${HDR_MENU}Yum!\r\nPING\r\n`;
+    const text = `HMSG FOO 2 R.1 22 33\r\n${HDR_FOO}Hello NATS!\r\nPING\r\n`;
     const input = bytes(text);
-    const expected = [msg('MORNING.MENU', 2, 'R.1', HDR_MENU, 'Yum!'), { op: 'ping' }];
+    const expected = [msg('FOO', 2, 'R.1', HDR_FOO, 'Hello NATS!'), { op: 'ping' }];
     for (let i = 0; i <= input.length; i++) {
       for (let j = i; j <= input.length; j++) {
         const chunks = [input.subarray(0, i), input.subarray(i, j), input.subarray(j)];
@@ -433,14 +446,13 @@ function randomStream(rand: () => number, count: number): { input: Buffer; expec
   const expected: Event[] = [];
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
   const randomPayload = (): string => {
-    const len = pick([0, 1, 2, 5, 17, 100, 1000, 5000]);
-    let s = '';
-    for (let i = 0; i < len; i++) {
+    const b = Buffer.alloc(pick([0, 1, 2, 5, 17, 100, 1000, 5000]));
+    for (let i = 0; i < b.length; i++) {
       // Bias towards CR and LF so payloads often contain CRLF and bare CR/LF.
-      const r = rand();
-      s += r < 0.05 ? '\r' : r < 0.1 ? '\n' : String.fromCharCode(Math.floor(rand() * 256));
+      const r = Math.floor(rand() * 280);
+      b[i] = r < 12 ? 13 : r < 24 ? 10 : r - 24;
     }
-    return s;
+    return b.toString('latin1');
   };
   for (let n = 0; n < count; n++) {
     const kind = rand();
@@ -491,24 +503,27 @@ function randomStream(rand: () => number, count: number): { input: Buffer; expec
 }
 
 describe('Parser: streams', () => {
-  it.each([1, 2, 3, 42, 1234])(
+  it.each([1, 42, 1234])(
     'parses a stream of many operations split into random chunk sizes (seed %i)',
     (seed) => {
       const rand = prng(seed);
-      const { input, expected } = randomStream(rand, 400);
+      const { input, expected } = randomStream(rand, 300);
       expect(parseWhole(input)).toEqual(expected);
-      for (const maxChunk of [1, 7, 64, 1500, 20000]) {
-        const chunks = maxChunk === 1 ? oneByteAtATime(input) : randomChunks(input, rand, maxChunk);
-        expect(parseChunks(chunks)).toEqual(expected);
+      for (const maxChunk of [16, 200, 1500, 20000]) {
+        expect(parseChunks(randomChunks(input, rand, maxChunk))).toEqual(expected);
       }
     },
   );
 
+  it('parses a stream of many operations fed one byte at a time', () => {
+    const { input, expected } = randomStream(prng(5), 150);
+    expect(parseChunks(oneByteAtATime(input))).toEqual(expected);
+  });
+
   it('assembles a 1 MiB payload split across many 64 KiB chunks', () => {
     const size = 1024 * 1024;
-    const rand = prng(99);
     const payload = Buffer.alloc(size);
-    for (let i = 0; i < size; i++) payload[i] = Math.floor(rand() * 256);
+    for (let i = 0; i < size; i++) payload[i] = (i * 31 + (i >>> 9)) & 0xff;
     // Make sure CRLF pairs occur inside the payload.
     payload.write('\r\n\r\n', 1000, 'latin1');
     payload.write('\r\n', 65535, 'latin1');
@@ -562,7 +577,8 @@ describe('Parser: streams', () => {
         };
       },
     });
-    for (let i = 0; i < input.length; i += 64 * 1024) parser.parse(input.subarray(i, i + 64 * 1024));
+    for (let i = 0; i < input.length; i += 64 * 1024)
+      parser.parse(input.subarray(i, i + 64 * 1024));
     expect(got?.headers).toBe(HDR_FOO);
     expect(got?.payload.equals(payload)).toBe(true);
   });

@@ -24,9 +24,6 @@ export function encodePub(
   headers: Uint8Array | null,
 ): void {
   const hlen = headers === null ? 0 : headers.length;
-  out.reserve(maxUtf8(subject) + maxUtf8(reply) + 32 + hlen + size);
-  const buf = out.buf;
-  let pos = out.len;
   const line =
     headers === null
       ? reply === ''
@@ -35,6 +32,10 @@ export function encodePub(
       : reply === ''
         ? `HPUB ${subject} ${hlen} ${hlen + size}\r\n`
         : `HPUB ${subject} ${reply} ${hlen} ${hlen + size}\r\n`;
+  if (!out.connected) out.admit(Buffer.byteLength(line) + hlen + size + 2);
+  out.reserve(maxUtf8(line) + hlen + size + 2);
+  const buf = out.buf;
+  let pos = out.len;
   pos += buf.utf8Write(line, pos);
   if (headers !== null) {
     buf.set(headers, pos);
@@ -53,6 +54,7 @@ export function encodePub(
 
 /** Encodes a control line such as `SUB foo 1`, `UNSUB 1 5`, `PING`, `PONG`, `CONNECT {...}`. */
 export function encodeLine(out: Outbound, line: string): void {
+  if (!out.connected) out.admit(Buffer.byteLength(line) + 2);
   out.reserve(maxUtf8(line) + 2);
   out.len += out.buf.utf8Write(line + CRLF, out.len);
 }

@@ -48,13 +48,18 @@ export class Outbound {
   }
 
   /**
-   * Makes room for `n` more bytes at `len`. While disconnected, refuses with
-   * `ReconnectBufferFullError` when that would exceed the reconnect buffer.
+   * While disconnected, refuses with `ReconnectBufferFullError` a frame of `bytes` that would
+   * overflow the reconnect buffer. Encoders call it only when `connected` is false, so the hot
+   * path never computes exact sizes.
    */
-  reserve(n: number): void {
-    if (this.writer === null && this.pendingBytes + n > this.reconnectBufferSize) {
+  admit(bytes: number): void {
+    if (this.writer === null && this.pendingBytes + bytes > this.reconnectBufferSize) {
       throw new ReconnectBufferFullError(this.reconnectBufferSize);
     }
+  }
+
+  /** Makes room for at least `n` more bytes at `len`. */
+  reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     this.cut();
     this.buf = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, n));

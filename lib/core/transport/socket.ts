@@ -68,7 +68,8 @@ export function upgradeTls(
 function secureContext(server: ServerEntry, o: TlsOptions | undefined): tls.ConnectionOptions {
   const opts: tls.ConnectionOptions = {
     rejectUnauthorized: o?.rejectUnauthorized ?? true,
-    servername: o?.servername ?? server.tlsName ?? (net.isIP(server.hostname) ? undefined : server.hostname),
+    servername:
+      o?.servername ?? server.tlsName ?? (net.isIP(server.hostname) ? undefined : server.hostname),
   };
   const ca = o?.ca ?? (o?.caFile ? readFileSync(o.caFile) : undefined);
   const cert = o?.cert ?? (o?.certFile ? readFileSync(o.certFile) : undefined);

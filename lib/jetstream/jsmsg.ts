@@ -1,0 +1,171 @@
+import {
+  Ack,
+  InvalidOptionError,
+  type Msg,
+  type MsgHeaders,
+  type NatsConnection,
+} from '../core/index.js';
+import { msToNs } from './config.js';
+
+/** What the ack subject of a JetStream message tells about it. */
+export interface JsMsgMetadata {
+  stream: string;
+  consumer: string;
+  /** The JetStream domain, '' when none. */
+  domain: string;
+  /** Routing hash of the account ('' in the 9-token form). */
+  accountHash: string;
+  sequence: { stream: number; consumer: number };
+  /** Deliveries of this message so far (1 on the first). */
+  numDelivered: number;
+  /** Messages still pending for the consumer after this one. */
+  numPending: number;
+  /** When the message was stored. */
+  timestamp: Date;
+  /** The storage time in Unix nanoseconds, exactly. */
+  timestampNanos: bigint;
+}
+
+function num(token: string, reply: string): number {
+  if (!/^\d+$/.test(token)) throw notJs(reply);
+  return Number(token);
+}
+
+function notJs(reply: string): InvalidOptionError {
+  return new InvalidOptionError(`not a JetStream message: reply ${JSON.stringify(reply)}`);
+}
+
+/**
+ * Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>` and the 11+ token
+ * form with domain and account hash. Throws `InvalidOptionError` for anything else.
+ */
+export function parseAckSubject(reply: string): JsMsgMetadata {
+  const t = reply.split('.');
+  if (t.length < 9 || t.length === 10 || t[0] !== '$JS' || t[1] !== 'ACK') throw notJs(reply);
+  let domain = '';
+  let accountHash = '';
+  let i = 2;
+  if (t.length >= 11) {
+    domain = t[2] === '_' ? '' : t[2];
+    accountHash = t[3];
+    i = 4;
+  }
+  if (!/^\d+$/.test(t[i + 5])) throw notJs(reply);
+  const nanos = BigInt(t[i + 5]);
+  return {
+    stream: t[i],
+    consumer: t[i + 1],
+    domain,
+    accountHash,
+    numDelivered: num(t[i + 2], reply),
+    sequence: { stream: num(t[i + 3], reply), consumer: num(t[i + 4], reply) },
+    timestampNanos: nanos,
+    timestamp: new Date(Number(nanos / 1_000_000n)),
+    numPending: num(t[i + 6], reply),
+  };
+}
+
+/** True when `msg` is a JetStream-delivered message (its reply is an ack subject). */
+export function isJsMsg(msg: Msg): boolean {
+  return msg.reply.startsWith('$JS.ACK.');
+}
+
+/**
+ * A message delivered by a JetStream consumer. Acks go to its reply subject; after the first
+ * terminal ack (ack, nak, term) further acks are ignored and send nothing.
+ */
+export class JsMsg {
+  private acked = false;
+  private meta: JsMsgMetadata | undefined;
+
+  constructor(
+    /** The core message as received. */
+    readonly msg: Msg,
+    private readonly nc: NatsConnection,
+  ) {}
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+  get data(): Uint8Array {
+    return this.msg.data;
+  }
+  get headers(): MsgHeaders | undefined {
+    return this.msg.headers;
+  }
+  get reply(): string {
+    return this.msg.reply;
+  }
+  get sid(): number {
+    return this.msg.sid;
+  }
+  /** The stream sequence (shortcut for `metadata.sequence.stream`). */
+  get seq(): number {
+    return this.metadata.sequence.stream;
+  }
+  /** Parsed from the ack subject on first access. */
+  get metadata(): JsMsgMetadata {
+    this.meta ??= parseAckSubject(this.msg.reply);
+    return this.meta;
+  }
+  /** True once a terminal ack (ack, nak, term) was sent. */
+  get isAcked(): boolean {
+    return this.acked;
+  }
+
+  /** The payload decoded as UTF-8. */
+  string(): string {
+    return this.msg.string();
+  }
+  /** The payload parsed as JSON. */
+  json<T = unknown>(): T {
+    return this.msg.json<T>();
+  }
+
+  /** Acknowledges the message. */
+  ack(): void {
+    this.terminal(Ack.ACK);
+  }
+
+  /** Asks for redelivery, after `delay` milliseconds when given. */
+  nak(delay?: number): void {
+    this.terminal(delay && delay > 0 ? `${Ack.NAK} {"delay": ${msToNs(delay)}}` : Ack.NAK);
+  }
+
+  /** Resets the ack-wait timer (work in progress). May be repeated; ignored once acked. */
+  inProgress(): void {
+    if (!this.acked) this.nc.publish(this.msg.reply, Ack.PROGRESS);
+  }
+
+  /** Stops redelivery. The reason is sent only to servers that understand it (2.10.4+). */
+  term(reason?: string): void {
+    this.terminal(reason && supportsTermReason(this.nc) ? `${Ack.TERM} ${reason}` : Ack.TERM);
+  }
+
+  /**
+   * Acknowledges and waits for the server to confirm. Rejects with `TimeoutError`; resolves at
+   * once when the message was already acked.
+   */
+  async ackSync(timeout?: number): Promise<void> {
+    if (this.acked) return;
+    this.acked = true;
+    try {
+      await this.nc.request(this.msg.reply, Ack.ACK, { timeout: timeout ?? 5000 });
+    } catch (err) {
+      this.acked = false;
+      throw err;
+    }
+  }
+
+  private terminal(body: string): void {
+    if (this.acked) return;
+    this.nc.publish(this.msg.reply, body);
+    this.acked = true;
+  }
+}
+
+function supportsTermReason(nc: NatsConnection): boolean {
+  const [major, minor, patch] = (nc.info.version ?? '0.0.0').split('.').map((p) => parseInt(p, 10));
+  if (major !== 2) return major > 2;
+  return minor > 10 || (minor === 10 && patch >= 4);
+}

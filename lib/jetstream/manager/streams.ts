@@ -1,0 +1,131 @@
+import { StreamNotFoundError } from '../../core/index.js';
+import { checkName, type JsApi } from '../api.js';
+import { fromWire, toWire, type StreamConfig, type StreamInfo } from '../config.js';
+import type {
+  MsgGetWire,
+  PurgeResponseWire,
+  StreamListWire,
+  StreamNamesWire,
+  SuccessWire,
+} from '../wire-types.js';
+import { fromDirectGet, fromMsgGet, type StoredMsg } from './stored-msg.js';
+
+/** Options of `streams.purge()`: `seq` and `keep` are exclusive. */
+export interface PurgeOptions {
+  /** Only messages on this subject (wildcards allowed). */
+  filter?: string;
+  /** Purge messages below this sequence. */
+  seq?: number;
+  /** Keep the newest N messages (per filter). */
+  keep?: number;
+}
+
+/** Which message `streams.getMessage()` reads. */
+export type MsgRequest = { seq: number } | { lastBySubject: string };
+
+/** Stream administration: `jsm.streams`. */
+export class StreamsApi {
+  // Whether each stream allows direct get, learnt on the first getMessage().
+  private readonly direct = new Map<string, boolean>();
+
+  constructor(private readonly api: JsApi) {}
+
+  /** Creates a stream (idempotent for an identical config). Rejects with JetStreamApiError. */
+  async add(nameOrConfig: string | StreamConfig, config?: Partial<StreamConfig>): Promise<StreamInfo> {
+    const cfg: StreamConfig =
+      typeof nameOrConfig === 'string' ? { ...config, name: nameOrConfig } : nameOrConfig;
+    checkName('stream', cfg.name);
+    const wire = await this.api.request(`STREAM.CREATE.${cfg.name}`, toWire(cfg));
+    this.direct.delete(cfg.name);
+    return fromWire<StreamInfo>(wire);
+  }
+
+  /** Changes a stream: `config` is merged over the current configuration. */
+  async update(name: string, config: Partial<StreamConfig>): Promise<StreamInfo> {
+    checkName('stream', name);
+    const current = await this.info(name);
+    const merged: StreamConfig = { ...current.config, ...config, name };
+    const wire = await this.api.request(`STREAM.UPDATE.${name}`, toWire(merged));
+    this.direct.delete(name);
+    return fromWire<StreamInfo>(wire);
+  }
+
+  /** The stream's config and state. Rejects with StreamNotFoundError. */
+  async info(name: string, opts?: { subjectsFilter?: string }): Promise<StreamInfo> {
+    checkName('stream', name);
+    const body = opts?.subjectsFilter ? { subjects_filter: opts.subjectsFilter } : undefined;
+    return fromWire<StreamInfo>(await this.api.request(`STREAM.INFO.${name}`, body));
+  }
+
+  /** Deletes the stream and its messages; resolves true. */
+  async delete(name: string): Promise<boolean> {
+    checkName('stream', name);
+    const r = await this.api.request<SuccessWire>(`STREAM.DELETE.${name}`);
+    this.direct.delete(name);
+    return r.success;
+  }
+
+  /** Removes messages; resolves how many were purged. */
+  async purge(name: string, opts: PurgeOptions = {}): Promise<{ purged: number }> {
+    checkName('stream', name);
+    const r = await this.api.request<PurgeResponseWire>(`STREAM.PURGE.${name}`, toWire(opts));
+    return { purged: r.purged };
+  }
+
+  /** Every stream's info, walking all pages. */
+  list(subject?: string): AsyncIterable<StreamInfo> {
+    const api = this.api;
+    const extra = subject ? { subject } : {};
+    return {
+      async *[Symbol.asyncIterator]() {
+        const pages = api.paged<Record<string, unknown>, StreamListWire>(
+          'STREAM.LIST',
+          'streams',
+          extra,
+        );
+        for await (const s of pages) yield fromWire<StreamInfo>(s);
+      },
+    };
+  }
+
+  /** Every stream name (optionally only those capturing `subject`), walking all pages. */
+  names(subject?: string): AsyncIterable<string> {
+    const api = this.api;
+    const extra = subject ? { subject } : {};
+    return {
+      [Symbol.asyncIterator]: () =>
+        api.paged<string, StreamNamesWire>('STREAM.NAMES', 'streams', extra),
+    };
+  }
+
+  /** The name of the stream that captures `subject`. Rejects with StreamNotFoundError. */
+  async find(subject: string): Promise<string> {
+    const r = await this.api.request<StreamNamesWire>('STREAM.NAMES', { subject });
+    const name = r.streams?.[0];
+    if (!name) throw new StreamNotFoundError(`no stream matches subject ${subject}`);
+    return name;
+  }
+
+  /**
+   * Reads one message by sequence or as the last on a subject: through direct get when the
+   * stream allows it, else through the leader. Rejects with JetStreamApiError (10037) when absent.
+   */
+  async getMessage(name: string, query: MsgRequest): Promise<StoredMsg> {
+    checkName('stream', name);
+    const body = 'seq' in query ? { seq: query.seq } : { last_by_subj: query.lastBySubject };
+    let direct = this.direct.get(name);
+    if (direct === undefined) {
+      direct = (await this.info(name)).config.allowDirect === true;
+      this.direct.set(name, direct);
+    }
+    if (direct) return fromDirectGet(await this.api.raw(`DIRECT.GET.${name}`, body));
+    return fromMsgGet(await this.api.request<MsgGetWire>(`STREAM.MSG.GET.${name}`, body));
+  }
+
+  /** Deletes one message (overwriting its data unless `erase` is false); resolves true. */
+  async deleteMessage(name: string, seq: number, erase = true): Promise<boolean> {
+    checkName('stream', name);
+    const body = erase ? { seq } : { seq, no_erase: true };
+    return (await this.api.request<SuccessWire>(`STREAM.MSG.DELETE.${name}`, body)).success;
+  }
+}

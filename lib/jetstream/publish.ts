@@ -1,0 +1,91 @@
+import { MsgHeaders, NoRespondersError, type HeadersInit } from '../core/index.js';
+import { decodeReply, type JsApi } from './api.js';
+import type { PubAckWire } from './wire-types.js';
+
+/** Conditions the stream checks before storing a message. */
+export interface PublishExpectations {
+  /** The stream that captures the subject must have this name (10060 otherwise). */
+  stream?: string;
+  /** The stream's last sequence must equal this (10071 otherwise). */
+  lastSequence?: number;
+  /** The stream's last `Nats-Msg-Id` must equal this (10070 otherwise). */
+  lastMsgId?: string;
+  /** The last sequence on this subject must equal this; 0 means "no message yet" (10071). */
+  lastSubjectSequence?: number;
+}
+
+/** Options of `js.publish()`. */
+export interface JsPublishOptions {
+  /** De-duplication id (`Nats-Msg-Id`). */
+  msgId?: string;
+  expect?: PublishExpectations;
+  headers?: HeadersInit;
+  /** Milliseconds to wait for the PubAck. @default the client's timeout (5000) */
+  timeout?: number;
+  /** Retries after a 503 (no stream, or an election). @default 2 */
+  retries?: number;
+  /** Milliseconds between retries. @default 250 */
+  retryWait?: number;
+}
+
+/** The stream's acknowledgement of a stored message. */
+export interface PubAck {
+  stream: string;
+  seq: number;
+  /** True when the message id was seen before; `seq` is then the original's. */
+  duplicate: boolean;
+  domain?: string;
+}
+
+/** No stream captured the subject of a JetStream publish (the server answered 503). */
+export class NoStreamForSubjectError extends NoRespondersError {
+  constructor(subject: string) {
+    super(subject);
+    this.message = `no stream matches subject ${subject} (no responders)`;
+  }
+}
+
+function publishHeaders(opts: JsPublishOptions): MsgHeaders | undefined {
+  const e = opts.expect;
+  if (opts.headers === undefined && opts.msgId === undefined && e === undefined) return undefined;
+  const h = new MsgHeaders();
+  if (opts.headers !== undefined) for (const [k, v] of MsgHeaders.from(opts.headers)) h.set(k, v);
+  if (opts.msgId !== undefined) h.set('Nats-Msg-Id', opts.msgId);
+  if (e?.stream !== undefined) h.set('Nats-Expected-Stream', e.stream);
+  if (e?.lastSequence !== undefined) h.set('Nats-Expected-Last-Sequence', `${e.lastSequence}`);
+  if (e?.lastMsgId !== undefined) h.set('Nats-Expected-Last-Msg-Id', e.lastMsgId);
+  if (e?.lastSubjectSequence !== undefined)
+    h.set('Nats-Expected-Last-Subject-Sequence', `${e.lastSubjectSequence}`);
+  return h;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Publishes to a stream subject and resolves the stream's PubAck. Rejects with
+ * `JetStreamApiError` (failed expectation, with `apiCode`), `NoStreamForSubjectError` when no
+ * stream captures the subject, or `TimeoutError`.
+ */
+export async function jsPublish(
+  api: JsApi,
+  subject: string,
+  data?: Uint8Array | string,
+  opts: JsPublishOptions = {},
+): Promise<PubAck> {
+  const headers = publishHeaders(opts);
+  const timeout = opts.timeout ?? api.timeout;
+  const retries = opts.retries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const msg = await api.nc.request(subject, data, { timeout, headers });
+      const ack = decodeReply<PubAckWire>(msg);
+      const out: PubAck = { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
+      if (ack.domain) out.domain = ack.domain;
+      return out;
+    } catch (err) {
+      if (!(err instanceof NoRespondersError)) throw err;
+      if (attempt >= retries) throw new NoStreamForSubjectError(subject);
+      await sleep(opts.retryWait ?? 250);
+    }
+  }
+}
