@@ -114,6 +114,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private readonly closedPromise = new Promise<Error | undefined>((r) => (this.resolveClosed = r));
   private wakeReconnect: (() => void) | undefined;
   private drainPromise: Promise<void> | undefined;
+  // False until the first successful handshake (waitOnFirstConnect): that one is a connect.
+  private everConnected = false;
   // While draining: subscriptions first (publishes still allowed), then pending publishes.
   private drainPhase: 'subs' | 'pubs' | undefined;
 
@@ -573,6 +575,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     const socket = this.socket as NatsSocket;
     server.reconnects = 0;
     server.didConnect = true;
+    this.everConnected = true;
     this.lastError = undefined;
     this.pingsOut = 0;
     this.applyGossip(this.serverInfo);
@@ -648,7 +651,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
             this.socket?.destroy();
             return;
           }
-          this.connected(server, true);
+          this.connected(server, this.everConnected);
           return;
         } catch (err) {
           this.lastError = err as Error;
@@ -748,6 +751,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       this.drainPhase = 'subs';
       const subs = [...this.subs.values()].filter((s) => s !== this.muxSub);
       await Promise.all(subs.map((s) => s.drain()));
+      // Requests in flight get their replies (or their own timeouts) before the inbox goes.
+      if (this.mux) await this.mux.whenIdle();
       if (this.muxSub) await this.muxSub.drain();
       this.drainPhase = 'pubs';
       await this.flush();

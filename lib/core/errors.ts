@@ -92,6 +92,13 @@ export class InvalidSubjectError extends NatsError {
   }
 }
 
+/** The operation is not available on this object (for example `nextMsg()` on a callback subscription). */
+export class InvalidOperationError extends NatsError {
+  constructor(message: string) {
+    super('INVALID_OPERATION', message);
+  }
+}
+
 /** An option or argument is not valid. */
 export class InvalidOptionError extends NatsError {
   constructor(message: string) {

@@ -16,6 +16,7 @@ interface PendingRequest {
 export class MuxInbox {
   private readonly pending = new Map<string, PendingRequest>();
   private counter = 0;
+  private idleWaiters: Array<() => void> = [];
 
   /** @param prefix the reply prefix ending with '.', such as `_INBOX.abc.` */
   constructor(readonly prefix: string) {}
@@ -27,6 +28,12 @@ export class MuxInbox {
   /** The subject the shared subscription listens on. */
   get subject(): string {
     return `${this.prefix}*`;
+  }
+
+  /** Resolves once no request is pending (used by drain, which answers them before leaving). */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Registers a request; returns its reply subject and the promise of its answer. */
@@ -52,6 +59,7 @@ export class MuxInbox {
     this.pending.delete(token);
     clearTimeout(entry.timer);
     entry.reject(err);
+    this.notifyIdle();
   }
 
   /** Routes a reply to its request; late or unknown replies are dropped. */
@@ -64,6 +72,14 @@ export class MuxInbox {
     const err = replyError(msg, entry.subject);
     if (err) entry.reject(err);
     else entry.resolve(msg);
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.size > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Fails every pending request (the connection closed). */
@@ -73,6 +89,7 @@ export class MuxInbox {
       entry.reject(err);
     }
     this.pending.clear();
+    this.notifyIdle();
   }
 }
 

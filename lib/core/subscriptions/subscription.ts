@@ -1,4 +1,10 @@
-import { CallbackError, SlowConsumerError, TimeoutError, type NatsError } from '../errors.js';
+import {
+  CallbackError,
+  InvalidOperationError,
+  SlowConsumerError,
+  TimeoutError,
+  type NatsError,
+} from '../errors.js';
 import type { Msg } from '../messages/msg.js';
 
 /** Default pending limits of a core subscription. */
@@ -129,7 +135,8 @@ export class Subscription implements AsyncIterable<Msg> {
    * closing error once the subscription has ended and nothing is left.
    */
   async nextMsg(timeout = 1000): Promise<Msg> {
-    if (this.callback) throw new TypeError('nextMsg() is not available on a callback subscription');
+    if (this.callback)
+      throw new InvalidOperationError('nextMsg() is not available on a callback subscription');
     const msg = this.take();
     if (msg !== null) return msg;
     if (this.closedFlag) throw new TimeoutError(`subscription ${this.subject} is closed`);
@@ -148,7 +155,8 @@ export class Subscription implements AsyncIterable<Msg> {
 
   /** Iterates messages until the subscription closes and its queue is empty. */
   async *messages(): AsyncGenerator<Msg> {
-    if (this.callback) throw new TypeError('a callback subscription cannot be iterated');
+    if (this.callback)
+      throw new InvalidOperationError('a callback subscription cannot be iterated');
     for (;;) {
       const msg = this.take();
       if (msg !== null) {

@@ -31,7 +31,10 @@ export class StreamsApi {
   constructor(private readonly api: JsApi) {}
 
   /** Creates a stream (idempotent for an identical config). Rejects with JetStreamApiError. */
-  async add(nameOrConfig: string | StreamConfig, config?: Partial<StreamConfig>): Promise<StreamInfo> {
+  async add(
+    nameOrConfig: string | StreamConfig,
+    config?: Partial<StreamConfig>,
+  ): Promise<StreamInfo> {
     const cfg: StreamConfig =
       typeof nameOrConfig === 'string' ? { ...config, name: nameOrConfig } : nameOrConfig;
     checkName('stream', cfg.name);

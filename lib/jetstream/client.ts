@@ -1,0 +1,77 @@
+import { nuid, type NatsConnection } from '../core/index.js';
+import { JsApi, type JetStreamOptions } from './api.js';
+import type { ConsumerConfig } from './config.js';
+import { ConsumersApi } from './manager/consumers.js';
+import { StreamsApi } from './manager/streams.js';
+import { jsPublish, type JsPublishOptions, type PubAck } from './publish.js';
+import { PullConsumer } from './pull-consumer.js';
+import { pushSubscribe, type JsSubscribeOptions, type JsSubscription } from './push.js';
+
+/** Options of `js.pullSubscribe()`. */
+export interface PullSubscribeOptions {
+  /** Durable name; without it an ephemeral consumer (removed when idle) is created. */
+  durable?: string;
+  /** The stream; looked up from the subject when absent. */
+  stream?: string;
+  /** Extra consumer configuration (milliseconds, camelCase). */
+  config?: ConsumerConfig;
+}
+
+/** The JetStream client of a connection: publish, pull and push consumption. */
+export class JetStreamClient {
+  /** Look up pull consumers by name. */
+  readonly consumers: { get(stream: string, name: string): Promise<PullConsumer> };
+  private readonly streams: StreamsApi;
+  private readonly admin: ConsumersApi;
+
+  constructor(readonly api: JsApi) {
+    this.streams = new StreamsApi(api);
+    this.admin = new ConsumersApi(api);
+    this.consumers = {
+      get: async (stream, name) => new PullConsumer(api, await this.admin.info(stream, name)),
+    };
+  }
+
+  /** The connection this client uses. */
+  get nc(): NatsConnection {
+    return this.api.nc;
+  }
+
+  /**
+   * Publishes to a stream and resolves its PubAck. Rejects with `JetStreamApiError` when an
+   * expectation fails, `NoStreamForSubjectError` when no stream captures the subject, or
+   * `TimeoutError`.
+   */
+  publish(subject: string, data?: Uint8Array | string, opts?: JsPublishOptions): Promise<PubAck> {
+    return jsPublish(this.api, subject, data, opts);
+  }
+
+  /**
+   * Creates (or binds to) a pull consumer filtered on `subject` and resolves it; `fetch()` it.
+   * Rejects with `StreamNotFoundError` when no stream captures the subject.
+   */
+  async pullSubscribe(subject: string, opts: PullSubscribeOptions = {}): Promise<PullConsumer> {
+    const stream = opts.stream ?? (await this.streams.find(subject));
+    const name = opts.durable ?? opts.config?.durableName ?? opts.config?.name;
+    const config: ConsumerConfig = { filterSubject: subject, ...opts.config };
+    if (opts.durable) config.durableName = opts.durable;
+    if (name === undefined) {
+      config.name = nuid.next();
+      config.inactiveThreshold ??= 5000;
+    }
+    return new PullConsumer(this.api, await this.admin.add(stream, config));
+  }
+
+  /**
+   * Creates a push consumer delivering to a new inbox and subscribes to it; with `durable`,
+   * binds to it when it exists. Heartbeats are swallowed and flow control answered.
+   */
+  subscribe(subject: string, opts: JsSubscribeOptions = {}): Promise<JsSubscription> {
+    return pushSubscribe(this.api, this.streams, this.admin, subject, opts);
+  }
+}
+
+/** The JetStream client of `nc` (no server round trip). */
+export function jetstream(nc: NatsConnection, opts?: JetStreamOptions): JetStreamClient {
+  return new JetStreamClient(new JsApi(nc, opts));
+}

@@ -1,0 +1,193 @@
+import {
+  CallbackError,
+  InvalidOptionError,
+  type Msg,
+  type NatsConnection,
+  type Status,
+  type Subscription,
+} from '../core/index.js';
+import { JsMsg, isJsMsg } from './jsmsg.js';
+import { pullRequest, pullStatus, statusError } from './pull-status.js';
+
+/** Options of `consume()`. */
+export interface ConsumeOptions {
+  /** Messages buffered ahead of the reader (the prefetch bound). @default 100 */
+  maxMessages?: number;
+  /** Lifetime of each pull request in milliseconds. @default 30000 */
+  expires?: number;
+  /** Idle heartbeat asked of the server, ms. @default expires / 2, clamped to 500..30000 */
+  idleHeartbeat?: number;
+  /** Called with each message; without it, iterate with `for await`. */
+  callback?: (msg: JsMsg) => unknown;
+}
+
+/**
+ * A continuous pull: one inbox subscription shared by every pull request; a new pull is sent
+ * when what is outstanding plus what is buffered falls to half of `maxMessages`. Heartbeats and
+ * 404/408/409 statuses are handled here and never reach the reader; missed heartbeats and
+ * reconnects re-issue the pull.
+ */
+export class ConsumerMessages implements AsyncIterable<JsMsg> {
+  /** Resolves when consuming ends: undefined after `stop()`, or the terminal error. */
+  readonly closed: Promise<Error | undefined>;
+  /** How many times missed heartbeats caused a re-pull. */
+  missedHeartbeats = 0;
+  private resolveClosed!: (err: Error | undefined) => void;
+  private readonly max: number;
+  private readonly threshold: number;
+  private readonly expires: number;
+  private readonly hb: number;
+  private readonly sub: Subscription;
+  private readonly callback: ((msg: JsMsg) => unknown) | undefined;
+  private queue: JsMsg[] = [];
+  private pending = 0;
+  private stopped = false;
+  private error: Error | undefined;
+  private paused = false;
+  private lastSeen = Date.now();
+  private waiter: (() => void) | undefined;
+  private readonly hbTimer: NodeJS.Timeout;
+  private readonly statusIter: AsyncIterableIterator<Status>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subject: string,
+    opts: ConsumeOptions = {},
+  ) {
+    this.max = opts.maxMessages ?? 100;
+    if (!Number.isInteger(this.max) || this.max < 1)
+      throw new InvalidOptionError('maxMessages must be a positive integer');
+    this.threshold = Math.floor(this.max / 2);
+    this.expires = Math.max(opts.expires ?? 30_000, 1000);
+    this.hb = opts.idleHeartbeat ?? Math.min(Math.max(this.expires / 2, 500), 30_000);
+    if (this.hb * 2 > this.expires)
+      throw new InvalidOptionError('idleHeartbeat must be at most half of expires');
+    this.callback = opts.callback;
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.sub = nc.subscribe(nc.newInbox(), { callback: (m) => this.onMsg(m) });
+    void this.sub.closed.then(() => this.stop());
+    this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb);
+    this.statusIter = nc.status();
+    void this.watchStatus();
+    this.refill();
+  }
+
+  /** Messages received but not yet read. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Stops pulling; the iterator ends and unread buffered messages are dropped (unacked). */
+  stop(err?: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.error = err;
+    clearInterval(this.hbTimer);
+    this.sub.unsubscribe();
+    void this.statusIter.return?.();
+    this.queue = [];
+    this.wake();
+    this.resolveClosed(err);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    if (this.callback) throw new TypeError('a consume() with a callback cannot be iterated');
+    for (;;) {
+      const msg = this.queue.shift();
+      if (msg !== undefined) {
+        this.refill();
+        yield msg;
+        continue;
+      }
+      if (this.stopped) {
+        if (this.error) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  private onMsg(msg: Msg): void {
+    if (this.stopped) return;
+    this.lastSeen = Date.now();
+    if (isJsMsg(msg)) {
+      this.pending = Math.max(0, this.pending - 1);
+      const jm = new JsMsg(msg, this.nc);
+      if (this.callback) this.runCallback(jm);
+      else {
+        this.queue.push(jm);
+        this.wake();
+      }
+      this.refill();
+      return;
+    }
+    const status = pullStatus(msg);
+    if (status === undefined || status.code === 100) return;
+    if (status.terminal) return this.stop(statusError(status));
+    if (status.pendingMsgs > 0) {
+      this.pending = Math.max(0, this.pending - status.pendingMsgs);
+      return this.refill();
+    }
+    // A status without counts ends a pull whose size we cannot tell: start afresh, after a
+    // pause for the 409 warnings (max waiting, request limits) so they cannot spin.
+    this.pending = 0;
+    if (status.code !== 409) return this.refill();
+    setTimeout(() => this.refill(), 1000).unref();
+  }
+
+  private runCallback(msg: JsMsg): void {
+    try {
+      const r = this.callback!(msg);
+      if (r instanceof Promise) r.catch((e: unknown) => this.callbackFailed(e));
+    } catch (e) {
+      this.callbackFailed(e);
+    }
+  }
+
+  private callbackFailed(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.nc.reportError(new CallbackError(this.subject, err));
+  }
+
+  private refill(): void {
+    if (this.stopped || this.paused) return;
+    const want = this.max - this.pending - this.queue.length;
+    if (this.pending + this.queue.length > this.threshold || want <= 0) return;
+    this.pending += want;
+    try {
+      const body = JSON.stringify(pullRequest(want, this.expires, undefined, this.hb));
+      void this.nc.publish(this.subject, body, { reply: this.sub.subject });
+    } catch (err) {
+      this.stop(err as Error);
+    }
+  }
+
+  private checkHeartbeat(): void {
+    if (this.stopped || this.paused || this.pending === 0) return;
+    if (Date.now() - this.lastSeen <= 2 * this.hb) return;
+    // The server forgot our pull (restart, lost status): account it as gone and pull again.
+    this.missedHeartbeats++;
+    this.lastSeen = Date.now();
+    this.pending = 0;
+    this.refill();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.statusIter) {
+      if (this.stopped) return;
+      if (s.type === 'disconnect') this.paused = true;
+      else if (s.type === 'reconnect') {
+        this.paused = false;
+        this.lastSeen = Date.now();
+        this.pending = 0;
+        this.refill();
+      } else if (s.type === 'close') return this.stop();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}

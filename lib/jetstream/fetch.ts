@@ -1,0 +1,77 @@
+import { InvalidOptionError, type NatsConnection } from '../core/index.js';
+import { JsMsg, isJsMsg } from './jsmsg.js';
+import { pullRequest, pullStatus, statusError } from './pull-status.js';
+
+/** Options of `fetch()`. */
+export interface FetchOptions {
+  /** How long the server keeps the pull open, in milliseconds. @default 5000 */
+  timeout?: number;
+  /** Byte budget of the pull: the server stops before a message that would exceed it. */
+  maxBytes?: number;
+  /** Ask for idle heartbeats this often (ms) and give up after two are missed. */
+  heartbeat?: number;
+}
+
+// Extra client-side wait after `expires`, in case the server's 408 is lost.
+const CLIENT_GRACE_MS = 1000;
+
+/**
+ * Sends one pull request to `subject` on its own inbox and collects what arrives until the batch
+ * is filled, the request expires (408), nothing is available, or the heartbeat goes quiet.
+ * Resolves an empty array when nothing arrived; rejects only on a terminal status with no messages.
+ */
+export function fetchBatch(
+  nc: NatsConnection,
+  subject: string,
+  batch: number,
+  opts: FetchOptions = {},
+): Promise<JsMsg[]> {
+  const expires = opts.timeout ?? 5000;
+  const hb = opts.heartbeat;
+  if (!Number.isInteger(batch) || batch < 1)
+    return Promise.reject(new InvalidOptionError('batch must be a positive integer'));
+  if (hb !== undefined && hb * 2 > expires)
+    return Promise.reject(new InvalidOptionError('heartbeat must be at most half the timeout'));
+  const inbox = nc.newInbox();
+  const out: JsMsg[] = [];
+  return new Promise<JsMsg[]>((resolve, reject) => {
+    let done = false;
+    let last = Date.now();
+    let hbTimer: NodeJS.Timeout | undefined;
+    const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearInterval(hbTimer);
+      sub.unsubscribe();
+      if (err && out.length === 0) reject(err);
+      else resolve(out);
+    };
+    const sub = nc.subscribe(inbox, {
+      callback: (msg) => {
+        last = Date.now();
+        if (isJsMsg(msg)) {
+          out.push(new JsMsg(msg, nc));
+          if (out.length >= batch) finish();
+          return;
+        }
+        const status = pullStatus(msg);
+        if (status === undefined || status.code === 100) return;
+        finish(status.terminal ? statusError(status) : undefined);
+      },
+    });
+    sub.closed.then(() => finish());
+    const timer = setTimeout(() => finish(), expires + CLIENT_GRACE_MS);
+    if (hb !== undefined) {
+      hbTimer = setInterval(() => {
+        if (Date.now() - last > 2 * hb) finish();
+      }, hb);
+    }
+    try {
+      const req = pullRequest(batch, expires, opts.maxBytes, hb);
+      nc.publish(subject, JSON.stringify(req), { reply: inbox });
+    } catch (err) {
+      finish(err as Error);
+    }
+  });
+}

@@ -1,0 +1,64 @@
+import type { JsApi } from './api.js';
+import type { ConsumerInfo } from './config.js';
+import { ConsumerMessages, type ConsumeOptions } from './consume.js';
+import { fetchBatch, type FetchOptions } from './fetch.js';
+import type { JsMsg } from './jsmsg.js';
+import { ConsumersApi } from './manager/consumers.js';
+
+/** A pull consumer bound by name: `fetch()`, `next()`, `consume()` and `info()`. */
+export class PullConsumer {
+  private readonly admin: ConsumersApi;
+  private cached: ConsumerInfo;
+
+  constructor(
+    private readonly api: JsApi,
+    info: ConsumerInfo,
+  ) {
+    this.admin = new ConsumersApi(api);
+    this.cached = info;
+  }
+
+  /** The stream the consumer reads. */
+  get stream(): string {
+    return this.cached.streamName;
+  }
+
+  /** The consumer's name. */
+  get name(): string {
+    return this.cached.name;
+  }
+
+  private get nextSubject(): string {
+    return this.api.subject(`CONSUMER.MSG.NEXT.${this.stream}.${this.name}`);
+  }
+
+  /**
+   * Pulls up to `batch` messages, waiting at most `timeout` ms (the pull's `expires`). Resolves
+   * an empty array when nothing arrived in time.
+   */
+  fetch(batch: number, opts?: FetchOptions): Promise<JsMsg[]> {
+    return fetchBatch(this.api.nc, this.nextSubject, batch, opts);
+  }
+
+  /** Pulls one message, or null when none arrived within `timeout` ms. */
+  async next(opts?: Omit<FetchOptions, 'maxBytes'>): Promise<JsMsg | null> {
+    const [msg] = await this.fetch(1, opts);
+    return msg ?? null;
+  }
+
+  /** Pulls continuously; iterate the result or pass a callback, and `stop()` it when done. */
+  consume(opts?: ConsumeOptions): ConsumerMessages {
+    return new ConsumerMessages(this.api.nc, this.nextSubject, opts);
+  }
+
+  /** The consumer's info: from the server, or the last one seen when `cached` is true. */
+  async info(cached = false): Promise<ConsumerInfo> {
+    if (!cached) this.cached = await this.admin.info(this.stream, this.name);
+    return this.cached;
+  }
+
+  /** Deletes the consumer on the server; resolves true. */
+  delete(): Promise<boolean> {
+    return this.admin.delete(this.stream, this.name);
+  }
+}

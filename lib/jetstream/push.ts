@@ -1,0 +1,197 @@
+import {
+  CallbackError,
+  DEFAULT_JS_SUB_PENDING_BYTES_LIMIT,
+  DEFAULT_JS_SUB_PENDING_MSGS_LIMIT,
+  InvalidOptionError,
+  JetStreamApiError,
+  TimeoutError,
+  type Msg,
+  type Subscription,
+} from '../core/index.js';
+import type { JsApi } from './api.js';
+import type { ConsumerConfig, ConsumerInfo, DeliverPolicy } from './config.js';
+import { JsMsg, isJsMsg } from './jsmsg.js';
+import type { ConsumersApi } from './manager/consumers.js';
+import type { StreamsApi } from './manager/streams.js';
+
+/** Options of `js.subscribe()` (push consumers). */
+export interface JsSubscribeOptions {
+  /** Called with each message; without it, iterate the subscription. */
+  callback?: (msg: JsMsg) => unknown;
+  /** Durable name: binds to the consumer when it exists, else creates it. */
+  durable?: string;
+  /** Deliver group: each message goes to one member. No heartbeats or flow control then. */
+  queue?: string;
+  /** When false, a message is acked once the callback returned (or when iterated). @default false */
+  manualAck?: boolean;
+  deliverPolicy?: DeliverPolicy;
+  /** Extra consumer configuration (milliseconds, camelCase). */
+  config?: ConsumerConfig;
+  /** Ask for flow control (needs a heartbeat; one of 5 s is chosen when none is given). */
+  flowControl?: boolean;
+  /** Idle heartbeat in milliseconds; 3 missed ones are reported through `nc.status()`. */
+  idleHeartbeat?: number;
+  /** The stream; looked up from the subject when absent. */
+  stream?: string;
+}
+
+/** A push subscription: iterate it (unless it has a callback), `unsubscribe()` or `destroy()` it. */
+export class JsSubscription implements AsyncIterable<JsMsg> {
+  /** Times the idle heartbeat was missed. */
+  missedHeartbeats = 0;
+  private lastFc = '';
+  private seenDelivered = 0;
+  private readonly hbTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly api: JsApi,
+    private readonly admin: ConsumersApi,
+    readonly sub: Subscription,
+    private readonly info: ConsumerInfo,
+    private readonly autoAck: boolean,
+  ) {
+    const hb = info.config.idleHeartbeat ?? 0;
+    if (hb > 0) {
+      this.hbTimer = setInterval(() => this.checkHeartbeat(hb), hb * 3);
+      this.hbTimer.unref();
+      void sub.closed.then(() => clearInterval(this.hbTimer));
+    }
+  }
+
+  /** The stream the consumer reads. */
+  get stream(): string {
+    return this.info.streamName;
+  }
+  /** The consumer's name. */
+  get consumer(): string {
+    return this.info.name;
+  }
+  /** Resolves when the subscription ends. */
+  get closed(): Promise<Error | undefined> {
+    return this.sub.closed;
+  }
+
+  /** The consumer's current info from the server. */
+  consumerInfo(): Promise<ConsumerInfo> {
+    return this.admin.info(this.stream, this.consumer);
+  }
+
+  /** Stops receiving; an ephemeral consumer then goes away by itself. */
+  unsubscribe(): void {
+    this.sub.unsubscribe();
+  }
+
+  /** Stops receiving and deletes the consumer (durable ones too). */
+  async destroy(): Promise<void> {
+    this.sub.unsubscribe();
+    await this.admin.delete(this.stream, this.consumer);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    for await (const msg of this.sub) {
+      const jm = this.handle(msg);
+      if (jm === undefined) continue;
+      if (this.autoAck) jm.ack();
+      yield jm;
+    }
+  }
+
+  /** Internal: routes one core message; returns the JsMsg to deliver, or undefined. */
+  handle(msg: Msg): JsMsg | undefined {
+    if (isJsMsg(msg)) return new JsMsg(msg, this.api.nc);
+    const h = msg.headers;
+    if (h === undefined || h.status === 0) return undefined;
+    if (h.status === 100) {
+      // Flow control is answered when it reaches the head of the queue, i.e. now.
+      if (msg.reply && msg.reply !== this.lastFc) {
+        this.lastFc = msg.reply;
+        void this.api.nc.publish(msg.reply);
+      }
+      const stalled = h.get('Nats-Consumer-Stalled');
+      if (stalled) void this.api.nc.publish(stalled);
+      return undefined;
+    }
+    const text = `push consumer ${this.consumer}: ${h.status} ${h.description}`;
+    this.api.nc.reportError(new JetStreamApiError(text, 0, h.status));
+    return undefined;
+  }
+
+  /** Internal: runs the user callback for one core message. */
+  dispatch(msg: Msg, callback: (msg: JsMsg) => unknown): void {
+    const jm = this.handle(msg);
+    if (jm === undefined) return;
+    const fail = (e: unknown): void => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.api.nc.reportError(new CallbackError(jm.subject, err));
+    };
+    try {
+      const r = callback(jm);
+      if (r instanceof Promise) {
+        r.then(() => this.autoAck && jm.ack(), fail);
+        return;
+      }
+      if (this.autoAck) jm.ack();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  private checkHeartbeat(hb: number): void {
+    if (this.sub.delivered !== this.seenDelivered || !this.api.nc.isConnected) {
+      this.seenDelivered = this.sub.delivered;
+      return;
+    }
+    this.missedHeartbeats++;
+    const err = new TimeoutError(`push consumer ${this.consumer}: no heartbeat for ${hb * 3} ms`);
+    this.api.nc.reportError(err);
+  }
+}
+
+/** Creates or binds the push consumer for `js.subscribe()`, subscribing before creating it. */
+export async function pushSubscribe(
+  api: JsApi,
+  streams: StreamsApi,
+  admin: ConsumersApi,
+  subject: string,
+  opts: JsSubscribeOptions,
+): Promise<JsSubscription> {
+  const stream = opts.stream ?? (await streams.find(subject));
+  const durable = opts.durable ?? opts.config?.durableName;
+  let existing: ConsumerInfo | undefined;
+  if (durable) existing = await admin.info(stream, durable).catch(() => undefined);
+  if (existing && !existing.config.deliverSubject)
+    throw new InvalidOptionError(`consumer ${durable} is a pull consumer`);
+  const config: ConsumerConfig = { filterSubject: subject, ...opts.config };
+  if (durable) config.durableName = durable;
+  if (opts.deliverPolicy) config.deliverPolicy = opts.deliverPolicy;
+  if (opts.queue) config.deliverGroup = opts.queue;
+  if (opts.idleHeartbeat) config.idleHeartbeat = opts.idleHeartbeat;
+  if (opts.flowControl) {
+    config.flowControl = true;
+    config.idleHeartbeat ??= 5000;
+  }
+  const queue = existing?.config.deliverGroup ?? config.deliverGroup;
+  if (queue && (config.flowControl || config.idleHeartbeat))
+    throw new InvalidOptionError('queue subscriptions cannot use heartbeats or flow control');
+  const deliver = existing?.config.deliverSubject ?? api.nc.newInbox();
+  config.deliverSubject = deliver;
+  let js: JsSubscription | undefined;
+  // Deliveries may overtake the create response; hold them until the subscription exists.
+  const early: Msg[] = [];
+  const callback = opts.callback;
+  const sub = api.nc.subscribe(deliver, {
+    queue,
+    pendingMsgsLimit: DEFAULT_JS_SUB_PENDING_MSGS_LIMIT,
+    pendingBytesLimit: DEFAULT_JS_SUB_PENDING_BYTES_LIMIT,
+    callback: callback && ((m: Msg) => (js ? js.dispatch(m, callback) : early.push(m))),
+  });
+  try {
+    const info = existing ?? (await admin.add(stream, config));
+    js = new JsSubscription(api, admin, sub, info, opts.manualAck !== true);
+    if (callback) for (const m of early.splice(0)) js.dispatch(m, callback);
+    return js;
+  } catch (err) {
+    sub.unsubscribe();
+    throw err;
+  }
+}
