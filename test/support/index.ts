@@ -6,4 +6,5 @@ export * from './jwt.js';
 export * from './nats-server.js';
 export * from './ports.js';
 export * from './raw-client.js';
+export * from './reaper.js';
 export * from './tls-fixtures.js';

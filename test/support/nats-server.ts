@@ -1,13 +1,14 @@
 // Starts real nats-server processes for tests. Every server is tracked so that `stopAllServers()`
-// (and, as a last resort, the process 'exit' hook) never leaves one running.
+// stops it, and registered with the reaper (see reaper.ts) in case the test process dies first.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findNatsServer } from './find-server.js';
 import { getFreePort } from './ports.js';
 import { readInfo } from './raw-client.js';
+import { watchServerProcess, watchTempDir } from './reaper.js';
 import { renderConfig, type ConfigContext, type StartServerOptions } from './server-config.js';
 import { tlsFixtures } from './tls-fixtures.js';
 
@@ -22,6 +23,8 @@ export interface NatsServerHandle {
   /** Temp dir holding the config file (and the JetStream store); removed by `stop()`. */
   readonly dir: string;
   readonly configFile: string;
+  /** stdout and stderr of every run of the process (see also `logs()`). */
+  readonly logFile: string;
   readonly storeDir: string | undefined;
   /** `http://127.0.0.1:PORT` of the monitoring endpoint, when enabled. */
   readonly monitorUrl: string | undefined;
@@ -30,7 +33,10 @@ export interface NatsServerHandle {
   readonly running: boolean;
   /** Graceful shutdown (SIGTERM, SIGKILL after 5 s) and removal of the temp dir. */
   stop(): Promise<void>;
-  /** Sends a terminating signal (default SIGKILL: a crash) and waits for the exit; keeps files. */
+  /**
+   * Sends a terminating signal (default SIGKILL: a crash) and waits for the exit, escalating to
+   * SIGKILL after 5 s; keeps the files so `restart()` can follow.
+   */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Sends any signal without waiting (SIGHUP, SIGUSR2…). */
   signal(signal: NodeJS.Signals): void;
@@ -42,11 +48,9 @@ export interface NatsServerHandle {
   reload(config?: string): Promise<void>;
   /** Resolves when the current process exits. */
   waitForExit(timeoutMs?: number): Promise<void>;
-  /** Everything the server logged (all restarts included), possibly truncated at the front. */
+  /** Everything the server wrote to stdout/stderr, all restarts included. */
   logs(): string;
 }
-
-const MAX_LOG_CHARS = 1 << 20;
 
 /** True if `promise` settles within `ms`; the timer is cleared so it never holds the process. */
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -58,15 +62,16 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
+
 const servers = new Set<ServerProcess>();
 
 class ServerProcess implements NatsServerHandle {
   readonly host = '127.0.0.1';
   readonly configFile: string;
+  readonly logFile: string;
   readonly monitorUrl: string | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  private log = '';
   private alive = false;
   private stopped = false;
 
@@ -78,6 +83,7 @@ class ServerProcess implements NatsServerHandle {
     private ctx: ConfigContext,
   ) {
     this.configFile = join(dir, 'server.conf');
+    this.logFile = join(dir, 'server.log');
     this.monitorUrl = ctx.httpPort ? `http://127.0.0.1:${ctx.httpPort}` : undefined;
     writeFileSync(this.configFile, renderConfig(opts, ctx));
   }
@@ -95,19 +101,30 @@ class ServerProcess implements NatsServerHandle {
   }
 
   logs(): string {
-    return this.log;
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
   }
 
-  private append(text: string): void {
-    this.log += text;
-    if (this.log.length > MAX_LOG_CHARS) this.log = this.log.slice(-MAX_LOG_CHARS / 2);
+  private get log(): string {
+    return this.logs();
   }
 
   /** Spawns the process and waits until it answers with INFO. */
   async spawn(): Promise<void> {
-    const child = spawn(findNatsServer(), ['-c', this.configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const from = this.log.length;
+    // Output goes straight to a file: no pipes that would keep the test process alive.
+    const fd = openSync(this.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(findNatsServer(), ['-c', this.configFile], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    child.unref(); // a leaked server must not hold the test process open; the reaper kills it
+    if (child.pid !== undefined) watchServerProcess(child.pid, this.configFile);
     this.child = child;
     this.alive = true;
     this.exited = new Promise((resolve) => {
@@ -117,18 +134,14 @@ class ServerProcess implements NatsServerHandle {
       };
       child.once('exit', done);
       child.once('error', (err) => {
-        this.append(`spawn error: ${err.message}\n`);
+        writeFileSync(this.logFile, `spawn error: ${err.message}\n`, { flag: 'a' });
         done();
       });
     });
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => this.append(s));
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => this.append(s));
-    const from = this.log.length;
     const timeoutMs = this.opts.readyTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.alive) {
-        await sleep(20); // let the remaining output arrive
         throw new Error(`nats-server exited before accepting connections\n${this.tail()}`);
       }
       // The log line proves it is our process (not a stranger on the same port) that is up.
@@ -157,7 +170,8 @@ class ServerProcess implements NatsServerHandle {
     this.child?.kill(signal);
     if (!(await within(this.exited, graceMs))) {
       this.child?.kill('SIGKILL');
-      await this.exited;
+      // The timer inside `within` also keeps the event loop alive (the child is unref'd).
+      await within(this.exited, 10_000);
     }
   }
 
@@ -184,8 +198,9 @@ class ServerProcess implements NatsServerHandle {
   }
 
   async lameDuck(): Promise<void> {
+    const from = this.log.length;
     this.signal('SIGUSR2');
-    await this.waitForLog(/lame duck mode/i, 5000);
+    await this.waitForLog(/Entering lame duck mode/i, 5000, from);
   }
 
   async reload(config?: string): Promise<void> {
@@ -222,31 +237,26 @@ class ServerProcess implements NatsServerHandle {
   }
 }
 
-let hooksInstalled = false;
+let hookInstalled = false;
 
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  const killAll = (): void => servers.forEach((s) => s.killNow());
-  process.once('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      killAll();
-      // Re-raise so the default action still happens when nobody else handles the signal.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
+// Works in plain Node scripts; under Jest this `process` is a sandbox copy whose 'exit' never
+// fires, which is why every server is also registered with the reaper.
+function installExitHook(): void {
+  if (hookInstalled) return;
+  hookInstalled = true;
+  process.once('exit', () => servers.forEach((s) => s.killNow()));
 }
 
 /** Starts a nats-server on a free loopback port and waits until it accepts connections. */
 export async function startServer(opts: StartServerOptions = {}): Promise<NatsServerHandle> {
-  installExitHooks();
+  installExitHook();
   const tls = opts.tls ? await tlsFixtures() : undefined;
   // A port picked by us may be grabbed by another process before the server binds it: retry.
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await getFreePort());
     const httpPort = opts.monitor ? await getFreePort() : undefined;
     const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
+    watchTempDir(dir);
     const storeDir = opts.jetstream ? join(dir, 'jetstream') : undefined;
     const server = new ServerProcess(port, dir, storeDir, opts, { port, httpPort, storeDir, tls });
     servers.add(server);

@@ -1,11 +1,12 @@
 // Test certificates generated with the `openssl` CLI at test time (nothing secret is committed).
-// Generated once per process into a temp dir that is removed on exit.
+// Generated once per process into a temp dir that the reaper removes when the process exits.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { perProcess, watchTempDir } from './reaper.js';
 
 const run = promisify(execFile);
 
@@ -82,17 +83,14 @@ async function makeLeaf(dir: string, name: string, cn: string, ext: string): Pro
   ]);
 }
 
-let cached: Promise<TlsFixtures> | undefined;
-
 /** Generates (once per process) a CA, server and client certificates, and an unrelated CA. */
 export function tlsFixtures(): Promise<TlsFixtures> {
-  cached ??= generate();
-  return cached;
+  return perProcess('tls-fixtures', generate);
 }
 
 async function generate(): Promise<TlsFixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'nats-tls-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  watchTempDir(dir); // removed when this process exits
   writeFileSync(join(dir, 'openssl.cnf'), OPENSSL_CNF);
   await Promise.all([
     makeCa(dir, 'ca', 'nats-test-ca'),
