@@ -5,6 +5,7 @@ import { ConsumersApi } from './manager/consumers.js';
 import { StreamsApi } from './manager/streams.js';
 import { jsPublish, type JsPublishOptions, type PubAck } from './publish.js';
 import { PullConsumer } from './pull-consumer.js';
+import { OrderedSubscription, type OrderedOptions } from './ordered.js';
 import { pushSubscribe, type JsSubscribeOptions, type JsSubscription } from './push.js';
 
 /** Options of `js.pullSubscribe()`. */
@@ -19,8 +20,13 @@ export interface PullSubscribeOptions {
 
 /** The JetStream client of a connection: publish, pull and push consumption. */
 export class JetStreamClient {
-  /** Look up pull consumers by name. */
-  readonly consumers: { get(stream: string, name: string): Promise<PullConsumer> };
+  /** Pull consumers by name, and ordered consumers. */
+  readonly consumers: {
+    /** Binds to an existing pull consumer. Rejects with ConsumerNotFoundError. */
+    get(stream: string, name: string): Promise<PullConsumer>;
+    /** Starts an ordered consumer on the stream. Rejects with StreamNotFoundError. */
+    ordered(stream: string, opts?: OrderedOptions): Promise<OrderedSubscription>;
+  };
   private readonly streams: StreamsApi;
   private readonly admin: ConsumersApi;
 
@@ -29,6 +35,7 @@ export class JetStreamClient {
     this.admin = new ConsumersApi(api);
     this.consumers = {
       get: async (stream, name) => new PullConsumer(api, await this.admin.info(stream, name)),
+      ordered: (stream, opts) => new OrderedSubscription(api, this.admin, stream, opts).start(),
     };
   }
 
@@ -64,10 +71,30 @@ export class JetStreamClient {
 
   /**
    * Creates a push consumer delivering to a new inbox and subscribes to it; with `durable`,
-   * binds to it when it exists. Heartbeats are swallowed and flow control answered.
+   * binds to it when it exists. Heartbeats are swallowed and flow control answered. With
+   * `ordered: true` it is an ordered consumer (no acks, recreated on gaps).
    */
-  subscribe(subject: string, opts: JsSubscribeOptions = {}): Promise<JsSubscription> {
-    return pushSubscribe(this.api, this.streams, this.admin, subject, opts);
+  subscribe(
+    subject: string,
+    opts: JsSubscribeOptions & { ordered: true },
+  ): Promise<OrderedSubscription>;
+  subscribe(subject: string, opts?: JsSubscribeOptions): Promise<JsSubscription>;
+  async subscribe(
+    subject: string,
+    opts: JsSubscribeOptions = {},
+  ): Promise<JsSubscription | OrderedSubscription> {
+    if (!opts.ordered) return pushSubscribe(this.api, this.streams, this.admin, subject, opts);
+    const stream = opts.stream ?? (await this.streams.find(subject));
+    const ordered = new OrderedSubscription(this.api, this.admin, stream, {
+      filterSubject: subject,
+      deliverPolicy: opts.deliverPolicy ?? opts.config?.deliverPolicy,
+      optStartSeq: opts.config?.optStartSeq,
+      optStartTime: opts.config?.optStartTime,
+      headersOnly: opts.config?.headersOnly,
+      idleHeartbeat: opts.idleHeartbeat,
+      callback: opts.callback,
+    });
+    return ordered.start();
   }
 }
 

@@ -66,7 +66,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.sub = nc.subscribe(nc.newInbox(), { callback: (m) => this.onMsg(m) });
     void this.sub.closed.then(() => this.stop());
-    this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb);
+    this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
     this.statusIter = nc.status();
     void this.watchStatus();
     this.refill();

@@ -1,3 +1,4 @@
+import './connection-methods.js';
 export { jetstream, JetStreamClient } from './client.js';
 export type { PullSubscribeOptions } from './client.js';
 export { jetstreamManager, JetStreamManager } from './manager/manager.js';
@@ -19,3 +20,5 @@ export { JsSubscription } from './push.js';
 export type { JsSubscribeOptions } from './push.js';
 export { fromWire, toWire, msToNs, nsToMs } from './config.js';
 export type * from './config.js';
+export { OrderedSubscription } from './ordered.js';
+export type { OrderedOptions } from './ordered.js';

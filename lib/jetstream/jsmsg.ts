@@ -1,6 +1,7 @@
 import {
   Ack,
   InvalidOptionError,
+  type HeadersInit,
   type Msg,
   type MsgHeaders,
   type NatsConnection,
@@ -93,6 +94,10 @@ export class JsMsg {
   get headers(): MsgHeaders | undefined {
     return this.msg.headers;
   }
+  /** Alias of `headers`. */
+  get header(): MsgHeaders | undefined {
+    return this.msg.headers;
+  }
   get reply(): string {
     return this.msg.reply;
   }
@@ -120,6 +125,11 @@ export class JsMsg {
   /** The payload parsed as JSON. */
   json<T = unknown>(): T {
     return this.msg.json<T>();
+  }
+
+  /** Publishes to the reply (ack) subject, as `Msg.respond()` does. */
+  respond(data?: Uint8Array | string, opts?: { headers?: HeadersInit }): Promise<void> | undefined {
+    return this.msg.respond(data, opts);
   }
 
   /** Acknowledges the message. */

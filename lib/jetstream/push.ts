@@ -33,6 +33,8 @@ export interface JsSubscribeOptions {
   idleHeartbeat?: number;
   /** The stream; looked up from the subject when absent. */
   stream?: string;
+  /** An ordered consumer: ack-less, in order, recreated on gaps (ADR-17). */
+  ordered?: boolean;
 }
 
 /** A push subscription: iterate it (unless it has a callback), `unsubscribe()` or `destroy()` it. */

@@ -1,0 +1,240 @@
+import {
+  CallbackError,
+  type Msg,
+  type NatsConnection,
+  type Status,
+  type Subscription,
+} from '../core/index.js';
+import type { JsApi } from './api.js';
+import type { ConsumerConfig, DeliverPolicy } from './config.js';
+import { JsMsg, isJsMsg } from './jsmsg.js';
+import type { ConsumersApi } from './manager/consumers.js';
+
+/** Options of an ordered consumer (`js.consumers.ordered()`, `js.subscribe({ ordered })`). */
+export interface OrderedOptions {
+  /** Only messages on this subject (wildcards allowed). */
+  filterSubject?: string;
+  /** @default 'all' */
+  deliverPolicy?: DeliverPolicy;
+  optStartSeq?: number;
+  optStartTime?: string;
+  /** Deliver headers only (plus `Nats-Msg-Size`). */
+  headersOnly?: boolean;
+  /** Idle heartbeat in milliseconds; 3 missed ones recreate the consumer. @default 5000 */
+  idleHeartbeat?: number;
+  /** Called with each message; without it, iterate. */
+  callback?: (msg: JsMsg) => unknown;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * An ordered consumer (ADR-17, push variant): in-order, gap-free, ack-less reading. On a gap in
+ * the consumer sequence, missed heartbeats, a deleted consumer or a reconnect it recreates its
+ * ephemeral consumer from the last stream sequence seen.
+ */
+export class OrderedSubscription implements AsyncIterable<JsMsg> {
+  /** How many times the consumer was recreated. */
+  resets = 0;
+  /** Resolves once `stop()` was called or the connection closed. */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private gen = 0;
+  private expected = 1;
+  private lastSseq = 0;
+  private sub: Subscription | undefined;
+  private consumer = '';
+  private stopped = false;
+  private recreating = false;
+  private lastSeen = Date.now();
+  private lastFc = '';
+  private queue: (JsMsg | string)[] = [];
+  private waiter: (() => void) | undefined;
+  private readonly hb: number;
+  private readonly hbTimer: NodeJS.Timeout;
+  private readonly statusIter: AsyncIterableIterator<Status>;
+
+  constructor(
+    private readonly api: JsApi,
+    private readonly admin: ConsumersApi,
+    /** The stream read. */
+    readonly stream: string,
+    private readonly opts: OrderedOptions = {},
+  ) {
+    this.hb = opts.idleHeartbeat ?? 5000;
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
+    this.statusIter = this.nc.status();
+    void this.watchStatus();
+  }
+
+  private get nc(): NatsConnection {
+    return this.api.nc;
+  }
+
+  /** The name of the current incarnation of the consumer. */
+  get consumerName(): string {
+    return this.consumer;
+  }
+
+  /** Internal: creates the first consumer. Rejects with the API error. */
+  async start(): Promise<this> {
+    await this.create();
+    return this;
+  }
+
+  /** Stops reading and deletes the current consumer (best effort). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.hbTimer);
+    void this.statusIter.return?.();
+    this.drop();
+    this.wake();
+    this.resolveClosed();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    if (this.opts.callback)
+      throw new TypeError('an ordered consumer with a callback cannot be iterated');
+    for (;;) {
+      const item = this.queue.shift();
+      if (typeof item === 'string') this.answerFc(item);
+      else if (item !== undefined) yield item;
+      else if (this.stopped) return;
+      else await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  private async create(): Promise<void> {
+    const gen = ++this.gen;
+    const inbox = this.nc.newInbox();
+    this.expected = 1;
+    this.sub = this.nc.subscribe(inbox, { callback: (m) => this.onMsg(gen, m) });
+    const o = this.opts;
+    const config: ConsumerConfig = {
+      ackPolicy: 'none',
+      maxDeliver: 1,
+      flowControl: true,
+      memStorage: true,
+      numReplicas: 1,
+      ackWait: 22 * 3600 * 1000,
+      idleHeartbeat: this.hb,
+      deliverSubject: inbox,
+      filterSubject: o.filterSubject,
+      headersOnly: o.headersOnly,
+      deliverPolicy: o.deliverPolicy ?? 'all',
+      optStartSeq: o.optStartSeq,
+      optStartTime: o.optStartTime,
+    };
+    if (this.lastSseq > 0) {
+      config.deliverPolicy = 'by_start_sequence';
+      config.optStartSeq = this.lastSseq + 1;
+      config.optStartTime = undefined;
+    }
+    this.lastSeen = Date.now();
+    try {
+      const info = await this.admin.add(this.stream, config);
+      if (gen === this.gen) this.consumer = info.name;
+    } catch (err) {
+      this.sub.unsubscribe();
+      throw err;
+    }
+  }
+
+  private onMsg(gen: number, msg: Msg): void {
+    if (gen !== this.gen || this.stopped) return;
+    this.lastSeen = Date.now();
+    if (isJsMsg(msg)) {
+      const jm = new JsMsg(msg, this.nc);
+      const meta = jm.metadata;
+      if (meta.sequence.consumer !== this.expected) return void this.reset();
+      this.expected++;
+      this.lastSseq = meta.sequence.stream;
+      return this.deliver(jm);
+    }
+    const h = msg.headers;
+    if (h === undefined) return;
+    if (h.status === 100) {
+      const stalled = h.get('Nats-Consumer-Stalled');
+      if (stalled) void this.nc.publish(stalled);
+      const last = Number(h.get('Nats-Last-Consumer') ?? NaN);
+      if (Number.isFinite(last) && last > this.expected - 1) return void this.reset();
+      if (msg.reply) {
+        if (this.opts.callback) this.answerFc(msg.reply);
+        else this.queue.push(msg.reply);
+      }
+    } else if (h.status === 409 && /consumer deleted/i.test(h.description)) void this.reset();
+  }
+
+  private deliver(msg: JsMsg): void {
+    const cb = this.opts.callback;
+    if (cb === undefined) {
+      this.queue.push(msg);
+      return this.wake();
+    }
+    try {
+      const r = cb(msg);
+      if (r instanceof Promise) r.catch((e: unknown) => this.callbackFailed(msg, e));
+    } catch (e) {
+      this.callbackFailed(msg, e);
+    }
+  }
+
+  private callbackFailed(msg: JsMsg, e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.nc.reportError(new CallbackError(msg.subject, err));
+  }
+
+  // Flow control is answered once per subject, when it reaches the head of the queue.
+  private answerFc(subject: string): void {
+    if (subject === this.lastFc || this.stopped) return;
+    this.lastFc = subject;
+    void this.nc.publish(subject);
+  }
+
+  /** Recreates the consumer from the last stream sequence, retrying with a backoff. */
+  private async reset(): Promise<void> {
+    if (this.recreating || this.stopped) return;
+    this.recreating = true;
+    this.resets++;
+    this.drop();
+    for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
+      try {
+        await this.create();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
+    this.recreating = false;
+  }
+
+  private drop(): void {
+    this.gen++;
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    const name = this.consumer;
+    this.consumer = '';
+    if (name && this.nc.isConnected) this.admin.delete(this.stream, name).catch(() => undefined);
+  }
+
+  private checkHeartbeat(): void {
+    if (this.stopped || this.recreating || !this.nc.isConnected) return;
+    if (Date.now() - this.lastSeen > 3 * this.hb) void this.reset();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.statusIter) {
+      if (this.stopped) return;
+      if (s.type === 'reconnect') void this.reset();
+      else if (s.type === 'close') return this.stop();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}

@@ -1,0 +1,97 @@
+// Ordered consumers: in-order, gap-free reading that recreates its consumer by itself.
+import { jetstream, type JsMsg } from '../../lib/jetstream/index.js';
+import { JsFixture, sleep } from './jetstream-helpers.js';
+
+const fx = new JsFixture();
+fx.install();
+
+async function until(check: () => boolean, ms = 4000): Promise<void> {
+  for (const end = Date.now() + ms; !check() && Date.now() < end;) await sleep(10);
+}
+
+describe('ordered consumers', () => {
+  it('reads a stream in order with an iterator, without acks', async () => {
+    const { stream, subj } = await fx.stream();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => fx.js.publish(`${subj}.a`, `${i}`)));
+    const oc = await fx.js.consumers.ordered(stream);
+    const got: number[] = [];
+    for await (const m of oc) {
+      got.push(m.seq);
+      if (m.metadata.numPending === 0) break;
+    }
+    oc.stop();
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const info = await fx.jsm.streams.info(stream);
+    expect(info.state.messages).toBe(100);
+  });
+
+  it('js.subscribe({ ordered }) filters on the subject and honours deliverPolicy', async () => {
+    const { subj } = await fx.stream();
+    await fx.js.publish(`${subj}.a`, 'a1');
+    await fx.js.publish(`${subj}.b`, 'b1');
+    await fx.js.publish(`${subj}.a`, 'a2');
+    const got: string[] = [];
+    const oc = await fx.js.subscribe(`${subj}.a`, {
+      ordered: true,
+      deliverPolicy: 'last',
+      callback: (m) => void got.push(m.string()),
+    });
+    await until(() => got.length === 1);
+    await fx.js.publish(`${subj}.a`, 'a3');
+    await until(() => got.length === 2);
+    oc.stop();
+    expect(got).toEqual(['a2', 'a3']);
+  });
+
+  it('recreates a deleted consumer from the last sequence seen, without gaps or repeats', async () => {
+    const { stream, subj } = await fx.stream();
+    for (let i = 0; i < 5; i++) await fx.js.publish(`${subj}.a`, `${i}`);
+    const got: JsMsg[] = [];
+    const oc = await fx.js.consumers.ordered(stream, {
+      idleHeartbeat: 150,
+      callback: (m) => void got.push(m),
+    });
+    await until(() => got.length === 5);
+    const first = oc.consumerName;
+    await fx.jsm.consumers.delete(stream, first);
+    for (let i = 5; i < 10; i++) await fx.js.publish(`${subj}.a`, `${i}`);
+    await until(() => got.length === 10);
+    oc.stop();
+    expect(got.map((m) => m.string())).toEqual(Array.from({ length: 10 }, (_, i) => `${i}`));
+    expect(oc.resets).toBeGreaterThanOrEqual(1);
+    expect(got[9].metadata.consumer).not.toBe(first);
+    expect(got[9].metadata.sequence.consumer).toBe(5);
+  });
+
+  it('answers flow control while a slow iterator reads large messages', async () => {
+    const { stream, subj } = await fx.stream();
+    const payload = new Uint8Array(128 * 1024);
+    await Promise.all(Array.from({ length: 150 }, () => fx.js.publish(`${subj}.big`, payload)));
+    const oc = await fx.js.consumers.ordered(stream, { idleHeartbeat: 1000 });
+    let n = 0;
+    for await (const m of oc) {
+      n++;
+      if (n % 50 === 0) await sleep(20);
+      if (m.metadata.numPending === 0) break;
+    }
+    oc.stop();
+    expect(n).toBe(150);
+    expect(oc.resets).toBe(0);
+  });
+
+  it('resumes after a server restart', async () => {
+    const nc = await fx.connect({ reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const { stream, subj } = await fx.stream({ storage: 'file' });
+    await fx.js.publish(`${subj}.a`, 'before');
+    const js = jetstream(nc);
+    const got: string[] = [];
+    const oc = await js.consumers.ordered(stream, { callback: (m) => void got.push(m.string()) });
+    await until(() => got.length === 1);
+    await fx.server.restart();
+    for (let i = 0; !nc.isConnected && i < 100; i++) await sleep(50);
+    await js.publish(`${subj}.a`, 'after', { timeout: 3000, retries: 10 });
+    await until(() => got.length === 2, 6000);
+    oc.stop();
+    expect(got).toEqual(['before', 'after']);
+  }, 15_000);
+});

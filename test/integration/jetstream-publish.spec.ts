@@ -1,0 +1,112 @@
+// js.publish() against a real JetStream server.
+import {
+  JetStreamApiError,
+  NoRespondersError,
+  TimeoutError,
+  type Msg,
+} from '../../lib/core/index.js';
+import { NoStreamForSubjectError } from '../../lib/jetstream/index.js';
+import { JsFixture } from './jetstream-helpers.js';
+
+const fx = new JsFixture();
+fx.install();
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('js.publish()', () => {
+  it('resolves a PubAck with the stream and sequence', async () => {
+    const { stream, subj } = await fx.stream();
+    const a = await fx.js.publish(`${subj}.a`, 'one');
+    const b = await fx.js.publish(`${subj}.b`, new Uint8Array([1, 2]));
+    expect(a).toEqual({ stream, seq: 1, duplicate: false });
+    expect(b.seq).toBe(2);
+  });
+
+  it('runs many publishes in flight at once', async () => {
+    const { stream, subj } = await fx.stream();
+    const acks = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => fx.js.publish(`${subj}.x`, String(i))),
+    );
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(200);
+    expect((await fx.jsm.streams.info(stream)).state.messages).toBe(200);
+  });
+
+  it('de-duplicates by msgId and sends the exact Nats-Msg-Id header', async () => {
+    const { stream, subj } = await fx.stream();
+    const seen: Msg[] = [];
+    fx.nc.subscribe(`${subj}.>`, { callback: (m) => void seen.push(m) });
+    const first = await fx.js.publish(`${subj}.d`, 'x', { msgId: 'id-1' });
+    const again = await fx.js.publish(`${subj}.d`, 'x', { msgId: 'id-1' });
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ stream, seq: first.seq, duplicate: true });
+    expect(seen[0].headers?.keys()).toContain('Nats-Msg-Id');
+  });
+
+  it('keeps user headers next to the JetStream ones without changing the caller object', async () => {
+    const { stream, subj } = await fx.stream();
+    const headers = { 'X-Trace': 't1' };
+    await fx.js.publish(`${subj}.h`, 'x', { headers, msgId: 'm' });
+    expect(headers).toEqual({ 'X-Trace': 't1' });
+    const stored = await fx.jsm.streams.getMessage(stream, { seq: 1 });
+    expect(stored.headers?.get('X-Trace')).toBe('t1');
+    expect(stored.headers?.get('Nats-Msg-Id')).toBe('m');
+  });
+
+  it('checks expect.stream', async () => {
+    const { subj } = await fx.stream();
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'x', { expect: { stream: 'OTHER' } }));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect((err as JetStreamApiError).apiCode).toBe(10060);
+  });
+
+  it('checks expect.lastSequence', async () => {
+    const { subj } = await fx.stream();
+    await fx.js.publish(`${subj}.a`, 'x');
+    await fx.js.publish(`${subj}.a`, 'x', { expect: { lastSequence: 1 } });
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'x', { expect: { lastSequence: 1 } }));
+    expect((err as JetStreamApiError).apiCode).toBe(10071);
+    expect((err as JetStreamApiError).status).toBe(400);
+  });
+
+  it('checks expect.lastMsgId', async () => {
+    const { subj } = await fx.stream();
+    await fx.js.publish(`${subj}.a`, 'x', { msgId: 'a1' });
+    await fx.js.publish(`${subj}.a`, 'x', { msgId: 'a2', expect: { lastMsgId: 'a1' } });
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'x', { expect: { lastMsgId: 'a1' } }));
+    expect((err as JetStreamApiError).apiCode).toBe(10070);
+  });
+
+  it('checks expect.lastSubjectSequence, 0 meaning "no message on the subject yet"', async () => {
+    const { subj } = await fx.stream();
+    const a = await fx.js.publish(`${subj}.k`, 'x', { expect: { lastSubjectSequence: 0 } });
+    await fx.js.publish(`${subj}.other`, 'x');
+    await fx.js.publish(`${subj}.k`, 'y', { expect: { lastSubjectSequence: a.seq } });
+    const err = await rejection(
+      fx.js.publish(`${subj}.k`, 'z', { expect: { lastSubjectSequence: 0 } }),
+    );
+    expect((err as JetStreamApiError).apiCode).toBe(10071);
+  });
+
+  it('reports a subject no stream captures as NoStreamForSubjectError (a NoRespondersError)', async () => {
+    const started = Date.now();
+    const err = await rejection(fx.js.publish('nobody.home', 'x', { retries: 1, retryWait: 50 }));
+    expect(err).toBeInstanceOf(NoStreamForSubjectError);
+    expect(err).toBeInstanceOf(NoRespondersError);
+    expect((err as Error).message).toMatch(/no stream matches subject nobody\.home/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it('times out with TimeoutError when the ack never comes', async () => {
+    fx.nc.subscribe('silent.subject', { callback: () => undefined });
+    await fx.nc.flush();
+    const err = await rejection(fx.js.publish('silent.subject', 'x', { timeout: 100 }));
+    expect(err).toBeInstanceOf(TimeoutError);
+  });
+});

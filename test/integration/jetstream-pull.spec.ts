@@ -1,0 +1,201 @@
+// Pull consumption: fetch / next / consume / pullSubscribe against a real JetStream server.
+import { ConsumerNotFoundError, type NatsConnection } from '../../lib/core/index.js';
+import { jetstream, type JsMsg, type PullConsumer } from '../../lib/jetstream/index.js';
+import { JsFixture, sleep } from './jetstream-helpers.js';
+
+const fx = new JsFixture();
+fx.install();
+
+async function setup(count: number, extra = {}): Promise<{ c: PullConsumer; subj: string }> {
+  const { stream, subj } = await fx.stream(extra);
+  await Promise.all(Array.from({ length: count }, (_, i) => fx.js.publish(`${subj}.m`, `${i}`)));
+  await fx.jsm.consumers.add(stream, { durableName: 'c', ackWait: 30_000 });
+  return { c: await fx.js.consumers.get(stream, 'c'), subj };
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('fetch() and next()', () => {
+  it('returns a full batch at once', async () => {
+    const { c } = await setup(10);
+    const started = Date.now();
+    const msgs = await c.fetch(5, { timeout: 3000 });
+    expect(msgs.map((m) => m.string())).toEqual(['0', '1', '2', '3', '4']);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('returns what there is when the pull expires, and [] on an empty stream', async () => {
+    const { c } = await setup(3);
+    const started = Date.now();
+    expect((await c.fetch(10, { timeout: 300 })).length).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await c.fetch(10, { timeout: 200 })).toEqual([]);
+  });
+
+  it('stops at maxBytes', async () => {
+    const { c } = await setup(10);
+    const msgs = await c.fetch(100, { timeout: 1000, maxBytes: 200 });
+    expect(msgs.length).toBeGreaterThan(0);
+    expect(msgs.length).toBeLessThan(10);
+  });
+
+  it('keeps a long pull alive with heartbeats that never reach the caller', async () => {
+    const { c, subj } = await setup(0);
+    setTimeout(() => void fx.js.publish(`${subj}.m`, 'late'), 700);
+    const msgs = await c.fetch(1, { timeout: 2000, heartbeat: 200 });
+    expect(msgs.map((m) => m.string())).toEqual(['late']);
+  });
+
+  it('next() resolves one message, or null', async () => {
+    const { c } = await setup(1);
+    expect((await c.next({ timeout: 500 }))?.string()).toBe('0');
+    expect(await c.next({ timeout: 200 })).toBeNull();
+  });
+
+  it('consumers.get() rejects a missing consumer', async () => {
+    const { stream } = await fx.stream();
+    expect(await rejection(fx.js.consumers.get(stream, 'nope'))).toBeInstanceOf(
+      ConsumerNotFoundError,
+    );
+  });
+
+  it('info() reports the consumer state', async () => {
+    const { c } = await setup(4);
+    await c.fetch(2, { timeout: 500 });
+    const info = await c.info();
+    expect(info.numAckPending).toBe(2);
+    expect(info.numPending).toBe(2);
+    expect((await c.info(true)).numAckPending).toBe(2);
+  });
+});
+
+describe('consume()', () => {
+  it('reads everything with a bounded prefetch buffer, re-pulling as it goes', async () => {
+    const { c } = await setup(250);
+    const it = c.consume({ maxMessages: 20, expires: 2000 });
+    let maxBuffered = 0;
+    const got: number[] = [];
+    for await (const m of it) {
+      maxBuffered = Math.max(maxBuffered, it.buffered);
+      got.push(Number(m.string()));
+      m.ack();
+      if (got.length === 250) it.stop();
+      else if (got.length % 50 === 0) await sleep(20);
+    }
+    expect(got).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(maxBuffered).toBeLessThanOrEqual(20);
+    expect(await it.closed).toBeUndefined();
+  });
+
+  it('delivers to a callback and keeps waiting across expired pulls', async () => {
+    const { c, subj } = await setup(2);
+    const got: string[] = [];
+    const cm = c.consume({
+      expires: 1000,
+      idleHeartbeat: 300,
+      callback: (m: JsMsg) => {
+        got.push(m.string());
+        m.ack();
+      },
+    });
+    await sleep(2300);
+    await fx.js.publish(`${subj}.m`, 'after-expiry');
+    await sleep(200);
+    cm.stop();
+    expect(got).toEqual(['0', '1', 'after-expiry']);
+    expect(cm.missedHeartbeats).toBe(0);
+  });
+
+  it('ends with an error when the consumer is deleted', async () => {
+    const { c } = await setup(0);
+    const it = c.consume({ expires: 5000 });
+    await sleep(100);
+    await c.delete();
+    await expect(it.closed).resolves.toBeInstanceOf(Error);
+    const iter = it[Symbol.asyncIterator]();
+    await expect(iter.next()).rejects.toThrow(/Consumer Deleted/i);
+  });
+
+  it('stop() ends an idle iteration', async () => {
+    const { c } = await setup(0);
+    const it = c.consume({ expires: 5000 });
+    setTimeout(() => it.stop(), 100);
+    const got: JsMsg[] = [];
+    for await (const m of it) got.push(m);
+    expect(got).toEqual([]);
+  });
+
+  it('recovers after a server restart and reconnect', async () => {
+    const nc: NatsConnection = await fx.connect({
+      reconnectTimeWait: 50,
+      maxReconnectAttempts: -1,
+    });
+    const js = jetstream(nc);
+    const { stream, subj } = await fx.stream({ storage: 'file' });
+    await fx.jsm.consumers.add(stream, { durableName: 'r' });
+    const c = await js.consumers.get(stream, 'r');
+    const got: string[] = [];
+    const cm = c.consume({ expires: 2000, callback: (m) => (got.push(m.string()), m.ack()) });
+    await js.publish(`${subj}.a`, 'before');
+    await sleep(100);
+    await fx.server.restart();
+    for (let i = 0; !nc.isConnected && i < 100; i++) await sleep(50);
+    await sleep(300);
+    await js.publish(`${subj}.a`, 'after', { timeout: 3000, retries: 10 });
+    for (let i = 0; got.length < 2 && i < 60; i++) await sleep(50);
+    cm.stop();
+    expect(got).toEqual(['before', 'after']);
+  }, 15_000);
+});
+
+describe('js.pullSubscribe()', () => {
+  it('creates a durable filtered on the subject, finding the stream', async () => {
+    const { stream, subj } = await fx.stream();
+    await fx.js.publish(`${subj}.a`, 'a1');
+    await fx.js.publish(`${subj}.b`, 'b1');
+    const sub = await fx.js.pullSubscribe(`${subj}.a`, { durable: 'pa' });
+    expect(sub.stream).toBe(stream);
+    const msgs = await sub.fetch(5, { timeout: 300 });
+    expect(msgs.map((m) => m.string())).toEqual(['a1']);
+    msgs[0].ack();
+    const again = await fx.js.pullSubscribe(`${subj}.a`, { durable: 'pa' });
+    expect(await again.fetch(5, { timeout: 200 })).toEqual([]);
+  });
+
+  it('creates an ephemeral when no durable is given', async () => {
+    const { subj } = await fx.stream();
+    await fx.js.publish(`${subj}.x`, 'x');
+    const sub = await fx.js.pullSubscribe(`${subj}.>`, { config: { ackPolicy: 'none' } });
+    expect((await sub.info()).config.durableName).toBeUndefined();
+    expect((await sub.fetch(1, { timeout: 300 })).map((m) => m.string())).toEqual(['x']);
+  });
+});
+
+describe('consume() heartbeat monitor', () => {
+  it('re-pulls after missed heartbeats (server paused) and keeps delivering', async () => {
+    const { c, subj } = await setup(0);
+    const got: string[] = [];
+    const cm = c.consume({
+      expires: 1000,
+      idleHeartbeat: 200,
+      callback: (m) => void got.push(m.string()),
+    });
+    await sleep(100);
+    fx.server.signal('SIGSTOP');
+    await sleep(900);
+    fx.server.signal('SIGCONT');
+    await sleep(100);
+    await fx.js.publish(`${subj}.m`, 'resumed');
+    for (let i = 0; got.length < 1 && i < 40; i++) await sleep(50);
+    cm.stop();
+    expect(cm.missedHeartbeats).toBeGreaterThanOrEqual(1);
+    expect(got).toEqual(['resumed']);
+  });
+});
