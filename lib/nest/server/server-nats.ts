@@ -22,6 +22,13 @@ import {
   unwrapRecord,
 } from '../wire.js';
 import { InFlight } from './in-flight.js';
+import type { JetStreamOptions, StreamConfig } from '../../jetstream/index.js';
+import {
+  JETSTREAM_HANDLER,
+  type JetStreamHandlerOptions,
+} from '../jetstream/jetstream-handler.decorator.js';
+import { JetStreamWorker, type SettledEvent } from '../jetstream/jetstream-worker.js';
+import { provisionConsumer, provisionStreams } from '../jetstream/provisioner.js';
 
 /** Options of `new ServerNats(...)`: connect options plus the transport's own. */
 export interface ServerNatsOptions extends ConnectOptions {
@@ -29,6 +36,10 @@ export interface ServerNatsOptions extends ConnectOptions {
   queue?: string;
   /** How long `close()` waits for in-flight handlers before closing anyway. @default 10000 */
   gracefulShutdownTimeout?: number;
+  /** Streams created or updated at start-up (before the JetStream handlers' consumers). */
+  streams?: StreamConfig[];
+  /** JetStream domain or API prefix for the handlers and provisioning. */
+  jetstream?: JetStreamOptions;
 }
 
 export type NatsTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
@@ -38,6 +49,8 @@ type NatsTransportEvents = {
   disconnected: (server: string) => void;
   reconnecting: (attempt: number) => void;
   reconnected: (server: string) => void;
+  /** A `@JetStreamHandler` settled a message (ack, nak, term, dead-letter, manual). */
+  settled: (event: SettledEvent) => void;
 };
 
 /**
@@ -54,6 +67,7 @@ export class ServerNats
   private readonly inFlight = new InFlight();
   private readonly emitter = new EventEmitter();
   private readonly log = new Logger(ServerNats.name);
+  private workers: JetStreamWorker[] = [];
 
   constructor(private readonly options: ServerNatsOptions = {}) {
     super();
@@ -62,7 +76,13 @@ export class ServerNats
   /** Connects and subscribes every handler; `callback(err)` when the connection fails. */
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      const { queue: _q, gracefulShutdownTimeout: _g, ...connectOptions } = this.options;
+      const {
+        queue: _q,
+        gracefulShutdownTimeout: _g,
+        streams: _s,
+        jetstream: _j,
+        ...connectOptions
+      } = this.options;
       this.nc = await connect({
         ...connectOptions,
         onError: (err) => {
@@ -70,11 +90,15 @@ export class ServerNats
           connectOptions.onError?.(err);
         },
       });
-      this._status$.next('connected');
       void this.watchStatus(this.nc);
+      await this.startJetStream(this.nc);
       this.bindHandlers(this.nc);
+      this._status$.next('connected');
       callback();
     } catch (err) {
+      const nc = this.nc;
+      this.nc = null;
+      await nc?.close();
       callback(err);
     }
   }
@@ -87,6 +111,8 @@ export class ServerNats
     const nc = this.nc;
     if (!nc) return;
     this.nc = null;
+    for (const w of this.workers) w.stop();
+    this.workers = [];
     await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
     this.subscriptions.length = 0;
     const settled = await this.inFlight.settle(this.options.gracefulShutdownTimeout ?? 10_000);
@@ -108,8 +134,47 @@ export class ServerNats
     return this.nc as T;
   }
 
+  /** Provisions declared streams and each handler's consumer, then starts pulling. */
+  private async startJetStream(nc: NatsConnection): Promise<void> {
+    const handlers = [...this.messageHandlers.values()].filter((h) => jetStreamOptions(h));
+    const streams = this.options.streams ?? [];
+    if (handlers.length === 0 && streams.length === 0) return;
+    const jsm = await nc.jetstreamManager(this.options.jetstream);
+    await provisionStreams(jsm, streams);
+    const js = nc.jetstream(this.options.jetstream);
+    for (const handler of handlers) {
+      const opts = jetStreamOptions(handler) as JetStreamHandlerOptions;
+      await provisionConsumer(jsm, opts);
+      const worker = new JetStreamWorker(
+        nc,
+        js,
+        handler,
+        opts,
+        this.inFlight,
+        (e) => this.settled(e),
+        (err) =>
+          this.log.error(
+            `JetStream handler ${opts.stream}/${opts.durable}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+      );
+      await worker.start();
+      this.workers.push(worker);
+    }
+  }
+
+  private settled(e: SettledEvent): void {
+    const what = `${e.stream}#${e.streamSeq} (${e.subject}, delivery ${e.numDelivered})`;
+    if (e.outcome === 'ack' || e.outcome === 'manual') this.log.verbose?.(`${e.outcome} ${what}`);
+    else
+      this.log.warn(
+        `${e.outcome}${e.delay !== undefined ? ` (retry in ${e.delay} ms)` : ''} ${what}`,
+      );
+    this.emitter.emit('settled', e);
+  }
+
   private bindHandlers(nc: NatsConnection): void {
     for (const [pattern, handler] of this.messageHandlers) {
+      if (jetStreamOptions(handler)) continue;
       const extras = handler.extras as { queue?: string } | undefined;
       const queue = extras?.queue ?? this.options.queue;
       const sub = nc.subscribe(pattern, {
@@ -258,6 +323,12 @@ export class ServerNats
       }
     }
   }
+}
+
+function jetStreamOptions(handler: MessageHandler): JetStreamHandlerOptions | undefined {
+  return (handler.extras as Record<string, JetStreamHandlerOptions | undefined> | undefined)?.[
+    JETSTREAM_HANDLER
+  ];
 }
 
 /** Subscribes to `source`, calling `onValue` for each value; resolves on completion. */

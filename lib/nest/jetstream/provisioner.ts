@@ -1,0 +1,100 @@
+import { ConsumerNotFoundError, NatsError, StreamNotFoundError } from '../../core/index.js';
+import {
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '../../jetstream/index.js';
+import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
+import { DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVER } from './jetstream-worker.js';
+
+/** A declared stream or consumer differs from the server's in a way that cannot be updated. */
+export class ProvisioningError extends NatsError {
+  constructor(message: string, cause?: unknown) {
+    super('PROVISIONING_ERROR', message, { cause });
+  }
+}
+
+/** The keys of `desired` whose values differ from `actual`. */
+function differences<T extends object>(desired: T, actual: T): string[] {
+  return Object.keys(desired).filter((k) => {
+    const want = (desired as Record<string, unknown>)[k];
+    return (
+      want !== undefined &&
+      JSON.stringify(want) !== JSON.stringify((actual as Record<string, unknown>)[k])
+    );
+  });
+}
+
+/** Creates each stream if missing and updates it if its config changed; refuses what the server refuses. */
+export async function provisionStreams(
+  jsm: JetStreamManager,
+  streams: StreamConfig[],
+): Promise<void> {
+  for (const cfg of streams) {
+    let current: StreamConfig;
+    try {
+      current = (await jsm.streams.info(cfg.name)).config;
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError)) throw err;
+      await jsm.streams.add(cfg);
+      continue;
+    }
+    const changed = differences(cfg, current);
+    if (changed.length === 0) continue;
+    try {
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (err) {
+      throw new ProvisioningError(
+        `stream ${cfg.name}: declared config differs in ${changed.join(', ')} and the server refused the update: ${(err as Error).message}`,
+        err,
+      );
+    }
+  }
+}
+
+/** The consumer config a handler declares. */
+export function consumerConfig(opts: JetStreamHandlerOptions): ConsumerConfig {
+  return {
+    durableName: opts.durable,
+    ackPolicy: 'explicit',
+    deliverPolicy: opts.deliverPolicy ?? 'all',
+    ackWait: opts.ackWait ?? DEFAULT_ACK_WAIT,
+    maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
+    maxAckPending: opts.maxAckPending ?? 1000,
+    ...(opts.filterSubject ? { filterSubject: opts.filterSubject } : {}),
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    ...opts.consumer,
+  };
+}
+
+/** Creates the handler's durable consumer if missing, updates it if changed, refuses clearly if not possible. */
+export async function provisionConsumer(
+  jsm: JetStreamManager,
+  opts: JetStreamHandlerOptions,
+): Promise<void> {
+  const desired = consumerConfig(opts);
+  let current: ConsumerConfig;
+  try {
+    current = (await jsm.consumers.info(opts.stream, opts.durable)).config;
+  } catch (err) {
+    if (err instanceof StreamNotFoundError) {
+      throw new ProvisioningError(
+        `consumer ${opts.durable}: stream ${opts.stream} does not exist; declare it in ServerNats options.streams`,
+        err,
+      );
+    }
+    if (!(err instanceof ConsumerNotFoundError)) throw err;
+    await jsm.consumers.add(opts.stream, desired);
+    return;
+  }
+  const changed = differences(desired, current);
+  if (changed.length === 0) return;
+  try {
+    await jsm.consumers.update(opts.stream, opts.durable, desired);
+  } catch (err) {
+    throw new ProvisioningError(
+      `consumer ${opts.stream}/${opts.durable}: declared config differs in ${changed.join(', ')} and the server refused the update: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
