@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { firstValueFrom, toArray } from 'rxjs';
-import { ClientNats, NatsRecordBuilder, ServerNats, type ServiceError } from '../lib/index.js';
+import {
+  ClientNats,
+  NatsRecordBuilder,
+  ServerNats,
+  type PubAck,
+  type ServiceError,
+  type SettledEvent,
+} from '../lib/index.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { startPrivateServer, type PrivateServer } from './private-server.js';
 
@@ -15,9 +22,17 @@ async function main(): Promise<void> {
   const url = process.env.NATS_URL ?? (server = await startPrivateServer()).url;
   console.log(`NATS at ${url}${server ? ' (private nats-server)' : ''}`);
 
+  const strategy = new ServerNats({
+    servers: url,
+    queue: 'orders',
+    name: 'orders-service',
+    streams: [{ name: 'ORDERS', subjects: ['orders.paid.*'], storage: 'file' }],
+  });
+  const settled: SettledEvent[] = [];
+  strategy.on('settled', (e) => settled.push(e));
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(OrdersModule, {
-    strategy: new ServerNats({ servers: url, queue: 'orders', name: 'orders-service' }),
-    logger: ['error', 'warn', 'log'],
+    strategy,
+    logger: ['error', 'log'],
   });
   await app.listen();
 
@@ -50,12 +65,49 @@ async function main(): Promise<void> {
     await firstValueFrom(client.emit('orders.1.shipped', { id: '1' }), { defaultValue: undefined });
     await new Promise((r) => setTimeout(r, 100));
     console.log('after event  ->', await firstValueFrom(client.send('orders.get', '1')));
+
+    // JetStream: durable, acknowledged processing. emit() of a JetStream record yields the PubAck.
+    for (const [orderId, amount] of [
+      ['1', 30],
+      ['2', 12],
+      ['3', -5],
+    ] as const) {
+      const record = new NatsRecordBuilder({ orderId, amount }).setMsgId(`paid-${orderId}`).build();
+      const ack = await firstValueFrom(client.emit<PubAck>(`orders.paid.${orderId}`, record));
+      console.log(`paid ${orderId}       -> stored in ${ack.stream} at seq ${ack.seq}`);
+    }
+    await until(
+      () => settled.filter((e) => e.outcome === 'ack' || e.outcome === 'term').length === 3,
+    );
+    for (const e of settled) {
+      const detail =
+        e.outcome === 'nak'
+          ? ` (retry in ${e.delay} ms)`
+          : e.error
+            ? ` (${describe(e.error)})`
+            : '';
+      console.log(`billing      -> ${e.subject} delivery ${e.numDelivered}: ${e.outcome}${detail}`);
+    }
   } finally {
     await client.close();
     await app.close();
     await server?.stop();
   }
   console.log('sample finished');
+}
+
+async function until(cond: () => boolean, timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for the JetStream consumer');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function describe(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'message' in err
+    ? String((err as { message: unknown }).message)
+    : String(err);
 }
 
 main().then(

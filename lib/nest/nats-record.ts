@@ -27,9 +27,15 @@ export class NatsRecordBuilder<TData = unknown> {
     return this;
   }
 
-  /** Publish through JetStream with this message id (deduplication). */
+  /** Publish through JetStream with this message id (deduplication); `emit()` then yields the PubAck. */
   setMsgId(msgId: string): this {
     this.js = { ...this.js, msgId };
+    return this;
+  }
+
+  /** Publish through JetStream (`emit()` yields the PubAck), optionally expecting a stream. */
+  setJetStream(opts: { msgId?: string; expectStream?: string } = {}): this {
+    this.js = { ...this.js, ...opts };
     return this;
   }
 

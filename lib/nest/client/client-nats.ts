@@ -9,6 +9,7 @@ import {
   type NatsConnection,
 } from '../../core/index.js';
 import { NatsRecord } from '../nats-record.js';
+import '../../jetstream/index.js';
 import { encodePayload } from '../wire.js';
 import { ReplyRouter } from './reply-router.js';
 
@@ -112,14 +113,24 @@ export class ClientNats extends ClientProxy<
     return route.close;
   }
 
+  /**
+   * Publishes an event. A record built with `setMsgId()` / `setJetStream()` goes through
+   * JetStream and resolves the `PubAck`, so `emit()` completes only once the stream stored it.
+   */
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const nc = await this.connect();
+    const subject = this.normalizePattern(packet.pattern);
     const { payload, headers } = this.outgoing(packet.data);
-    await nc.publish(
-      this.normalizePattern(packet.pattern),
-      payload,
-      headers ? { headers } : undefined,
-    );
+    const js = packet.data instanceof NatsRecord ? packet.data.jetstream : undefined;
+    if (js) {
+      const ack = await nc.jetstream().publish(subject, payload, {
+        ...(headers ? { headers } : {}),
+        ...(js.msgId ? { msgId: js.msgId } : {}),
+        ...(js.expectStream ? { expect: { stream: js.expectStream } } : {}),
+      });
+      return ack as T;
+    }
+    await nc.publish(subject, payload, headers ? { headers } : undefined);
     return undefined as T;
   }
 

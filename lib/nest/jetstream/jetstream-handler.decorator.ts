@@ -1,4 +1,4 @@
-import { EventPattern } from '@nestjs/microservices';
+import { MessagePattern } from '@nestjs/microservices';
 import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/index.js';
 
 /** Marks a handler's extras as a JetStream consumer rather than a core subscription. */
@@ -43,7 +43,7 @@ export function JetStreamHandler(
   subject: string,
   options: JetStreamHandlerOptions,
 ): MethodDecorator {
-  return EventPattern<string>(subject, {
+  return MessagePattern<string>(subject, {
     [JETSTREAM_HANDLER]: { ...options, filterSubject: options.filterSubject ?? subject },
   });
 }

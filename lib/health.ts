@@ -1,0 +1,1 @@
+export { NatsHealthIndicator } from './nest/health/nats.health.js';
