@@ -80,12 +80,9 @@ async function main(): Promise<void> {
       () => settled.filter((e) => e.outcome === 'ack' || e.outcome === 'term').length === 3,
     );
     for (const e of settled) {
+      const why = e.error ? describe(e.error) : '';
       const detail =
-        e.outcome === 'nak'
-          ? ` (retry in ${e.delay} ms)`
-          : e.error
-            ? ` (${describe(e.error)})`
-            : '';
+        e.outcome === 'nak' ? ` (${why}; retry in ${e.delay} ms)` : why ? ` (${why})` : '';
       console.log(`billing      -> ${e.subject} delivery ${e.numDelivered}: ${e.outcome}${detail}`);
     }
   } finally {
