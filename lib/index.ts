@@ -1,3 +1,4 @@
 export * from './core/index.js';
 export * from './jetstream/index.js';
+export * from './services/index.js';
 export * from './nest/index.js';

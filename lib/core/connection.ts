@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { NatsSocket } from './transport/socket.js';
 import { openSocket, upgradeTls } from './transport/socket.js';
 import { Outbound } from './transport/outbound.js';
@@ -133,6 +134,11 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     const nc = new NatsConnection(opts);
     await nc.initialConnect();
     return nc;
+  }
+
+  /** What `console.log(nc)` shows: state and servers, never the options (they hold secrets). */
+  [inspect.custom](): string {
+    return `NatsConnection { state: '${this.state}', server: '${this.connectedUrl}', servers: ${JSON.stringify(this.servers)} }`;
   }
 
   // ---- public properties ------------------------------------------------------------------
@@ -489,6 +495,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** One connection attempt: TCP, INFO, optional TLS, CONNECT + PING, PONG. */
   private async attempt(server: ServerEntry): Promise<void> {
     server.lastAttempt = Date.now();
+    this.lastError = undefined;
     const tlsOpts =
       typeof this.opts.tls === 'object' ? this.opts.tls : this.opts.tls ? {} : undefined;
     const wantTls = server.tls || tlsOpts !== undefined;
@@ -573,10 +580,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** The handshake succeeded: replay subscriptions, then buffered publishes, then flushes. */
   private connected(server: ServerEntry, isReconnect: boolean): void {
     const socket = this.socket as NatsSocket;
-    server.reconnects = 0;
     server.didConnect = true;
     this.everConnected = true;
-    this.lastError = undefined;
     this.pingsOut = 0;
     this.applyGossip(this.serverInfo);
     let lines = '';
@@ -587,12 +592,20 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     }
     if (lines) socket.write(lines);
     this.outbound.attach(socket);
-    if (this.deferredPongs.length) {
-      const waiters = this.deferredPongs;
-      this.deferredPongs = [];
-      this.pongs.push((err) => waiters.forEach((w) => w(err)));
-      socket.write('PING\r\n');
-    }
+    // One PING after the replay: its PONG answers flushes made while disconnected and proves
+    // the server accepted us past the handshake (a fatal -ERR can follow the handshake PONG).
+    const waiters = this.deferredPongs;
+    this.deferredPongs = [];
+    this.pongs.push((err) => {
+      // Only a connection that answered a PING after its handshake resets the failure counts,
+      // so a server that refuses us right after the handshake cannot cause a reconnect storm.
+      if (!err) {
+        server.authFailures = 0;
+        server.reconnects = 0;
+      }
+      waiters.forEach((w) => w(err));
+    });
+    socket.write('PING\r\n');
     this.startPings();
     if (this.state !== 'draining') this.transition('connected');
     const url = displayUrl(server);
@@ -621,7 +634,9 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       return;
     }
     if (this.state === 'closed') return;
-    const server = this.pool.current ? displayUrl(this.pool.current) : '';
+    const current = this.pool.current;
+    if (current && this.lastError instanceof AuthorizationError) this.countAuthFailure(current);
+    const server = current ? displayUrl(current) : '';
     this.emit({ type: 'disconnect', server, error: this.lastError });
     if (!this.opts.reconnect || this.state === 'draining') {
       void this.shutdown(this.lastError ?? new ConnectionError('connection lost'));
@@ -633,7 +648,6 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
 
   private async reconnectLoop(): Promise<void> {
     let attempt = 0;
-    const sameAuthFailures = new Map<ServerEntry, number>();
     while (this.state === 'reconnecting') {
       const pass = this.pool.servers.length;
       for (let i = 0; i < pass && this.state === 'reconnecting'; i++) {
@@ -655,12 +669,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
           return;
         } catch (err) {
           this.lastError = err as Error;
-          // The same credentials will fail the same way: two refusals in a row drop the server.
-          if (err instanceof AuthorizationError) {
-            const n = (sameAuthFailures.get(server) ?? 0) + 1;
-            sameAuthFailures.set(server, n);
-            if (n >= 2) this.pool.remove(server);
-          }
+          if (err instanceof AuthorizationError) this.countAuthFailure(server);
         }
       }
       if (this.state !== 'reconnecting') return;
@@ -674,9 +683,15 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     }
   }
 
+  /** The same credentials fail the same way: two refusals in a row drop the server. */
+  private countAuthFailure(server: ServerEntry): void {
+    server.authFailures = (server.authFailures ?? 0) + 1;
+    if (server.authFailures >= 2) this.pool.remove(server);
+  }
+
   private reconnectDelay(attempt: number): number {
     if (this.opts.reconnectDelayHandler) return this.opts.reconnectDelayHandler(attempt);
-    const tls = this.pool.current?.tls || this.opts.tls !== undefined;
+    const tls = this.pool.current?.tls || Boolean(this.opts.tls);
     const jitter = tls ? this.opts.reconnectJitterTls : this.opts.reconnectJitter;
     return this.opts.reconnectTimeWait + Math.random() * jitter;
   }
@@ -731,6 +746,12 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
         if (sub.subject === err.subject && (err.queue === undefined || sub.queue === err.queue)) {
           this.subs.delete(sub.sid);
           sub.close(err);
+          // Without its inbox no request can be answered: fail them now, make a new inbox next time.
+          if (sub === this.muxSub) {
+            this.mux?.failAll(err);
+            this.mux = null;
+            this.muxSub = null;
+          }
           break;
         }
       }

@@ -20,6 +20,8 @@ export interface ServerEntry {
   reconnects: number;
   didConnect: boolean;
   lastAttempt: number;
+  /** Authorization refusals in a row (handshake or right after it). */
+  authFailures?: number;
 }
 
 /** The URL of a server without credentials, safe for logs and events. */

@@ -36,9 +36,11 @@ const fieldEnd = new Int32Array(6);
 export class Parser {
   // A control line split across chunks.
   private carry: Buffer | null = null;
-  // A payload split across chunks: where it is assembled and what it belongs to.
-  private body: Buffer | null = null;
-  private bodyFilled = 0;
+  // A payload split across chunks: its pieces (views of the chunks, assembled once complete,
+  // so memory follows the bytes received rather than the size a server announces).
+  private parts: Buffer[] | null = null;
+  private partsLen = 0;
+  private need = 0;
   private msgSubject = '';
   private msgSid = 0;
   private msgReply = '';
@@ -62,9 +64,9 @@ export class Parser {
   private run(chunk: Buffer): void {
     let buf = chunk;
     let pos = 0;
-    if (this.body !== null) {
+    if (this.parts !== null) {
       pos = this.fillBody(chunk);
-      if (this.body !== null) return;
+      if (this.parts !== null) return;
     } else if (this.carry !== null) {
       buf = Buffer.concat([this.carry, chunk]);
       this.carry = null;
@@ -135,9 +137,10 @@ export class Parser {
       this.deliver(buf, bodyStart, stop, subject, sid, reply, headerLen);
       return stop + 2;
     }
-    // The payload continues in later chunks: assemble it in a buffer of exactly the right size.
-    this.body = Buffer.allocUnsafe(total + 2);
-    this.bodyFilled = buf.copy(this.body, 0, bodyStart);
+    // The payload continues in later chunks.
+    this.parts = [buf.subarray(bodyStart)];
+    this.partsLen = buf.length - bodyStart;
+    this.need = total + 2;
     this.msgSubject = subject;
     this.msgSid = sid;
     this.msgReply = reply;
@@ -145,16 +148,19 @@ export class Parser {
     return buf.length;
   }
 
-  /** Copies from `chunk` into the pending payload; returns how much of `chunk` was consumed. */
+  /** Takes what the pending payload still needs from `chunk`; returns how much it consumed. */
   private fillBody(chunk: Buffer): number {
-    const body = this.body as Buffer;
-    const used = chunk.copy(body, this.bodyFilled, 0, body.length - this.bodyFilled);
-    this.bodyFilled += used;
-    if (this.bodyFilled < body.length) return used;
+    const parts = this.parts as Buffer[];
+    const used = Math.min(chunk.length, this.need - this.partsLen);
+    parts.push(chunk.subarray(0, used));
+    this.partsLen += used;
+    if (this.partsLen < this.need) return used;
+    const body = Buffer.concat(parts, this.need);
+    this.parts = null;
     const stop = body.length - 2;
-    if (body[stop] !== CR || body[stop + 1] !== LF)
+    if (body[stop] !== CR || body[stop + 1] !== LF) {
       throw new ProtocolError('payload not terminated by CRLF');
-    this.body = null;
+    }
     this.deliver(body, 0, stop, this.msgSubject, this.msgSid, this.msgReply, this.msgHeaderLen);
     return used;
   }

@@ -85,6 +85,12 @@ function secureContext(server: ServerEntry, o: TlsOptions | undefined): tls.Conn
 
 function connectionError(server: ServerEntry, err: Error): ConnectionError {
   const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new ConnectionError(
+      `TLS handshake with ${server.hostport} failed: the server does not speak TLS on this port`,
+      { cause: err },
+    );
+  }
   return new ConnectionError(
     `cannot connect to ${server.hostport}: ${code ? `${code} ` : ''}${err.message}`,
     { cause: err },

@@ -1,0 +1,135 @@
+import type { ServiceMsg } from './service-msg.js';
+
+/** The `type` strings of the three monitoring responses. */
+export const ServiceResponseType = {
+  PING: 'io.nats.micro.v1.ping_response',
+  INFO: 'io.nats.micro.v1.info_response',
+  STATS: 'io.nats.micro.v1.stats_response',
+} as const;
+export type ServiceResponseType = (typeof ServiceResponseType)[keyof typeof ServiceResponseType];
+
+/** The monitoring verbs, as they appear in `$SRV.<verb>...` subjects. */
+export type ServiceVerb = 'PING' | 'INFO' | 'STATS';
+
+/** Header that carries the human-readable description of a service error. */
+export const ServiceErrorHeader = 'Nats-Service-Error';
+/** Header that carries the numeric code of a service error. */
+export const ServiceErrorCodeHeader = 'Nats-Service-Error-Code';
+
+/** The default queue group of every endpoint. */
+export const DEFAULT_SERVICE_QUEUE_GROUP = 'q';
+/** The default prefix of the discovery and monitoring subjects. */
+export const DEFAULT_SERVICE_PREFIX = '$SRV';
+
+/**
+ * A queue group name, or `false` to subscribe without one (every instance then receives every
+ * request). Undefined inherits the setting of the enclosing group or service.
+ */
+export type QueueGroupSetting = string | false;
+
+/** Handles one request; it answers with `req.respond()` or `req.respondError()`. */
+export type ServiceHandler = (req: ServiceMsg) => unknown;
+
+/** What `nc.addService()` takes. */
+export interface ServiceConfig {
+  /** The service kind, shared by every instance: `A-Z a-z 0-9 _ -` only. */
+  name: string;
+  /** A SemVer 2.0 version such as `1.0.0` or `1.2.3-rc.1+build.5`. */
+  version: string;
+  /** @default '' */
+  description?: string;
+  /** String key/value pairs, frozen at creation; keys starting with `_nats` are reserved. */
+  metadata?: Record<string, string>;
+  /** Default queue group of the endpoints; `false` disables queue groups. @default 'q' */
+  queueGroup?: QueueGroupSetting;
+  /** Produces the `data` field of each endpoint in STATS responses. */
+  statsHandler?: (endpoint: EndpointInfo) => unknown;
+}
+
+/** Options of `addEndpoint()`. Without a handler the endpoint is read as an async iterable. */
+export interface EndpointOptions {
+  /** The subject below the group prefix; may use `*`, and `>` last. @default the name */
+  subject?: string;
+  handler?: ServiceHandler;
+  /** String key/value pairs, frozen at creation. */
+  metadata?: Record<string, string>;
+  /** Overrides the group's and service's queue group; `false` disables it. */
+  queueGroup?: QueueGroupSetting;
+}
+
+/** Options of `addGroup()`. */
+export interface GroupOptions {
+  /** Default queue group of the group's endpoints and nested groups; `false` disables it. */
+  queueGroup?: QueueGroupSetting;
+}
+
+/** Something endpoints and nested groups can be added to: a service or one of its groups. */
+export interface ServiceGroupApi {
+  /** Adds an endpoint and subscribes it at once. Throws `InvalidOptionError` on bad options. */
+  addEndpoint(name: string, opts?: EndpointOptions | ServiceHandler): ServiceEndpointApi;
+  /** A nested group whose prefix is this one's prefix followed by `prefix`. */
+  addGroup(prefix: string, opts?: GroupOptions | QueueGroupSetting): ServiceGroupApi;
+}
+
+/** An endpoint as returned by `addEndpoint()`; iterable when it has no handler. */
+export interface ServiceEndpointApi extends AsyncIterable<ServiceMsg> {
+  readonly name: string;
+  /** The full subject, group prefixes included. */
+  readonly subject: string;
+  /** The queue group in use, or undefined when disabled. */
+  readonly queueGroup: string | undefined;
+  readonly metadata: Readonly<Record<string, string>> | undefined;
+}
+
+/** The fields every monitoring response starts with. */
+export interface ServiceIdentity {
+  type: ServiceResponseType;
+  name: string;
+  /** The instance id (a NUID). */
+  id: string;
+  version: string;
+  metadata: Record<string, string>;
+}
+
+/** A PING response. */
+export interface ServicePing extends ServiceIdentity {
+  type: typeof ServiceResponseType.PING;
+}
+
+/** An endpoint as described in INFO responses. */
+export interface EndpointInfo {
+  name: string;
+  subject: string;
+  /** Undefined when the endpoint has no queue group. */
+  queueGroup?: string;
+  metadata?: Record<string, string>;
+}
+
+/** An INFO response. */
+export interface ServiceInfo extends ServiceIdentity {
+  type: typeof ServiceResponseType.INFO;
+  description: string;
+  endpoints: EndpointInfo[];
+}
+
+/** The counters of one endpoint in STATS responses. Times are milliseconds (fractional). */
+export interface EndpointStats extends EndpointInfo {
+  numRequests: number;
+  numErrors: number;
+  /** The last error (`code:description`), or '' when there was none. */
+  lastError: string;
+  /** Total time spent handling requests, until each was answered. */
+  processingTime: number;
+  /** `processingTime` divided by the number of handled requests (0 when none). */
+  averageProcessingTime: number;
+  /** What the service's `statsHandler` returned for this endpoint, if it has one. */
+  data?: unknown;
+}
+
+/** A STATS response. */
+export interface ServiceStats extends ServiceIdentity {
+  type: typeof ServiceResponseType.STATS;
+  /** When the service started, or was last `reset()`. */
+  started: Date;
+  endpoints: EndpointStats[];
+}
