@@ -12,6 +12,8 @@ import {
 } from '../../core/index.js';
 import { NatsContext } from '../context/nats.context.js';
 import {
+  ERROR_CODE_HEADER,
+  ERROR_HEADER,
   STREAM_END_HEADER,
   STREAM_HEADER,
   asNestEnvelope,
@@ -22,6 +24,7 @@ import {
   unwrapRecord,
 } from '../wire.js';
 import { InFlight } from './in-flight.js';
+import { ServiceMsg, type Service, type ServiceConfig } from '../../services/index.js';
 import type { JetStreamOptions, StreamConfig } from '../../jetstream/index.js';
 import {
   JETSTREAM_HANDLER,
@@ -40,6 +43,22 @@ export interface ServerNatsOptions extends ConnectOptions {
   streams?: StreamConfig[];
   /** JetStream domain or API prefix for the handlers and provisioning. */
   jetstream?: JetStreamOptions;
+  /**
+   * Expose the `@MessagePattern` handlers as Service API endpoints of this service, so
+   * `$SRV.PING/INFO/STATS` discovery lists them with live request/error/latency stats.
+   */
+  service?: ServiceConfig;
+}
+
+/** Where a reply goes: a core message, or a Service API request (which also records stats). */
+type Replyable = Pick<Msg, 'reply' | 'subject' | 'respond'>;
+
+/** Service endpoint names allow `A-Z a-z 0-9 _ -`; a subject pattern becomes one. */
+function endpointName(pattern: string): string {
+  return pattern
+    .replace(/\*/g, 'any')
+    .replace(/>/g, 'all')
+    .replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 export type NatsTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
@@ -68,6 +87,7 @@ export class ServerNats
   private readonly emitter = new EventEmitter();
   private readonly log = new Logger(ServerNats.name);
   private workers: JetStreamWorker[] = [];
+  private service: Service | undefined;
 
   constructor(private readonly options: ServerNatsOptions = {}) {
     super();
@@ -92,7 +112,7 @@ export class ServerNats
       });
       void this.watchStatus(this.nc);
       await this.startJetStream(this.nc);
-      this.bindHandlers(this.nc);
+      await this.bindHandlers(this.nc);
       this._status$.next('connected');
       callback();
     } catch (err) {
@@ -113,6 +133,8 @@ export class ServerNats
     this.nc = null;
     for (const w of this.workers) w.stop();
     this.workers = [];
+    await this.service?.stop().catch(() => undefined);
+    this.service = undefined;
     await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
     this.subscriptions.length = 0;
     const settled = await this.inFlight.settle(this.options.gracefulShutdownTimeout ?? 10_000);
@@ -172,11 +194,26 @@ export class ServerNats
     this.emitter.emit('settled', e);
   }
 
-  private bindHandlers(nc: NatsConnection): void {
+  private async bindHandlers(nc: NatsConnection): Promise<void> {
+    const service = this.options.service ? await nc.addService(this.options.service) : undefined;
+    this.service = service;
     for (const [pattern, handler] of this.messageHandlers) {
       if (jetStreamOptions(handler)) continue;
       const extras = handler.extras as { queue?: string } | undefined;
       const queue = extras?.queue ?? this.options.queue;
+      if (service && !handler.isEventHandler) {
+        // Request handlers become Service API endpoints: discoverable, with live stats.
+        service.addEndpoint(endpointName(pattern), {
+          subject: pattern,
+          ...(queue ? { queueGroup: queue } : {}),
+          handler: (req) => {
+            const work = this.dispatch(pattern, handler, req.msg, req);
+            this.inFlight.track(work);
+            return work;
+          },
+        });
+        continue;
+      }
       const sub = nc.subscribe(pattern, {
         ...(queue ? { queue } : {}),
         callback: (msg) => this.inFlight.track(this.dispatch(pattern, handler, msg)),
@@ -185,7 +222,12 @@ export class ServerNats
     }
   }
 
-  private async dispatch(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
+  private async dispatch(
+    pattern: string,
+    handler: MessageHandler,
+    msg: Msg,
+    target: Replyable = msg,
+  ): Promise<void> {
     const raw = decodePayload(msg.data);
     const envelope = asNestEnvelope(raw);
     const data = envelope ? envelope.data : raw;
@@ -194,9 +236,9 @@ export class ServerNats
       if (handler.isEventHandler || (envelope && envelope.id === undefined)) {
         await this.handleEvent(pattern, { pattern, data }, ctx);
       } else if (envelope) {
-        await this.replyNestEnvelope(handler, data, ctx, msg, envelope.id as string);
+        await this.replyNestEnvelope(handler, data, ctx, target, envelope.id as string);
       } else {
-        await this.replyPlain(handler, data, ctx, msg);
+        await this.replyPlain(handler, data, ctx, target);
       }
     } catch (err) {
       this.log.error(
@@ -210,7 +252,7 @@ export class ServerNats
     handler: MessageHandler,
     data: unknown,
     ctx: NatsContext,
-    msg: Msg,
+    msg: Replyable,
   ): Promise<void> {
     return this.withHooks(ctx, async () => {
       const result = await handler(data, ctx);
@@ -241,7 +283,7 @@ export class ServerNats
     handler: MessageHandler,
     data: unknown,
     ctx: NatsContext,
-    msg: Msg,
+    msg: Replyable,
     id: string,
   ): Promise<void> {
     return this.withHooks(ctx, async () => {
@@ -262,7 +304,7 @@ export class ServerNats
     });
   }
 
-  private send1(msg: Msg, result: unknown, more: 'more' | undefined): void {
+  private send1(msg: Replyable, result: unknown, more: 'more' | undefined): void {
     const { data, headers } = unwrapRecord(result);
     let h = headers;
     if (more) {
@@ -272,10 +314,16 @@ export class ServerNats
     this.reply(msg, encodePayload(data), h);
   }
 
-  private reply(msg: Msg, payload: string, headers: MsgHeaders | undefined): void {
+  private reply(msg: Replyable, payload: string, headers: MsgHeaders | undefined): void {
     if (!msg.reply) return;
     try {
-      void msg.respond(payload, headers ? { headers } : undefined);
+      const code = headers?.get(ERROR_CODE_HEADER);
+      if (msg instanceof ServiceMsg && code !== undefined) {
+        // Through the Service API so the endpoint's stats count the error.
+        void msg.respondError(Number(code), headers?.get(ERROR_HEADER) || 'error', payload);
+      } else {
+        void msg.respond(payload, headers ? { headers } : undefined);
+      }
     } catch (err) {
       this.log.error(
         `cannot reply on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}`,
