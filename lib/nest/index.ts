@@ -10,3 +10,10 @@ export type { JetStreamHandlerOptions } from './jetstream/jetstream-handler.deco
 export { TermException, isTerminal } from './jetstream/term.exception.js';
 export type { SettledEvent, SettleOutcome } from './jetstream/jetstream-worker.js';
 export { ProvisioningError } from './jetstream/provisioner.js';
+export { NatsModule } from './module/nats.module.js';
+export type {
+  NatsModuleOptions,
+  NatsModuleAsyncOptions,
+  KvBucketDeclaration,
+} from './module/nats.module.js';
+export { InjectKv, getKvToken, NATS_MODULE_OPTIONS } from './module/nats.tokens.js';

@@ -33,10 +33,7 @@ type ClientEvents = {
  * inbox (plain JSON, streamed replies supported), `emit()` publishes an event. The connection
  * is opened lazily and shared; concurrent `connect()` calls collapse into one.
  */
-export class ClientNats extends ClientProxy<
-  ClientEvents,
-  'connected' | 'disconnected' | 'reconnecting'
-> {
+export class ClientNats extends ClientProxy {
   private nc: NatsConnection | null = null;
   private connecting: Promise<NatsConnection> | null = null;
   private router: ReplyRouter | null = null;
@@ -84,6 +81,7 @@ export class ClientNats extends ClientProxy<
     if (nc) await nc.close();
   }
 
+  /** Connection events: `connected`, `disconnected`, `reconnecting`, `reconnected`. */
   override on<K extends keyof ClientEvents>(event: K, callback: ClientEvents[K]): void {
     this.emitter.on(event, callback);
   }

@@ -1,0 +1,144 @@
+import {
+  Logger,
+  Module,
+  type DynamicModule,
+  type InjectionToken,
+  type ModuleMetadata,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { connect, NatsConnection, type ConnectOptions } from '../../core/index.js';
+import {
+  JetStreamClient,
+  JetStreamManager,
+  JsApi,
+  type JetStreamOptions,
+} from '../../jetstream/index.js';
+import { BucketNotFoundError, type KvBucket, type KvOptions } from '../../kv/index.js';
+import { getKvToken, NATS_MODULE_OPTIONS } from './nats.tokens.js';
+
+/** Options of `NatsModule.forRoot()`: connect options plus JetStream and KV settings. */
+export interface NatsModuleOptions extends ConnectOptions {
+  /** JetStream domain or API prefix of the injected JetStream client and manager. */
+  jetstream?: JetStreamOptions;
+}
+
+/** A KV bucket to provide: its name, or bucket options to create it when missing. */
+export type KvBucketDeclaration = string | KvOptions;
+
+export interface NatsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Providers to inject into `useFactory` (for example `ConfigService`). */
+  inject?: InjectionToken[];
+  useFactory: (...args: never[]) => NatsModuleOptions | Promise<NatsModuleOptions>;
+  /** KV buckets to provide; their names must be known up front (they are injection tokens). */
+  kv?: KvBucketDeclaration[];
+  /** Register the providers globally. @default false */
+  isGlobal?: boolean;
+}
+
+/**
+ * Provides a shared `NatsConnection`, the `JetStreamClient` and `JetStreamManager`, and KV
+ * buckets by name (`@InjectKv('bucket')`). The connection drains when the application shuts down.
+ */
+@Module({})
+export class NatsModule implements OnApplicationShutdown {
+  private readonly log = new Logger('NatsModule');
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  static forRoot(
+    options: NatsModuleOptions & { kv?: KvBucketDeclaration[]; isGlobal?: boolean } = {},
+  ): DynamicModule {
+    const { kv = [], isGlobal = false, ...rest } = options;
+    return NatsModule.build([{ provide: NATS_MODULE_OPTIONS, useValue: rest }], kv, isGlobal, []);
+  }
+
+  static forRootAsync(options: NatsModuleAsyncOptions): DynamicModule {
+    const provider: Provider = {
+      provide: NATS_MODULE_OPTIONS,
+      useFactory: options.useFactory as (
+        ...args: unknown[]
+      ) => NatsModuleOptions | Promise<NatsModuleOptions>,
+      inject: options.inject ?? [],
+    };
+    return NatsModule.build(
+      [provider],
+      options.kv ?? [],
+      options.isGlobal ?? false,
+      options.imports ?? [],
+    );
+  }
+
+  private static build(
+    optionProviders: Provider[],
+    kv: KvBucketDeclaration[],
+    global: boolean,
+    imports: ModuleMetadata['imports'],
+  ): DynamicModule {
+    const kvProviders: Provider[] = kv.map((decl) => {
+      const bucket = typeof decl === 'string' ? decl : decl.bucket;
+      return {
+        provide: getKvToken(bucket),
+        useFactory: (js: JetStreamClient) => openOrCreate(js, decl),
+        inject: [JetStreamClient],
+      };
+    });
+    const providers: Provider[] = [
+      ...optionProviders,
+      {
+        provide: NatsConnection,
+        useFactory: (o: NatsModuleOptions) => {
+          const { jetstream: _js, ...connectOptions } = o;
+          return connect(connectOptions);
+        },
+        inject: [NATS_MODULE_OPTIONS],
+      },
+      {
+        provide: JetStreamClient,
+        useFactory: (nc: NatsConnection, o: NatsModuleOptions) => nc.jetstream(o.jetstream),
+        inject: [NatsConnection, NATS_MODULE_OPTIONS],
+      },
+      {
+        // Built without the INFO round trip, so an app that never uses JetStream still boots
+        // against a server without it; calls fail with JetStreamNotAvailableError instead.
+        provide: JetStreamManager,
+        useFactory: (nc: NatsConnection, o: NatsModuleOptions) =>
+          new JetStreamManager(new JsApi(nc, o.jetstream)),
+        inject: [NatsConnection, NATS_MODULE_OPTIONS],
+      },
+      ...kvProviders,
+    ];
+    return {
+      module: NatsModule,
+      global,
+      imports: imports ?? [],
+      providers,
+      exports: [
+        NatsConnection,
+        JetStreamClient,
+        JetStreamManager,
+        ...kvProviders.map((p) => (p as { provide: string }).provide),
+      ],
+    };
+  }
+
+  /** Drains the shared connection: in-flight requests and buffered publishes complete. */
+  async onApplicationShutdown(): Promise<void> {
+    const nc = this.moduleRef.get(NatsConnection, { strict: true });
+    if (nc.isClosed) return;
+    await nc
+      .drain()
+      .catch((err: unknown) => this.log.warn(`drain failed: ${(err as Error).message}`));
+  }
+}
+
+async function openOrCreate(js: JetStreamClient, decl: KvBucketDeclaration): Promise<KvBucket> {
+  if (typeof decl === 'string') return js.keyValue(decl);
+  try {
+    return await js.keyValue(decl.bucket);
+  } catch (err) {
+    if (!(err instanceof BucketNotFoundError)) throw err;
+    return js.createKeyValue(decl);
+  }
+}
