@@ -23,7 +23,7 @@ const SOURCE_DIRS = ['bench', 'lib'];
  * Returns the number of files written.
  */
 export async function compileSources(root: string, outDir: string): Promise<number> {
-  await rm(outDir, { recursive: true, force: true });
+  await removeCompiled(outDir);
   const files: string[] = [];
   for (const dir of SOURCE_DIRS) {
     const entries = await readdir(join(root, dir), { recursive: true });
@@ -47,4 +47,12 @@ export async function compileSources(root: string, outDir: string): Promise<numb
     }),
   );
   return files.length;
+}
+
+/**
+ * Deletes `outDir`. ESLint does not read .gitignore, so JavaScript left in `.bench-tmp/` would
+ * fail the lint.
+ */
+export async function removeCompiled(outDir: string): Promise<void> {
+  await rm(outDir, { recursive: true, force: true });
 }

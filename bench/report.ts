@@ -7,6 +7,8 @@ export interface Row {
   caseKey: string;
   spec: MetricSpec;
   value: Record<ClientKind, number>;
+  /** ours/nats.js (NaN when a figure is missing). */
+  ratio: number;
   /** Peak RSS in bytes of the case's workers (the largest over the repeats). */
   rss: Record<ClientKind, number>;
 }
@@ -19,7 +21,7 @@ export interface Verdict {
 }
 
 export function judge(row: Row): Verdict {
-  const ratio = row.value.ours / row.value.natsjs;
+  const ratio = row.ratio;
   const target = row.spec.target;
   if (!target || !Number.isFinite(ratio)) return { ratio };
   const ratioMet = row.spec.better === 'higher' ? ratio >= target.ratio : ratio <= target.ratio;
@@ -36,6 +38,7 @@ const mark = (met: boolean | undefined): string =>
 function figure(value: number, spec: MetricSpec): string {
   if (!Number.isFinite(value)) return 'failed';
   if (spec.unit === 'µs') return `${value.toFixed(1)} µs`;
+  if (spec.unit === 'MB/s') return `${value.toFixed(1)} MB/s`;
   return `${Math.round(value).toLocaleString('en-US')} msgs/s`;
 }
 

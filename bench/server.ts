@@ -8,21 +8,23 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** `$NATS_SERVER`, else `nats-server` on the PATH, else the Debian package's location. */
+/** `$NATS_SERVER_BIN`, else `nats-server` on the PATH, else the Debian package's location. */
 export function serverBinary(): string {
-  if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
   const onPath = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (onPath.status === 0) return 'nats-server';
   for (const candidate of ['/usr/sbin/nats-server', '/usr/local/bin/nats-server']) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error('nats-server not found: install it or set NATS_SERVER');
+  throw new Error('nats-server not found: install it or set NATS_SERVER_BIN');
 }
 
 /** Starts a nats-server on 127.0.0.1 and a random port; resolves once it accepts clients. */
 export async function startServer(): Promise<BenchServer> {
   const bin = serverBinary();
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' })
+    .stdout.trim()
+    .replace(/^nats-server:\s*/, '');
   // `-p -1` lets the server pick a free port; it logs which one.
   const child = spawn(bin, ['-a', '127.0.0.1', '-p', '-1'], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -11,7 +11,7 @@ export interface MetricSpec {
   key: string;
   /** Row label in the results table. */
   label: string;
-  unit: 'msgs/s' | 'µs';
+  unit: 'msgs/s' | 'µs' | 'MB/s';
   /** Whether a bigger number is better (throughput) or a smaller one (latency). */
   better: 'higher' | 'lower';
   /**
@@ -52,6 +52,11 @@ export interface WorkerResult {
   sampledRss: number;
   /** `process.resourceUsage().maxRSS`, converted to bytes. */
   maxRss: number;
+  /**
+   * CPU time (user + system) the worker spent in `run()`, in ms. Unlike wall-clock figures it
+   * hardly moves when other processes compete for the cores.
+   */
+  cpuMs: number;
 }
 
 export const RESULT_MARKER = 'BENCH-RESULT ';

@@ -1,6 +1,6 @@
 // One (case, client) measurement in a process of its own:
-//   node .bench-tmp/bench/worker.js <group> <case> <ours|natsjs> <url>
-// Prints the figures and the peak RSS as one `RESULT_MARKER` line on stdout.
+//   node .bench-tmp/run-<pid>/bench/worker.js <module> <case> <ours|natsjs> <url>
+// Prints the figures, peak RSS and CPU time as one `RESULT_MARKER` line on stdout.
 import { loadGroup } from './groups.js';
 import { sampleRss, sampledPeakRss } from './measure.js';
 import { CLIENTS, RESULT_MARKER, type ClientKind, type WorkerResult } from './types.js';
@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const benchCase = group.cases.find((c) => c.id === caseId);
   if (!benchCase) throw new Error(`no case ${caseId} in group ${groupName}`);
   sampleRss();
+  const cpu = process.cpuUsage();
   const figures = await benchCase.run(client as ClientKind, url);
+  const { user, system } = process.cpuUsage(cpu);
   sampleRss();
   const maxRss = process.resourceUsage().maxRSS * 1024;
   const sampledRss = sampledPeakRss();
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     peakRss: Math.max(maxRss, sampledRss),
     sampledRss,
     maxRss,
+    cpuMs: (user + system) / 1000,
   };
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify(result)}\n`);
 }

@@ -3,7 +3,14 @@ import type { NatsSocket } from './transport/socket.js';
 import { openSocket, upgradeTls } from './transport/socket.js';
 import { Outbound } from './transport/outbound.js';
 import { Parser, type ParserSink } from './protocol/parser.js';
-import { connectFrame, encodeLine, encodePub, subLine, unsubLine } from './protocol/encoder.js';
+import {
+  connectFrame,
+  encodeLine,
+  encodePub,
+  encodePubPrefixed,
+  subLine,
+  unsubLine,
+} from './protocol/encoder.js';
 import { buildConnect, classifyServerError, type ServerInfo } from './protocol/handshake.js';
 import {
   AuthorizationError,
@@ -88,6 +95,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private parser: Parser | null = null;
   private readonly outbound: Outbound;
   private readonly subs = new Map<number, Subscription>();
+  private readonly prefixes = new Map<string, Buffer>();
   private nextSid = 1;
   private mux: MuxInbox | null = null;
   private muxSub: Subscription | null = null;
@@ -191,25 +199,40 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   ): Promise<void> | undefined {
     if (this.state === 'closed') throw new ConnectionClosedError();
     if (this.drainingPubs) throw new ConnectionDrainingError();
-    checkPublishSubject(subject);
     const payload = data ?? EMPTY;
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    let reply = '';
-    let headers: Uint8Array | null = null;
-    if (opts !== undefined) {
+    if (opts === undefined) {
+      // The common case: the `PUB <subject> ` bytes are cached per subject, validated once.
+      const prefix = this.prefixes.get(subject);
+      if (size > this.maxPayload) throw new MaxPayloadError(size, this.maxPayload);
+      encodePubPrefixed(this.outbound, prefix ?? this.cachePrefix(subject), payload, size);
+    } else {
+      checkPublishSubject(subject);
+      let reply = '';
+      let headers: Uint8Array | null = null;
       if (opts.reply) {
         checkPublishSubject(opts.reply, 'reply subject');
         reply = opts.reply;
       }
       if (opts.headers !== undefined) headers = MsgHeaders.from(opts.headers).encode();
+      const total = size + (headers === null ? 0 : headers.length);
+      if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
+      encodePub(this.outbound, subject, reply, payload, size, headers);
+      this.counters.outBytes += total - size;
     }
-    const total = size + (headers === null ? 0 : headers.length);
-    if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
-    encodePub(this.outbound, subject, reply, payload, size, headers);
     this.outbound.written();
     this.counters.outMsgs++;
-    this.counters.outBytes += total;
+    this.counters.outBytes += size;
     return this.outbound.pressure();
+  }
+
+  /** Validates `subject` and caches its `PUB <subject> ` bytes (a bounded cache). */
+  private cachePrefix(subject: string): Buffer {
+    checkPublishSubject(subject);
+    if (this.prefixes.size >= 1024) this.prefixes.clear();
+    const prefix = Buffer.from(`PUB ${subject} `);
+    this.prefixes.set(subject, prefix);
+    return prefix;
   }
 
   /**
