@@ -5,6 +5,8 @@ const MIB = 1024 * 1024;
 /** One row of the results table: a metric of a case, for both clients. */
 export interface Row {
   caseKey: string;
+  /** The case's peer label when it is not nats.js (`BenchCase.peer`). */
+  peer?: string;
   spec: MetricSpec;
   value: Record<ClientKind, number>;
   /** ours/nats.js (NaN when a figure is missing). */
@@ -62,36 +64,51 @@ function cells(row: Row): string[] {
   ];
 }
 
-const HEADER = [
+const header = (peer: string): string[] => [
   'case',
   CLIENT_LABEL.ours,
-  CLIENT_LABEL.natsjs,
-  'ours/nats.js',
+  peer,
+  `ours/${peer}`,
   'target',
   `peak RSS ${CLIENT_LABEL.ours}`,
-  `peak RSS ${CLIENT_LABEL.natsjs}`,
+  `peak RSS ${peer}`,
 ];
 // Figures and ratios read better right-aligned.
 const RIGHT = [false, true, true, true, false, true, true];
 
+/** Consecutive rows with the same peer, each run printed under a header naming that peer. */
+function sections(rows: Row[]): { head: string[]; lines: string[][] }[] {
+  const out: { peer: string; head: string[]; lines: string[][] }[] = [];
+  for (const row of rows) {
+    const peer = row.peer ?? CLIENT_LABEL.natsjs;
+    let last = out.at(-1);
+    if (last?.peer !== peer) out.push((last = { peer, head: header(peer), lines: [] }));
+    last.lines.push(cells(row));
+  }
+  return out.length ? out : [{ head: header(CLIENT_LABEL.natsjs), lines: [] }];
+}
+
 /** The table as aligned plain text for the terminal. */
 export function textTable(rows: Row[]): string {
-  const lines = [HEADER, ...rows.map(cells)];
-  const widths = HEADER.map((_, i) => Math.max(...lines.map((l) => [...l[i]].length)));
+  const parts = sections(rows);
+  const all = parts.flatMap((p) => [p.head, ...p.lines]);
+  const widths = parts[0].head.map((_, i) => Math.max(...all.map((l) => [...l[i]].length)));
   const fmt = (l: string[]): string =>
     l
       .map((c, i) => (RIGHT[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [fmt(HEADER), rule, ...lines.slice(1).map(fmt)].join('\n');
+  return parts.map((p) => [fmt(p.head), rule, ...p.lines.map(fmt)].join('\n')).join('\n\n');
 }
 
-/** The table in GitHub markdown. */
+/** The table in GitHub markdown (one table per peer). */
 export function markdownTable(rows: Row[]): string {
   const line = (l: string[]): string => `| ${l.join(' | ')} |`;
   const align = RIGHT.map((r) => (r ? '---:' : '---'));
-  return [line(HEADER), line(align), ...rows.map((r) => line(cells(r)))].join('\n');
+  return sections(rows)
+    .map((p) => [line(p.head), line(align), ...p.lines.map(line)].join('\n'))
+    .join('\n\n');
 }
 
 /** Rows whose target (ratio or RSS) was missed. */

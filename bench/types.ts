@@ -34,6 +34,11 @@ export interface BenchCase {
   /** A sentence on what is measured, for the README-style notes in RESULTS.md. */
   description: string;
   metrics: MetricSpec[];
+  /**
+   * What the peer (the 'natsjs' client kind) is in this case, for the table and the log, when
+   * it is not nats.js itself (e.g. 'Nest built-in'). @default 'nats.js'
+   */
+  peer?: string;
   run(client: ClientKind, url: string): Promise<Figures>;
 }
 

@@ -1,0 +1,299 @@
+import { InvalidOptionError, JetStreamApiError, type HeadersInit } from '../core/index.js';
+import {
+  StreamsApi,
+  type JetStreamClient,
+  type PublishExpectations,
+  type StreamInfo,
+} from '../jetstream/index.js';
+import { kvStatus, kvStreamName } from './config.js';
+import {
+  Entry,
+  entryFromDirect,
+  entryFromMsgGet,
+  entryFromJsMsg,
+  type StoredMsgWire,
+} from './entry.js';
+import {
+  KeyExistsError,
+  WrongLastRevisionError,
+  bucketNotFound,
+  isWrongLastSequence,
+} from './errors.js';
+import type {
+  KvEntry,
+  KvPurgeDeletesOptions,
+  KvStatus,
+  KvWatchEntry,
+  KvWatchOptions,
+} from './types.js';
+import { validateFilter, validateKey } from './validate.js';
+import { Watcher } from './watcher.js';
+
+/** A running `kv.watch()`: iterate it for entries; `initialized` marks the end of the initial values. */
+export type KvWatcher = Watcher<KvWatchEntry>;
+
+const DEL: HeadersInit = { 'KV-Operation': 'DEL' };
+const PURGE: HeadersInit = { 'KV-Operation': 'PURGE', 'Nats-Rollup': 'sub' };
+const THIRTY_MINUTES = 30 * 60 * 1000;
+
+/** A Key-Value bucket (ADR-8) on a JetStream stream `KV_<bucket>`. Made by `js.keyValue()`. */
+export class KvBucket {
+  /** The backing stream's name. */
+  readonly streamName: string;
+  // Keys live on `$KV.<bucket>.<key>`; writes may need an API prefix in front (ADR-19).
+  private readonly keyPrefix: string;
+  private readonly writePrefix: string;
+  private readonly directGet: string;
+  private readonly direct: boolean;
+  private readonly streams: StreamsApi;
+
+  constructor(
+    /** The JetStream client the bucket talks through. */
+    readonly js: JetStreamClient,
+    /** The bucket's name. */
+    readonly bucket: string,
+    info: StreamInfo,
+  ) {
+    this.streamName = kvStreamName(bucket);
+    this.keyPrefix = `$KV.${bucket}.`;
+    const prefix = js.api.prefix;
+    this.writePrefix = prefix === '$JS.API' ? this.keyPrefix : `${prefix}.${this.keyPrefix}`;
+    this.directGet = `${prefix}.DIRECT.GET.${this.streamName}`;
+    this.direct = info.config.allowDirect === true;
+    this.streams = new StreamsApi(js.api);
+  }
+
+  /**
+   * The latest entry of `key`, or the given revision; null when the key (or revision) does not
+   * exist, or when it is deleted or purged. Throws `InvalidKeyError`.
+   */
+  async get(key: string, opts: { revision?: number } = {}): Promise<KvEntry | null> {
+    validateKey(key);
+    const e = await this.read(key, opts.revision);
+    return e !== null && e.operation === 'PUT' ? e : null;
+  }
+
+  /** Stores a value and resolves its revision. Throws `InvalidKeyError`. */
+  async put(key: string, value: Uint8Array | string): Promise<number> {
+    validateKey(key, true);
+    return (await this.js.publish(this.writePrefix + key, value)).seq;
+  }
+
+  /**
+   * Stores a value only when the key has none (or is deleted/purged) and resolves its revision.
+   * Rejects with `KeyExistsError` when the key holds a value.
+   */
+  async create(key: string, value: Uint8Array | string): Promise<number> {
+    validateKey(key, true);
+    try {
+      return (await this.publish(key, value, undefined, { lastSubjectSequence: 0 })).seq;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      const latest = await this.read(key);
+      if (latest !== null && latest.operation !== 'PUT') {
+        try {
+          const pub = { lastSubjectSequence: latest.revision };
+          return (await this.publish(key, value, undefined, pub)).seq;
+        } catch (again) {
+          if (!isWrongLastSequence(again)) throw again;
+        }
+      }
+      throw new KeyExistsError(key, err.apiCode);
+    }
+  }
+
+  /**
+   * Stores a value only when `lastRevision` is the key's latest revision (compare-and-set) and
+   * resolves the new revision. Rejects with `WrongLastRevisionError` otherwise.
+   */
+  async update(key: string, value: Uint8Array | string, lastRevision: number): Promise<number> {
+    validateKey(key, true);
+    return (await this.guarded(key, value, undefined, lastRevision)).seq;
+  }
+
+  /**
+   * Writes a delete marker (history is kept) and resolves its revision. With `lastRevision`,
+   * rejects with `WrongLastRevisionError` when that is not the latest revision.
+   */
+  async delete(key: string, opts: { lastRevision?: number } = {}): Promise<number> {
+    validateKey(key, true);
+    return (await this.guarded(key, undefined, DEL, opts.lastRevision)).seq;
+  }
+
+  /**
+   * Writes a purge marker that removes every earlier revision of the key; resolves its
+   * revision. With `lastRevision`, rejects with `WrongLastRevisionError` when it is not the latest.
+   */
+  async purge(key: string, opts: { lastRevision?: number } = {}): Promise<number> {
+    validateKey(key, true);
+    return (await this.guarded(key, undefined, PURGE, opts.lastRevision)).seq;
+  }
+
+  /**
+   * Removes delete and purge markers: those older than `olderThan` with their key, newer ones
+   * down to the marker alone. Resolves the number of messages removed.
+   */
+  async purgeDeletes(opts: KvPurgeDeletesOptions = {}): Promise<number> {
+    const olderThan = opts.olderThan ?? THIRTY_MINUTES;
+    const w = await this.watch({ metaOnly: true });
+    const markers: KvEntry[] = [];
+    try {
+      for await (const e of w.initialValues()) if (e.operation !== 'PUT') markers.push(e);
+    } finally {
+      w.stop();
+    }
+    let purged = 0;
+    const now = Date.now();
+    for (const m of markers) {
+      const keep = olderThan > 0 && now - m.created.getTime() < olderThan ? 1 : undefined;
+      const filter = this.keyPrefix + m.key;
+      purged += (await this.streams.purge(this.streamName, { filter, keep })).purged;
+    }
+    return purged;
+  }
+
+  /**
+   * The keys that hold a value, optionally only those matching subject-style filters (`*`, `>`),
+   * evaluated by the server. Throws `InvalidKeyError` for a bad filter.
+   */
+  keys(filter?: string | string[]): AsyncIterable<string> {
+    const list = Array.isArray(filter) ? filter : [filter];
+    const filters = (list.length ? list : ['>']).map(validateFilter);
+    const open = (key: string) => this.watch({ key, metaOnly: true, ignoreDeletes: true });
+    return {
+      async *[Symbol.asyncIterator]() {
+        const seen = new Set<string>();
+        for (const key of filters) {
+          const w = await open(key);
+          try {
+            for await (const e of w.initialValues()) {
+              if (seen.has(e.key)) continue;
+              seen.add(e.key);
+              yield e.key;
+            }
+          } finally {
+            w.stop();
+          }
+        }
+      },
+    };
+  }
+
+  /** Every stored revision of `key` (or of the keys matching a filter), markers included, oldest first. */
+  history(key = '>'): AsyncIterable<KvEntry> {
+    const filter = validateFilter(key);
+    const open = () => this.watch({ key: filter, includeHistory: true });
+    return {
+      async *[Symbol.asyncIterator]() {
+        const w = await open();
+        try {
+          yield* w.initialValues();
+        } finally {
+          w.stop();
+        }
+      },
+    };
+  }
+
+  /**
+   * Watches one key, a filter or the whole bucket: the latest value of each key first (every
+   * revision with `includeHistory`, none with `updatesOnly`), then every change, across
+   * reconnects and server restarts. Resolves once the consumer exists. The end of the initial
+   * values is marked three ways: `initialized` resolves (with their count) once they were all
+   * received, `initialValues()` iterates them and ends there, and later entries have
+   * `isUpdate: true`. Rejects with `BucketNotFoundError`; throws `InvalidKeyError`.
+   */
+  async watch(opts: KvWatchOptions = {}): Promise<KvWatcher> {
+    const filter = this.keyPrefix + validateFilter(opts.key);
+    if (opts.updatesOnly && (opts.includeHistory || opts.resumeFromRevision !== undefined)) {
+      throw new InvalidOptionError('updatesOnly excludes includeHistory and resumeFromRevision');
+    }
+    const start = opts.resumeFromRevision;
+    const policy = opts.includeHistory ? 'all' : opts.updatesOnly ? 'new' : 'last_per_subject';
+    const prefixLen = this.keyPrefix.length;
+    try {
+      return await Watcher.start<KvWatchEntry>({
+        js: this.js,
+        stream: this.streamName,
+        filter,
+        deliverPolicy: start !== undefined ? 'by_start_sequence' : policy,
+        optStartSeq: start,
+        headersOnly: opts.metaOnly,
+        updatesOnly: opts.updatesOnly,
+        map: (m, isUpdate) => {
+          const e = entryFromJsMsg(this.bucket, prefixLen, m, isUpdate);
+          return opts.ignoreDeletes && e.operation !== 'PUT' ? undefined : e;
+        },
+        isEmpty: async () => {
+          const last = await this.read(filter.slice(prefixLen));
+          return last === null || (start !== undefined && last.revision < start);
+        },
+      });
+    } catch (err) {
+      throw bucketNotFound(err, this.bucket);
+    }
+  }
+
+  /** The bucket's configuration and size. Rejects with `BucketNotFoundError`. */
+  async status(): Promise<KvStatus> {
+    try {
+      return kvStatus(this.bucket, await this.streams.info(this.streamName));
+    } catch (err) {
+      throw bucketNotFound(err, this.bucket);
+    }
+  }
+
+  /** The latest message on a key or filter, or a revision of a key; markers included. */
+  private async read(key: string, revision?: number): Promise<Entry | null> {
+    const subject = this.keyPrefix + key;
+    const body = revision === undefined ? { last_by_subj: subject } : { seq: revision };
+    let e: Entry | null;
+    if (this.direct) {
+      const nc = this.js.nc;
+      const opts = { timeout: this.js.api.timeout };
+      // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
+      const msg =
+        revision === undefined && !/[*>]/.test(key)
+          ? await nc.request(`${this.directGet}.${subject}`, undefined, opts)
+          : await nc.request(this.directGet, JSON.stringify(body), opts);
+      e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
+    } else {
+      try {
+        const suffix = `STREAM.MSG.GET.${this.streamName}`;
+        const r = await this.js.api.request<{ type?: string; message: StoredMsgWire }>(
+          suffix,
+          body,
+        );
+        e = entryFromMsgGet(this.bucket, this.keyPrefix.length, r.message);
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.apiCode === 10037) return null;
+        throw bucketNotFound(err, this.bucket);
+      }
+    }
+    return e !== null && revision !== undefined && e.key !== key ? null : e;
+  }
+
+  private publish(
+    key: string,
+    value: Uint8Array | string | undefined,
+    headers: HeadersInit | undefined,
+    expect: PublishExpectations | undefined,
+  ) {
+    return this.js.publish(this.writePrefix + key, value, { headers, expect });
+  }
+
+  private async guarded(
+    key: string,
+    value: Uint8Array | string | undefined,
+    headers: HeadersInit | undefined,
+    lastRevision: number | undefined,
+  ) {
+    const expect = lastRevision === undefined ? undefined : { lastSubjectSequence: lastRevision };
+    try {
+      return await this.publish(key, value, headers, expect);
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      throw new WrongLastRevisionError(key, err.message, err.apiCode);
+    }
+  }
+}

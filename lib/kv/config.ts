@@ -1,0 +1,88 @@
+import { InvalidOptionError, type NatsConnection } from '../core/index.js';
+import type { StreamConfig, StreamInfo } from '../jetstream/index.js';
+import type { KvOptions, KvStatus } from './types.js';
+import { validateBucketName } from './validate.js';
+
+/** `StreamConfig` plus the 2.10+ `compression` member the JetStream layer does not type yet. */
+export type StreamConfigExt = StreamConfig & { compression?: 's2' | 'none' };
+
+const MAX_HISTORY = 64;
+const TWO_MINUTES = 2 * 60 * 1000;
+
+/** The name of the stream behind a bucket. */
+export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
+
+/** True when the connected server is at least `major.minor`. */
+export function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {
+  const [ma, mi] = (nc.info.version ?? '0.0.0').split('.').map((p) => parseInt(p, 10));
+  return ma > major || (ma === major && mi >= minor);
+}
+
+/**
+ * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`, or
+ * `InvalidOptionError` for a history outside 1..64 or compression on a server older than 2.10.
+ */
+export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfigExt {
+  const b = opts.bucket;
+  validateBucketName(b);
+  const history = opts.history ?? 1;
+  if (!Number.isInteger(history) || history < 1 || history > MAX_HISTORY) {
+    throw new InvalidOptionError(`history must be an integer from 1 to ${MAX_HISTORY}`);
+  }
+  const ttl = opts.ttl ?? 0;
+  if (ttl < 0) throw new InvalidOptionError('ttl must not be negative');
+  const config: StreamConfigExt = {
+    name: kvStreamName(b),
+    subjects: [`$KV.${b}.>`],
+    description: opts.description,
+    retention: 'limits',
+    maxMsgsPerSubject: history,
+    maxAge: ttl,
+    maxBytes: opts.maxBytes ?? -1,
+    maxMsgSize: opts.maxValueSize ?? -1,
+    maxMsgs: -1,
+    maxConsumers: -1,
+    storage: opts.storage ?? 'file',
+    numReplicas: opts.replicas ?? 1,
+    discard: 'new',
+    allowRollupHdrs: true,
+    denyDelete: true,
+    allowDirect: opts.allowDirect ?? true,
+    duplicateWindow: ttl > 0 && ttl < TWO_MINUTES ? ttl : TWO_MINUTES,
+    placement: opts.placement,
+    metadata: opts.metadata,
+  };
+  if (opts.republish) {
+    const { src, dest, headersOnly } = opts.republish;
+    config.republish = { src: src ?? `$KV.${b}.>`, dest, headersOnly };
+  }
+  if (opts.compression) {
+    if (!serverAtLeast(nc, 2, 10)) {
+      throw new InvalidOptionError(
+        `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
+      );
+    }
+    config.compression = 's2';
+  }
+  return config;
+}
+
+/** A bucket's status from its stream info. */
+export function kvStatus(bucket: string, info: StreamInfo): KvStatus {
+  const c = info.config as StreamConfigExt;
+  return {
+    bucket,
+    values: info.state.messages,
+    history: c.maxMsgsPerSubject ?? 1,
+    ttl: c.maxAge ?? 0,
+    bytes: info.state.bytes,
+    backingStore: 'JetStream',
+    streamName: c.name,
+    storage: c.storage ?? 'file',
+    replicas: c.numReplicas ?? 1,
+    description: c.description ?? '',
+    isCompressed: c.compression === 's2',
+    allowDirect: c.allowDirect === true,
+    streamInfo: info,
+  };
+}

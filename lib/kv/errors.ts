@@ -1,0 +1,65 @@
+import { JetStreamApiError, NatsError } from '../core/index.js';
+
+/** A key (or a watch/keys filter) breaks the naming rules; `reason` says which. */
+export class InvalidKeyError extends NatsError {
+  constructor(
+    /** The rejected key or filter. */
+    readonly key: string,
+    reason: string,
+  ) {
+    super('INVALID_KEY', `invalid key ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+/** A KV bucket or object store name is not `[A-Za-z0-9_-]+`. */
+export class InvalidBucketNameError extends NatsError {
+  constructor(readonly bucket: string) {
+    super(
+      'INVALID_BUCKET_NAME',
+      `invalid bucket name ${JSON.stringify(bucket)}: use only A-Z, a-z, 0-9, '_' and '-'`,
+    );
+  }
+}
+
+/** The KV bucket or object store does not exist (its stream answered 10059). */
+export class BucketNotFoundError extends JetStreamApiError {
+  constructor(readonly bucket: string) {
+    super(`bucket ${JSON.stringify(bucket)} not found`, 10059, 404, 'BUCKET_NOT_FOUND');
+  }
+}
+
+/** `kv.create()` found a live value under the key (the server answered 10071 or 10164). */
+export class KeyExistsError extends JetStreamApiError {
+  constructor(
+    readonly key: string,
+    apiCode: number,
+  ) {
+    super(`key ${JSON.stringify(key)} already exists`, apiCode, 400, 'KEY_EXISTS');
+  }
+}
+
+/**
+ * `kv.update()`, or a delete/purge with `lastRevision`, found another revision as the latest of
+ * the key (the server answered 10071 or 10164, "wrong last sequence").
+ */
+export class WrongLastRevisionError extends JetStreamApiError {
+  constructor(
+    readonly key: string,
+    message: string,
+    apiCode: number,
+  ) {
+    super(`key ${JSON.stringify(key)}: ${message}`, apiCode, 400, 'WRONG_LAST_REVISION');
+  }
+}
+
+/** The server's "wrong last sequence" codes: 10071, and 10164 on 2.11+ for a missing subject. */
+export function isWrongLastSequence(err: unknown): err is JetStreamApiError {
+  return err instanceof JetStreamApiError && (err.apiCode === 10071 || err.apiCode === 10164);
+}
+
+/** Maps a stream-not-found error of the bucket's stream to `BucketNotFoundError`. */
+export function bucketNotFound(err: unknown, bucket: string): unknown {
+  return err instanceof JetStreamApiError && err.apiCode === 10059
+    ? new BucketNotFoundError(bucket)
+    : err;
+}

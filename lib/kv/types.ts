@@ -1,0 +1,114 @@
+import type { StorageType, StreamInfo } from '../jetstream/index.js';
+
+/** What a KV entry records: a value, a delete marker or a purge marker. */
+export type KvOperation = 'PUT' | 'DEL' | 'PURGE';
+
+/** One revision of a key. */
+export interface KvEntry {
+  bucket: string;
+  key: string;
+  /** The value; empty for DEL and PURGE markers and for `metaOnly` watches. */
+  value: Uint8Array;
+  /** The stream sequence of this revision. */
+  revision: number;
+  /** When the server stored it. */
+  created: Date;
+  /** How many newer revisions matched when it was delivered (0 = the latest; 0 for a get). */
+  delta: number;
+  operation: KvOperation;
+  /** The value's size; for `metaOnly` watches the size of the stored value. */
+  length: number;
+  /** The value decoded as UTF-8. */
+  string(): string;
+  /** The value parsed as JSON. Throws `SyntaxError` when it is not JSON. */
+  json<T = unknown>(): T;
+}
+
+/** An entry delivered by `watch()`. */
+export interface KvWatchEntry extends KvEntry {
+  /** False for the initial values, true for changes after them. */
+  isUpdate: boolean;
+}
+
+/** Where the replicas of a stream are placed. */
+export interface Placement {
+  cluster?: string;
+  tags?: string[];
+}
+
+/** Bucket configuration of `js.createKeyValue()`; durations in milliseconds. */
+export interface KvOptions {
+  /** The bucket name: `[A-Za-z0-9_-]+`. */
+  bucket: string;
+  description?: string;
+  /** Revisions kept per key, 1 to 64. @default 1 */
+  history?: number;
+  /** Age after which values expire, in milliseconds; 0 keeps them forever. @default 0 */
+  ttl?: number;
+  /** Size limit of the bucket in bytes; -1 for none. @default -1 */
+  maxBytes?: number;
+  /** Size limit of one value in bytes; -1 for none. @default -1 */
+  maxValueSize?: number;
+  /** @default 'file' */
+  storage?: StorageType;
+  /** @default 1 */
+  replicas?: number;
+  /** S2-compress the stored values; needs nats-server 2.10+. @default false */
+  compression?: boolean;
+  /** Republish every change to `dest` (`src` defaults to the whole bucket). */
+  republish?: { src?: string; dest: string; headersOnly?: boolean };
+  placement?: Placement;
+  /** Serve reads from any replica through direct get. @default true */
+  allowDirect?: boolean;
+  /** Stream metadata (nats-server 2.10+; older servers ignore it). */
+  metadata?: Record<string, string>;
+}
+
+/** What `kv.status()` reports. */
+export interface KvStatus {
+  bucket: string;
+  /** Messages in the bucket: values and markers, every revision counted. */
+  values: number;
+  /** Revisions kept per key. */
+  history: number;
+  /** Milliseconds; 0 means no expiry. */
+  ttl: number;
+  /** Bytes stored. */
+  bytes: number;
+  /** Always `'JetStream'`. */
+  backingStore: 'JetStream';
+  /** The backing stream's name (`KV_<bucket>`). */
+  streamName: string;
+  storage: StorageType;
+  replicas: number;
+  description: string;
+  isCompressed: boolean;
+  allowDirect: boolean;
+  /** The backing stream's full info. */
+  streamInfo: StreamInfo;
+}
+
+/** Options of `kv.watch()`. */
+export interface KvWatchOptions {
+  /** A key, or a filter with `*` and `>`; all keys when absent. */
+  key?: string;
+  /** Deliver every stored revision first, not only the latest of each key. */
+  includeHistory?: boolean;
+  /** Skip DEL and PURGE markers. */
+  ignoreDeletes?: boolean;
+  /** Deliver only changes made after the watch started. */
+  updatesOnly?: boolean;
+  /** Deliver entries without their values (headers only). */
+  metaOnly?: boolean;
+  /** Start at this revision (all revisions from there on). */
+  resumeFromRevision?: number;
+}
+
+/** Options of `kv.purgeDeletes()`. */
+export interface KvPurgeDeletesOptions {
+  /**
+   * Markers older than this (milliseconds) are removed with their key; newer ones are kept as
+   * the key's only revision. A negative value removes every marker. @default 1800000 (30 min)
+   */
+  olderThan?: number;
+}

@@ -1,0 +1,161 @@
+import { InvalidOperationError } from '../core/index.js';
+import type {
+  DeliverPolicy,
+  JetStreamClient,
+  JsMsg,
+  OrderedSubscription,
+} from '../jetstream/index.js';
+
+/** What a `Watcher` reads and how it turns messages into items. */
+export interface WatchSpec<T> {
+  js: JetStreamClient;
+  stream: string;
+  /** The full subject filter of the consumer. */
+  filter: string;
+  deliverPolicy: DeliverPolicy;
+  optStartSeq?: number;
+  headersOnly?: boolean;
+  /** Only changes: the initial values are done at once. */
+  updatesOnly?: boolean;
+  /** The item for a message, or undefined to skip it. */
+  map(msg: JsMsg, isUpdate: boolean): T | undefined;
+  /** Resolves true when nothing matches the filter, so there are no initial values. */
+  isEmpty(): Promise<boolean>;
+}
+
+/**
+ * Reads a filtered part of a stream through an ordered consumer: first the initial values,
+ * then live changes. `initialized` settles exactly once, when the initial values were received;
+ * the ordered consumer resumes after the last sequence seen across reconnects and server
+ * restarts, so there are no gaps or repeats and the initial values are never signalled twice.
+ */
+export class Watcher<T> implements AsyncIterable<T> {
+  /** Resolves with the number of initial items once they have all been received. */
+  readonly initialized: Promise<number>;
+  private resolveInit!: (count: number) => void;
+  private rejectInit!: (err: Error) => void;
+  private initDone = false;
+  private initialItems = 0;
+  private pushed = 0;
+  private taken = 0;
+  private items: T[] = [];
+  private head = 0;
+  private stopped = false;
+  private waiter: (() => void) | undefined;
+  private oc: OrderedSubscription | undefined;
+
+  private constructor(private readonly spec: WatchSpec<T>) {
+    this.initialized = new Promise<number>((resolve, reject) => {
+      this.resolveInit = resolve;
+      this.rejectInit = reject;
+    });
+    this.initialized.catch(() => undefined);
+  }
+
+  /** Creates the consumer. Rejects with the API error (e.g. StreamNotFoundError). */
+  static async start<T>(spec: WatchSpec<T>): Promise<Watcher<T>> {
+    const w = new Watcher(spec);
+    // A missing stream fails the consumer at once, while a direct get to it only times out.
+    const emptiness = spec.updatesOnly ? Promise.resolve(true) : spec.isEmpty();
+    emptiness.catch(() => undefined);
+    const oc = await spec.js.consumers.ordered(spec.stream, {
+      filterSubject: spec.filter,
+      deliverPolicy: spec.deliverPolicy,
+      optStartSeq: spec.optStartSeq,
+      headersOnly: spec.headersOnly,
+      callback: (m) => w.onMsg(m),
+    });
+    let empty: boolean;
+    try {
+      empty = await emptiness;
+    } catch (err) {
+      oc.stop();
+      throw err;
+    }
+    w.oc = oc;
+    if (w.stopped) oc.stop();
+    void oc.closed.then(() => w.stop());
+    if (empty) w.markInit();
+    return w;
+  }
+
+  /** True once the initial values were all received. */
+  get isInitialized(): boolean {
+    return this.initDone;
+  }
+
+  /** Stops the consumer. Items already received are still yielded, then iteration ends. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.oc?.stop();
+    if (!this.initDone)
+      this.rejectInit(new InvalidOperationError('watch stopped before it was initialized'));
+    this.wake();
+  }
+
+  /**
+   * Every item, initial values first, until `stop()` or a `break` (which stops the watch too).
+   * After `initialValues()` has run to its end, this continues with the changes.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterate(false);
+  }
+
+  /**
+   * The initial values only: this iteration ends at the marker that closes them (at once when
+   * there are none), and the watch goes on; iterate the watcher itself for the changes.
+   */
+  initialValues(): AsyncIterable<T> {
+    return { [Symbol.asyncIterator]: () => this.iterate(true) };
+  }
+
+  private async *iterate(initialOnly: boolean): AsyncGenerator<T> {
+    try {
+      for (;;) {
+        if (initialOnly && this.initDone && this.taken >= this.initialItems) return;
+        if (this.head < this.items.length) yield this.take();
+        else if (this.stopped) return;
+        else await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      if (!initialOnly) this.stop();
+    }
+  }
+
+  private take(): T {
+    this.taken++;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as T;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  private onMsg(m: JsMsg): void {
+    if (this.stopped) return;
+    const item = this.spec.map(m, this.initDone);
+    if (item !== undefined) {
+      this.items.push(item);
+      this.pushed++;
+      this.wake();
+    }
+    if (!this.initDone && m.metadata.numPending === 0) this.markInit();
+  }
+
+  private markInit(): void {
+    if (this.initDone) return;
+    this.initDone = true;
+    this.initialItems = this.pushed;
+    this.resolveInit(this.pushed);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}

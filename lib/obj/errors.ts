@@ -1,0 +1,68 @@
+import { JetStreamApiError, NatsError } from '../core/index.js';
+
+/** The object does not exist in the store (or is deleted). */
+export class ObjectNotFoundError extends NatsError {
+  constructor(
+    readonly bucket: string,
+    readonly objectName: string,
+  ) {
+    super('OBJECT_NOT_FOUND', `object ${JSON.stringify(objectName)} not found in ${bucket}`);
+  }
+}
+
+/** An object's content does not match its recorded SHA-256 digest, size or chunk count. */
+export class DigestMismatchError extends NatsError {
+  constructor(
+    readonly objectName: string,
+    /** The recorded digest (`SHA-256=...`). */
+    readonly expected: string,
+    /** The digest of the bytes read, or a description of what did not match. */
+    readonly actual: string,
+  ) {
+    super(
+      'DIGEST_MISMATCH',
+      `object ${JSON.stringify(objectName)} is corrupt: expected ${expected}, read ${actual}`,
+    );
+  }
+}
+
+/** The store is sealed: it cannot be written to any more (the server answered 10109). */
+export class StoreSealedError extends JetStreamApiError {
+  constructor(readonly bucket: string) {
+    super(`object store ${JSON.stringify(bucket)} is sealed`, 10109, 400, 'STORE_SEALED');
+  }
+}
+
+/** A rename or link would replace a live object of the target name. */
+export class ObjectExistsError extends NatsError {
+  constructor(
+    readonly bucket: string,
+    readonly objectName: string,
+  ) {
+    super('OBJECT_EXISTS', `object ${JSON.stringify(objectName)} already exists in ${bucket}`);
+  }
+}
+
+/**
+ * A link is not usable: a link to a deleted object or to another link, a link given as
+ * `put()` metadata, or a bucket link read as an object.
+ */
+export class InvalidLinkError extends NatsError {
+  constructor(message: string) {
+    super('INVALID_LINK', message);
+  }
+}
+
+/** An object name is empty, or the object metadata is not valid. */
+export class InvalidObjectNameError extends NatsError {
+  constructor(name: string) {
+    super('INVALID_OBJECT_NAME', `invalid object name ${JSON.stringify(name)}`);
+  }
+}
+
+/** Maps the server's "sealed stream" refusal (10109) to `StoreSealedError`. */
+export function sealedError(err: unknown, bucket: string): unknown {
+  return err instanceof JetStreamApiError && err.apiCode === 10109
+    ? new StoreSealedError(bucket)
+    : err;
+}

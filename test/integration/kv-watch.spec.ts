@@ -1,0 +1,205 @@
+// kv.watch(): initial values, the end-of-initial-values signal, live updates and the options.
+import type { KvBucket, KvOptions, KvWatchEntry } from '../../lib/kv/index.js';
+import { JsFixture } from './jetstream-helpers.js';
+import { bucketName, drainInto, until } from './kv-helpers.js';
+
+const fx = new JsFixture();
+fx.install();
+
+const open = (opts: Partial<KvOptions> = {}): Promise<KvBucket> =>
+  fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory', history: 10, ...opts });
+
+const show = (e: KvWatchEntry): string =>
+  `${e.key}=${e.string()}@${e.revision}${e.operation === 'PUT' ? '' : ':' + e.operation}` +
+  (e.isUpdate ? '+' : '');
+
+describe('kv.watch()', () => {
+  it('delivers the latest value of each key, signals the end of them, then live changes', async () => {
+    const kv = await open();
+    await kv.put('a', '1');
+    await kv.put('b', '1');
+    await kv.put('a', '2');
+    await kv.delete('c');
+    const w = await kv.watch();
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    expect(await w.initialized).toBe(3);
+    expect(w.isInitialized).toBe(true);
+    await kv.put('b', '2');
+    await kv.purge('a');
+    await until(() => got.length === 5);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['b=1@2', 'a=2@3', 'c=@4:DEL', 'b=2@5+', 'a=@6:PURGE+']);
+    expect(got.slice(0, 3).map((e) => e.delta)).toEqual([2, 1, 0]);
+  });
+
+  it('marks the end of the initial values in the iteration itself with initialValues()', async () => {
+    const kv = await open();
+    await kv.put('a', '1');
+    await kv.put('b', '1');
+    const w = await kv.watch();
+    const initial: string[] = [];
+    for await (const e of w.initialValues()) initial.push(show(e));
+    expect(initial).toEqual(['a=1@1', 'b=1@2']);
+    await kv.put('a', '2');
+    const updates: string[] = [];
+    for await (const e of w) {
+      updates.push(show(e));
+      break;
+    }
+    expect(updates).toEqual(['a=2@3+']);
+    const empty = await (await open()).watch();
+    const none: KvWatchEntry[] = [];
+    for await (const e of empty.initialValues()) none.push(e);
+    expect(none).toEqual([]);
+    empty.stop();
+  });
+
+  it('signals at once on an empty bucket and then delivers updates', async () => {
+    const kv = await open();
+    const w = await kv.watch();
+    expect(await w.initialized).toBe(0);
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    await kv.put('x', 'new');
+    await until(() => got.length === 1);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['x=new@1+']);
+  });
+
+  it('watches one key or a wildcard filter', async () => {
+    const kv = await open();
+    await kv.put('orders.1', 'a');
+    await kv.put('orders.2', 'b');
+    await kv.put('users.1', 'c');
+    const one = await kv.watch({ key: 'orders.1' });
+    const wild = await kv.watch({ key: 'orders.*' });
+    const a: KvWatchEntry[] = [];
+    const b: KvWatchEntry[] = [];
+    const done = [drainInto(one, a), drainInto(wild, b)];
+    expect(await one.initialized).toBe(1);
+    expect(await wild.initialized).toBe(2);
+    await kv.put('users.1', 'd');
+    await kv.put('orders.3', 'e');
+    await kv.put('orders.1', 'f');
+    await until(() => a.length === 2 && b.length === 4);
+    one.stop();
+    wild.stop();
+    await Promise.all(done);
+    expect(a.map(show)).toEqual(['orders.1=a@1', 'orders.1=f@6+']);
+    expect(b.map(show)).toEqual(['orders.1=a@1', 'orders.2=b@2', 'orders.3=e@5+', 'orders.1=f@6+']);
+  });
+
+  it('includeHistory delivers every stored revision first', async () => {
+    const kv = await open();
+    await kv.put('a', '1');
+    await kv.put('a', '2');
+    await kv.delete('a');
+    await kv.put('b', '1');
+    const w = await kv.watch({ includeHistory: true });
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    expect(await w.initialized).toBe(4);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['a=1@1', 'a=2@2', 'a=@3:DEL', 'b=1@4']);
+  });
+
+  it('ignoreDeletes skips markers but still signals the end of the initial values', async () => {
+    const kv = await open();
+    await kv.put('a', '1');
+    await kv.delete('b');
+    const w = await kv.watch({ ignoreDeletes: true });
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    expect(await w.initialized).toBe(1);
+    await kv.delete('a');
+    await kv.put('c', '1');
+    await until(() => got.length === 2);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['a=1@1', 'c=1@4+']);
+  });
+
+  it('updatesOnly skips the current values', async () => {
+    const kv = await open();
+    await kv.put('a', 'old');
+    const w = await kv.watch({ updatesOnly: true });
+    expect(await w.initialized).toBe(0);
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    await kv.put('a', 'new');
+    await until(() => got.length === 1);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['a=new@2+']);
+    await expect(kv.watch({ updatesOnly: true, includeHistory: true })).rejects.toThrow(
+      /updatesOnly excludes/,
+    );
+  });
+
+  it('metaOnly delivers entries without values but with their size', async () => {
+    const kv = await open();
+    await kv.put('a', 'x'.repeat(1000));
+    const w = await kv.watch({ metaOnly: true });
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    await w.initialized;
+    w.stop();
+    await done;
+    expect(got).toHaveLength(1);
+    expect(got[0].value.length).toBe(0);
+    expect(got[0].length).toBe(1000);
+    expect(got[0].revision).toBe(1);
+  });
+
+  it('resumes from a revision', async () => {
+    const kv = await open();
+    for (let i = 1; i <= 5; i++) await kv.put(`k${i}`, `${i}`);
+    const w = await kv.watch({ resumeFromRevision: 4 });
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    expect(await w.initialized).toBe(2);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual(['k4=4@4', 'k5=5@5']);
+    const later = await kv.watch({ resumeFromRevision: 50 });
+    expect(await later.initialized).toBe(0);
+    later.stop();
+  });
+
+  it('delivers thousands of initial values exactly once, in order', async () => {
+    const kv = await open();
+    const n = 3000;
+    await Promise.all(Array.from({ length: n }, (_, i) => kv.put(`k.${i}`, `${i}`)));
+    const w = await kv.watch();
+    const revisions: number[] = [];
+    for await (const e of w) {
+      revisions.push(e.revision);
+      if (revisions.length === n) break;
+    }
+    expect(await w.initialized).toBe(n);
+    expect(revisions).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  });
+
+  it('stops its consumer when stopped or when the loop breaks', async () => {
+    const kv = await open();
+    await kv.put('a', '1');
+    const w = await kv.watch();
+    for await (const e of w) {
+      expect(e.key).toBe('a');
+      break;
+    }
+    (await kv.watch()).stop();
+    let consumers: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      consumers = [];
+      for await (const c of fx.jsm.consumers.names(kv.streamName)) consumers.push(c);
+      if (consumers.length === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(consumers).toEqual([]);
+  });
+});

@@ -1,0 +1,125 @@
+// Object content as streams: streamed puts, chunked gets with bounded memory, digest checks.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  DigestMismatchError,
+  encodeName,
+  type ObjectInfoWire,
+  type ObjectStore,
+} from '../../lib/obj/index.js';
+import { JsFixture } from './jetstream-helpers.js';
+import { bucketName, rejection } from './kv-helpers.js';
+
+const fx = new JsFixture();
+fx.install();
+
+const MB = 1024 * 1024;
+
+const open = (): Promise<ObjectStore> =>
+  fx.js.createObjectStore({ bucket: bucketName('s'), storage: 'memory' });
+
+/** `total` deterministic bytes in pieces of `piece` bytes, generated on the fly. */
+async function* generate(total: number, piece: number): AsyncGenerator<Uint8Array> {
+  for (let off = 0; off < total; off += piece) {
+    const n = Math.min(piece, total - off);
+    const b = new Uint8Array(n);
+    for (let i = (512 - (off % 512)) % 512; i < n; i += 512) b[i] = ((off + i) / 512) % 251;
+    yield b;
+  }
+}
+
+/** V8's collector, so RSS shows what is retained rather than garbage not yet collected. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+async function digestOf(it: AsyncIterable<Uint8Array>): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of it) h.update(c);
+  return `SHA-256=${h.digest('base64url')}=`;
+}
+
+describe('streamed puts', () => {
+  it('puts from an async iterable, a web ReadableStream and a Node Readable', async () => {
+    const os = await open();
+    const expected = await digestOf(generate(1 * MB + 17, 10_000));
+    const a = await os.put({ name: 'gen' }, generate(1 * MB + 17, 10_000));
+    expect(a).toMatchObject({ size: MB + 17, chunks: 9, digest: expected });
+    const web = ReadableStream.from(generate(1 * MB + 17, 300_000));
+    expect((await os.put({ name: 'web' }, web)).digest).toBe(expected);
+    const node = Readable.from(generate(1 * MB + 17, 65_536));
+    expect((await os.put({ name: 'node' }, node)).digest).toBe(expected);
+    expect(await digestOf((await os.get('node'))!.data)).toBe(expected);
+  });
+
+  it('removes the chunks of a put whose source fails', async () => {
+    const os = await open();
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield* generate(512 * 1024, 100_000);
+      throw new Error('source broke');
+    }
+    await expect(os.put({ name: 'broken' }, failing())).rejects.toThrow('source broke');
+    expect(await os.info('broken')).toBeNull();
+    expect((await fx.jsm.streams.info(os.streamName)).state.messages).toBe(0);
+  });
+});
+
+describe('chunked gets', () => {
+  it('streams a 64 MB object with RSS growth far below its size', async () => {
+    const gc = collector();
+    const os = await open();
+    const size = 64 * MB;
+    const info = await os.put({ name: 'big' }, generate(size, MB));
+    expect(info.chunks).toBe(512);
+    const r = await os.get('big');
+    gc();
+    const base = process.memoryUsage.rss();
+    const received = fx.nc.stats().inBytes;
+    let peakRss = 0;
+    let ahead = 0;
+    let n = 0;
+    const h = createHash('sha256');
+    for await (const chunk of r!.data) {
+      h.update(chunk);
+      n += chunk.length;
+      ahead = Math.max(ahead, fx.nc.stats().inBytes - received - n);
+      if (n % (4 * MB) === 0) {
+        // A slow reader: the download must wait for it rather than buffer the object.
+        await new Promise((res) => setTimeout(res, 10));
+        gc();
+        peakRss = Math.max(peakRss, process.memoryUsage.rss() - base);
+      }
+    }
+    expect(n).toBe(size);
+    expect(`SHA-256=${h.digest('base64url')}=`).toBe(info.digest);
+    expect(ahead).toBeLessThan(8 * MB);
+    expect(peakRss).toBeLessThan(16 * MB);
+  }, 60_000);
+
+  it('fails reads of corrupt objects with DigestMismatchError', async () => {
+    const os = await open();
+    const good = await os.put({ name: 'x', maxChunkSize: 4 }, 'some content');
+    const tamper = async (wire: Partial<ObjectInfoWire>): Promise<void> => {
+      const body: ObjectInfoWire = { ...good, mtime: new Date().toISOString(), ...wire };
+      await fx.js.publish(`$O.${os.bucket}.M.${encodeName('x')}`, JSON.stringify(body), {
+        headers: { 'Nats-Rollup': 'sub' },
+      });
+    };
+    await tamper({ digest: 'SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=' });
+    const err = await rejection(os.getBytes('x'));
+    expect(err).toBeInstanceOf(DigestMismatchError);
+    expect((err as DigestMismatchError).code).toBe('DIGEST_MISMATCH');
+    const r = await os.get('x');
+    await expect(digestOf(r!.data)).rejects.toThrow(DigestMismatchError);
+    await tamper({ size: 5 });
+    await expect(os.getBytes('x')).rejects.toThrow(DigestMismatchError);
+    await tamper({});
+    expect(Buffer.from((await os.getBytes('x'))!).toString()).toBe('some content');
+    await fx.jsm.streams.purge(os.streamName, { filter: `$O.${os.bucket}.C.${good.nuid}` });
+    await expect(os.getBytes('x')).rejects.toThrow(/expected 12 bytes in 3 chunks, read 0 bytes/);
+  });
+});
