@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   });
   const settled: SettledEvent[] = [];
   strategy.on('settled', (e) => settled.push(e));
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(OrdersModule, {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(OrdersModule.forRoot(url), {
     strategy,
     logger: ['error', 'log'],
   });
@@ -49,6 +49,17 @@ async function main(): Promise<void> {
     await firstValueFrom(client.send('orders.create', { item: 'pen', qty: 10 }));
 
     console.log('get 1        ->', await firstValueFrom(client.send('orders.get', '1')));
+    console.log(
+      'price of pen ->',
+      await firstValueFrom(client.send('catalog.price', 'pen')),
+      '(from the KV catalog)',
+    );
+    try {
+      await firstValueFrom(client.send('orders.create', { item: 'lamp', qty: 1 }));
+    } catch (err) {
+      const e = err as ServiceError;
+      console.log(`create lamp  -> error ${e.serviceCode}: ${e.description}`);
+    }
     try {
       await firstValueFrom(client.send('orders.get', '99'));
     } catch (err) {

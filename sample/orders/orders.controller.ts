@@ -2,12 +2,16 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { from, type Observable } from 'rxjs';
 import { NatsContext, NatsRecordBuilder } from '../../lib/index.js';
+import { CatalogService } from './catalog.service.js';
 import { OrdersService, type Order } from './orders.service.js';
 
 /** The orders microservice: request-reply, a streamed reply, errors with codes, and events. */
 @Controller()
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly catalog: CatalogService,
+  ) {}
 
   /** `orders.get` answers with the order, or a 404 error the caller receives with its code. */
   @MessagePattern('orders.get')
@@ -17,12 +21,22 @@ export class OrdersController {
     return order;
   }
 
-  /** `orders.create` stores an order and answers with it plus a reply header. */
+  /** `orders.create` prices the order from the KV catalog, stores it and answers with a reply header. */
   @MessagePattern('orders.create')
-  create(@Payload() input: { item: string; qty: number }, @Ctx() ctx: NatsContext) {
-    const order = this.orders.create(input.item, input.qty);
+  async create(@Payload() input: { item: string; qty: number }, @Ctx() ctx: NatsContext) {
+    const price = await this.catalog.price(input.item);
+    if (!price) throw new RpcException({ statusCode: 400, message: `unknown item ${input.item}` });
+    const order = this.orders.create(input.item, input.qty, price.price * input.qty);
     const traceId = ctx.getHeaders()?.get('x-trace-id') ?? 'none';
-    return new NatsRecordBuilder(order).setHeaders({ 'x-trace-id': traceId }).build();
+    return new NatsRecordBuilder(order)
+      .setHeaders({ 'x-trace-id': traceId, 'x-price-revision': String(price.revision) })
+      .build();
+  }
+
+  /** `catalog.price` reads a price straight from the KV bucket. */
+  @MessagePattern('catalog.price')
+  async price(@Payload() item: string) {
+    return (await this.catalog.price(item)) ?? null;
   }
 
   /** `orders.list` streams every order as its own reply. */

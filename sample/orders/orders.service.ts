@@ -4,6 +4,7 @@ export interface Order {
   id: string;
   item: string;
   qty: number;
+  total: number;
   status: 'new' | 'shipped';
 }
 
@@ -14,8 +15,8 @@ export class OrdersService {
   private readonly orders = new Map<string, Order>();
   private next = 1;
 
-  create(item: string, qty: number): Order {
-    const order: Order = { id: String(this.next++), item, qty, status: 'new' };
+  create(item: string, qty: number, total: number): Order {
+    const order: Order = { id: String(this.next++), item, qty, total, status: 'new' };
     this.orders.set(order.id, order);
     return order;
   }
