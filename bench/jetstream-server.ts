@@ -1,0 +1,108 @@
+// A JetStream-enabled server for the JetStream cases. The runner's server is used when it has
+// JetStream; otherwise the worker starts a private one (file store in a temp dir) and stops it
+// when the case is done, so the cases do not depend on how the runner starts its server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serverBinary } from './server.js';
+
+const START_TIMEOUT = 10_000;
+
+/** Reads the server's INFO line and tells whether it announces JetStream. */
+function hasJetStream(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(port), hostname);
+    const timer = setTimeout(() => fail(new Error(`no INFO from ${url}`)), START_TIMEOUT);
+    let text = '';
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.setEncoding('utf8');
+    socket.on('error', fail);
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const end = text.indexOf('\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      socket.destroy();
+      const info = JSON.parse(text.slice('INFO '.length, end)) as { jetstream?: boolean };
+      resolve(info.jetstream === true);
+    });
+  });
+}
+
+interface PrivateServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `nats-server -js` on 127.0.0.1 and a random port with a fresh store dir. */
+async function startPrivate(): Promise<PrivateServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-bench-js-'));
+  const child = spawn(serverBinary(), ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // A worker that dies on an exception must not leave the server running.
+  const killNow = (): void => void child.kill('SIGKILL');
+  process.once('exit', killNow);
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', killNow);
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let log = '';
+      const timer = setTimeout(
+        () => reject(new Error(`nats-server -js not ready:\n${log}`)),
+        START_TIMEOUT,
+      );
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`nats-server exited (${code}):\n${log}`)));
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
+        log += text;
+        const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
+        if (m && /Server is ready/.test(log)) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          child.stderr!.removeAllListeners('data');
+          child.stderr!.resume();
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    return { url: `nats://127.0.0.1:${port}`, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Runs `fn` with the URL of a JetStream server: `url` when it has JetStream, else a private one. */
+export async function withJetStream<T>(url: string, fn: (jsUrl: string) => Promise<T>): Promise<T> {
+  if (await hasJetStream(url)) return fn(url);
+  const server = await startPrivate();
+  try {
+    return await fn(server.url);
+  } finally {
+    await server.stop();
+  }
+}
