@@ -9,7 +9,7 @@ export interface Row {
   peer?: string;
   spec: MetricSpec;
   value: Record<ClientKind, number>;
-  /** ours/nats.js (NaN when a figure is missing). */
+  /** ours/peer (nats.js unless `peer` names another); NaN when a figure is missing. */
   ratio: number;
   /** Peak RSS in bytes of the case's workers (the largest over the repeats). */
   rss: Record<ClientKind, number>;

@@ -125,7 +125,9 @@ async function measure(selected: Selected[], url: string, repeat: number) {
       // Alternate who goes first so neither client always meets a warmer (or busier) machine.
       const order = round % 2 === 0 ? CLIENTS : [...CLIENTS].reverse();
       for (const client of order) {
-        const label = `${sel.key} ${CLIENT_LABEL[client]} #${round + 1}`.padEnd(32);
+        const peer = client === 'natsjs' ? sel.benchCase.peer : undefined;
+        const name = peer ?? CLIENT_LABEL[client];
+        const label = `${sel.key} ${name} #${round + 1}`.padEnd(32);
         const key = `${sel.key}|${client}`;
         const list = rounds.get(key) ?? [];
         rounds.set(key, list);
@@ -174,6 +176,7 @@ function aggregate(selected: Selected[], rounds: Rounds): Row[] {
       });
       rows.push({
         caseKey: sel.key,
+        peer: sel.benchCase.peer,
         spec,
         value: { ours: figure(ours, spec.key), natsjs: figure(natsjs, spec.key) },
         ratio: ratios.length ? median(ratios) : NaN,
