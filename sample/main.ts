@@ -67,11 +67,10 @@ async function main(): Promise<void> {
       console.log(`get 99       -> error ${e.serviceCode}: ${e.description}`);
     }
 
-    const all = await firstValueFrom(client.send('orders.list', {}).pipe(toArray()));
-    console.log(
-      `list         -> ${all.length} streamed replies:`,
-      all.map((o: { id: string }) => o.id).join(', '),
+    const all = await firstValueFrom(
+      client.send<{ id: string }>('orders.list', {}).pipe(toArray()),
     );
+    console.log(`list         -> ${all.length} streamed replies:`, all.map((o) => o.id).join(', '));
 
     await firstValueFrom(client.emit('orders.1.shipped', { id: '1' }), { defaultValue: undefined });
     await new Promise((r) => setTimeout(r, 100));

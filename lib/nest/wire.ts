@@ -13,7 +13,8 @@ const decoder = new TextDecoder();
 /** Plain JSON on the wire: an empty payload is `undefined`; text that is not JSON stays a string. */
 export function decodePayload(data: Uint8Array): unknown {
   if (data.length === 0) return undefined;
-  const text = decoder.decode(data);
+  // The core hands out Buffer views; their toString beats TextDecoder on small payloads.
+  const text = Buffer.isBuffer(data) ? data.toString('utf8') : decoder.decode(data);
   try {
     return JSON.parse(text);
   } catch {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { Observable, from, of, throwError } from 'rxjs';
 import {
   ConnectionClosedError,
   MsgHeaders,
@@ -58,7 +59,7 @@ export class ClientNats extends ClientProxy {
     }).then(
       (nc) => {
         this.nc = nc;
-        this.router = new ReplyRouter(nc);
+        this.router = new ReplyRouter(nc, this.options.timeout ?? 5000);
         this.connecting = null;
         this._status$.next('connected');
         void this.watchStatus(nc);
@@ -92,6 +93,56 @@ export class ClientNats extends ClientProxy {
     return this.nc as T;
   }
 
+  /**
+   * Sends a request; once connected this skips Nest's connect-per-call wrapper (the base class
+   * runs `connect()` through rxjs on every send). Before that, the base class connects lazily.
+   */
+  override send<TResult = unknown, TInput = unknown>(
+    pattern: unknown,
+    data: TInput,
+  ): Observable<TResult> {
+    if (!this.nc || !this.router || data === undefined || data === null || pattern == null) {
+      return super.send<TResult, TInput>(pattern, data);
+    }
+    return new Observable<TResult>((observer) =>
+      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+    );
+  }
+
+  /**
+   * Publishes an event. Once connected, a core event is published at once and the returned
+   * Observable completes right away (or after the outbound buffer drains, under backpressure);
+   * JetStream records resolve their `PubAck` as described at `dispatchEvent`.
+   */
+  override emit<TResult = unknown, TInput = unknown>(
+    pattern: unknown,
+    data: TInput,
+  ): Observable<TResult> {
+    const nc = this.nc;
+    if (
+      !nc ||
+      nc.isClosed ||
+      data === undefined ||
+      data === null ||
+      pattern == null ||
+      (data instanceof NatsRecord && data.jetstream)
+    ) {
+      return super.emit<TResult, TInput>(pattern, data);
+    }
+    try {
+      const packet = this.createPacket(pattern, data);
+      const { payload, headers } = this.outgoing(packet.data);
+      const pressure = nc.publish(
+        this.normalizePattern(packet.pattern),
+        payload,
+        headers ? { headers } : undefined,
+      );
+      return (pressure ? from(pressure) : of(undefined)) as Observable<TResult>;
+    } catch (err) {
+      return throwError(() => err);
+    }
+  }
+
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const nc = this.nc;
     const router = this.router;
@@ -100,7 +151,7 @@ export class ClientNats extends ClientProxy {
       return () => undefined;
     }
     const subject = this.normalizePattern(packet.pattern);
-    const route = router.open(subject, this.options.timeout ?? 5000, callback);
+    const route = router.open(subject, callback);
     try {
       const { payload, headers } = this.outgoing(packet.data);
       void nc.publish(subject, payload, { reply: route.reply, ...(headers ? { headers } : {}) });

@@ -17,49 +17,47 @@ export interface RoutedReply {
 
 interface Route {
   subject: string;
-  timer: NodeJS.Timeout;
-  timeout: number;
+  deadline: number;
   deliver(reply: RoutedReply): void;
 }
 
 /**
  * Routes replies of `ClientNats.send()` through one wildcard inbox, like the core request mux,
  * but keeps a route open while the server marks replies as "more" (streamed responses).
+ *
+ * Every route of a router has the same timeout, so the map's insertion order is deadline order
+ * (a streamed reply re-inserts its route): one timer, armed for the oldest route, serves all.
  */
 export class ReplyRouter {
   private readonly routes = new Map<string, Route>();
   private readonly prefix: string;
   private readonly sub: Subscription;
   private counter = 0;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(nc: NatsConnection) {
+  constructor(
+    nc: NatsConnection,
+    private readonly timeout: number,
+  ) {
     this.prefix = `${nc.newInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (m) => this.route(m) });
   }
 
   /** Opens a route; returns the reply subject and a function that closes it. */
-  open(
-    subject: string,
-    timeout: number,
-    deliver: (reply: RoutedReply) => void,
-  ): { reply: string; close(): void } {
+  open(subject: string, deliver: (reply: RoutedReply) => void): { reply: string; close(): void } {
     const token = (this.counter++).toString(36);
-    const route: Route = {
-      subject,
-      timeout,
-      deliver,
-      timer: this.timer(token, subject, timeout, deliver),
-    };
-    this.routes.set(token, route);
-    return { reply: this.prefix + token, close: () => this.drop(token) };
+    this.routes.set(token, { subject, deliver, deadline: Date.now() + this.timeout });
+    if (this.timer === undefined) this.arm();
+    return { reply: this.prefix + token, close: () => this.routes.delete(token) };
   }
 
   /** Fails every open route (the client is closing). */
   failAll(err: Error): void {
-    for (const [token, route] of this.routes) {
-      this.drop(token);
-      route.deliver({ err, isDisposed: true });
-    }
+    const routes = [...this.routes.values()];
+    this.routes.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const route of routes) route.deliver({ err, isDisposed: true });
     this.sub.unsubscribe();
   }
 
@@ -68,11 +66,20 @@ export class ReplyRouter {
     const route = this.routes.get(token);
     if (!route) return;
     const h = msg.hasHeaders ? msg.headers! : undefined;
-    if (h?.status === 503 && msg.data.length === 0) {
-      this.drop(token);
+    if (h !== undefined && hasMore(msg)) {
+      // Each streamed reply restarts the clock: the timeout bounds the gap, not the whole stream.
+      this.routes.delete(token);
+      route.deadline = Date.now() + this.timeout;
+      this.routes.set(token, route);
+      route.deliver({ response: decodePayload(msg.data) });
+      return;
+    }
+    this.routes.delete(token);
+    if (h === undefined) {
+      route.deliver({ response: decodePayload(msg.data), isDisposed: true });
+    } else if (h.status === 503 && msg.data.length === 0) {
       route.deliver({ err: new NoRespondersError(route.subject), isDisposed: true });
-    } else if (h?.has(ERROR_CODE_HEADER)) {
-      this.drop(token);
+    } else if (h.has(ERROR_CODE_HEADER)) {
       const err = new ServiceError(
         Number(h.get(ERROR_CODE_HEADER)),
         h.get(ERROR_HEADER) ?? '',
@@ -81,39 +88,30 @@ export class ReplyRouter {
       Object.assign(err, { details: decodePayload(msg.data) });
       route.deliver({ err, isDisposed: true });
     } else if (isStreamEnd(msg)) {
-      this.drop(token);
       route.deliver({ isDisposed: true });
-    } else if (hasMore(msg)) {
-      // Each streamed reply restarts the clock: the timeout bounds the gap, not the whole stream.
-      clearTimeout(route.timer);
-      route.timer = this.timer(token, route.subject, route.timeout, route.deliver);
-      route.deliver({ response: decodePayload(msg.data) });
     } else {
-      this.drop(token);
       route.deliver({ response: decodePayload(msg.data), isDisposed: true });
     }
   }
 
-  private timer(
-    token: string,
-    subject: string,
-    timeout: number,
-    deliver: (r: RoutedReply) => void,
-  ): NodeJS.Timeout {
-    return setTimeout(() => {
-      if (!this.routes.has(token)) return;
-      this.routes.delete(token);
-      deliver({
-        err: new TimeoutError(`request to ${subject} timed out after ${timeout} ms`),
-        isDisposed: true,
-      });
-    }, timeout);
+  /** Arms the timer for the oldest open route, if any. */
+  private arm(): void {
+    this.timer = undefined;
+    const first = this.routes.values().next();
+    if (first.done) return;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, first.value.deadline - Date.now()));
   }
 
-  private drop(token: string): void {
-    const route = this.routes.get(token);
-    if (!route) return;
-    clearTimeout(route.timer);
-    this.routes.delete(token);
+  private expire(): void {
+    const now = Date.now();
+    for (const [token, route] of this.routes) {
+      if (route.deadline > now) break;
+      this.routes.delete(token);
+      route.deliver({
+        err: new TimeoutError(`request to ${route.subject} timed out after ${this.timeout} ms`),
+        isDisposed: true,
+      });
+    }
+    this.arm();
   }
 }

@@ -234,7 +234,7 @@ export class ServerNats
     const ctx = new NatsContext(msg);
     try {
       if (handler.isEventHandler || (envelope && envelope.id === undefined)) {
-        await this.handleEvent(pattern, { pattern, data }, ctx);
+        await this.runEvent(handler, data, ctx);
       } else if (envelope) {
         await this.replyNestEnvelope(handler, data, ctx, target, envelope.id as string);
       } else {
@@ -245,6 +245,20 @@ export class ServerNats
         `handler for ${pattern} failed: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+  }
+
+  /**
+   * Runs an event handler and the ones chained after it (several `@EventPattern`s on one
+   * subject). The handler is already known from the subscription, so Nest's pattern lookup
+   * (a JSON parse attempt per message) is skipped.
+   */
+  private runEvent(handler: MessageHandler, data: unknown, ctx: NatsContext): Promise<void> {
+    return this.withHooks(ctx, async () => {
+      for (let h: MessageHandler | undefined = handler; h; h = h.next) {
+        const result = await h(data, ctx);
+        if (isObservable(result)) await consume(result as Observable<unknown>, () => undefined);
+      }
+    });
   }
 
   /** Plain replies: the value as JSON; a stream marks every reply but the last. */
