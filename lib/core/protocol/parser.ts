@@ -46,6 +46,8 @@ export class Parser {
   private msgReply = '';
   private msgHeaderLen = -1;
   private failed = false;
+  private lastSubject = '';
+  private lastSubjectBytes: Buffer = Buffer.alloc(0);
 
   constructor(private readonly sink: ParserSink) {}
 
@@ -122,7 +124,7 @@ export class Parser {
     const min = headers ? 4 : 3;
     if (n < min || n > min + 1)
       throw new ProtocolError(`malformed ${headers ? 'HMSG' : 'MSG'}: ${preview(buf, from, end)}`);
-    const subject = buf.toString('utf8', fieldStart[0], fieldEnd[0]);
+    const subject = this.subjectAt(buf, fieldStart[0], fieldEnd[0]);
     const sid = parseSize(buf, 1);
     const reply = n === min + 1 ? buf.toString('utf8', fieldStart[2], fieldEnd[2]) : '';
     const total = parseSize(buf, n - 1);
@@ -146,6 +148,26 @@ export class Parser {
     this.msgReply = reply;
     this.msgHeaderLen = headerLen;
     return buf.length;
+  }
+
+  /**
+   * The subject string of `buf[start..end)`. Streams mostly repeat a few subjects, so the last
+   * one is kept and reused when the bytes match: a short compare instead of a string decode.
+   */
+  private subjectAt(buf: Buffer, start: number, end: number): string {
+    const last = this.lastSubjectBytes;
+    const len = end - start;
+    if (len === last.length) {
+      let i = 0;
+      while (i < len && buf[start + i] === last[i]) i++;
+      if (i === len) return this.lastSubject;
+    }
+    const subject = buf.toString('utf8', start, end);
+    if (len <= 128) {
+      this.lastSubjectBytes = Buffer.from(buf.subarray(start, end));
+      this.lastSubject = subject;
+    }
+    return subject;
   }
 
   /** Takes what the pending payload still needs from `chunk`; returns how much it consumed. */
