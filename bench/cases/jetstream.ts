@@ -1,0 +1,278 @@
+import type { BenchCase, BenchGroup, ClientKind, Figures } from '../types.js';
+import { withJetStream } from '../jetstream-server.js';
+import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../measure.js';
+
+// JetStream publish and pull consume, ours (lib/jetstream) against nats.js (@nats-io/jetstream).
+// Every run works on a fresh file-storage stream (deleted at the end) on a JetStream server:
+// the runner's, or a private one the worker starts when the runner's has no JetStream.
+
+const PAYLOAD_SIZE = 128;
+const SEQ_COUNT = 10_000;
+const WINDOW_COUNT = 100_000;
+const WINDOW = 256;
+const CONSUME_COUNT = 100_000;
+// Messages each client's consume() keeps buffered/pulled ahead (`maxMessages`/`max_messages`).
+const CONSUME_MAX = 256;
+const WARMUP = 500;
+const PHASE_TIMEOUT = 120_000;
+const API_TIMEOUT = 10_000;
+
+/**
+ * What a case needs of a client, written once per client with its own API. Only `consumeAll`
+ * holds a per-message loop; publishing goes through `publish` one message at a time.
+ */
+interface JsDriver {
+  addStream(name: string, subject: string): Promise<void>;
+  deleteStream(name: string): Promise<void>;
+  /** One JetStream publish, resolving on the PubAck. */
+  publish(subject: string, payload: Uint8Array): Promise<unknown>;
+  addDurable(stream: string, durable: string): Promise<void>;
+  /** Unacknowledged plus undelivered messages of the durable, as the server counts them. */
+  outstanding(stream: string, durable: string): Promise<number>;
+  /** Consumes continuously, acking each message, until `count` were acked; then stops. */
+  consumeAll(stream: string, durable: string, count: number, onMsg: () => void): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function ourDriver(url: string): Promise<JsDriver> {
+  const { connect } = await import('../../lib/core/index.js');
+  const { jetstream, jetstreamManager } = await import('../../lib/jetstream/index.js');
+  const nc = await connect({ servers: url });
+  const js = jetstream(nc, { timeout: API_TIMEOUT });
+  const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT });
+  return {
+    addStream: async (name, subject) => {
+      await jsm.streams.add({ name, subjects: [subject], storage: 'file' });
+    },
+    deleteStream: async (name) => {
+      await jsm.streams.delete(name);
+    },
+    publish: (subject, payload) => js.publish(subject, payload),
+    addDurable: async (stream, durable) => {
+      await jsm.consumers.add(stream, { durableName: durable, ackPolicy: 'explicit' });
+    },
+    outstanding: async (stream, durable) => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.numAckPending + info.numPending;
+    },
+    consumeAll: async (stream, durable, count, onMsg) => {
+      const consumer = await js.consumers.get(stream, durable);
+      const messages = consumer.consume({ maxMessages: CONSUME_MAX });
+      let acked = 0;
+      for await (const m of messages) {
+        m.ack();
+        onMsg();
+        if (++acked === count) break;
+      }
+      messages.stop();
+    },
+    flush: () => nc.flush(),
+    close: () => nc.close(),
+  };
+}
+
+async function natsJsDriver(url: string): Promise<JsDriver> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { AckPolicy, StorageType, jetstream, jetstreamManager } =
+    await import('@nats-io/jetstream');
+  const nc = await connect({ servers: url });
+  const js = jetstream(nc, { timeout: API_TIMEOUT });
+  const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT });
+  return {
+    addStream: async (name, subject) => {
+      await jsm.streams.add({ name, subjects: [subject], storage: StorageType.File });
+    },
+    deleteStream: async (name) => {
+      await jsm.streams.delete(name);
+    },
+    publish: (subject, payload) => js.publish(subject, payload),
+    addDurable: async (stream, durable) => {
+      await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit });
+    },
+    outstanding: async (stream, durable) => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.num_ack_pending + info.num_pending;
+    },
+    consumeAll: async (stream, durable, count, onMsg) => {
+      const consumer = await js.consumers.get(stream, durable);
+      const messages = await consumer.consume({ max_messages: CONSUME_MAX });
+      let acked = 0;
+      for await (const m of messages) {
+        m.ack();
+        onMsg();
+        if (++acked === count) break;
+      }
+      messages.stop();
+    },
+    flush: () => nc.flush(),
+    close: () => nc.close(),
+  };
+}
+
+/** A fresh stream for one run, on a JetStream server; the stream is deleted afterwards. */
+async function withStream(
+  client: ClientKind,
+  url: string,
+  id: string,
+  work: (d: JsDriver, stream: string, subject: string) => Promise<Figures>,
+): Promise<Figures> {
+  return withJetStream(url, async (jsUrl) => {
+    const d = client === 'ours' ? await ourDriver(jsUrl) : await natsJsDriver(jsUrl);
+    const tag = `${id.replace(/-/g, '_')}_${client}_${process.pid}_${Date.now()}`;
+    const stream = `BENCH_${tag}`;
+    const subject = `bench.js.${tag}`;
+    try {
+      await d.addStream(stream, subject);
+      const figures = await work(d, stream, subject);
+      await d.deleteStream(stream);
+      return figures;
+    } finally {
+      await d.close();
+    }
+  });
+}
+
+/** Publishes `count` messages with `window` publishes awaiting their PubAck at any time. */
+async function publishWindowed(
+  d: JsDriver,
+  subject: string,
+  payload: Uint8Array,
+  count: number,
+  window: number,
+): Promise<void> {
+  let started = 0;
+  const lane = async (): Promise<void> => {
+    while (started < count) {
+      if ((started++ & RSS_SAMPLE_MASK) === 0) sampleRss();
+      await d.publish(subject, payload);
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+}
+
+// ---- the cases ----------------------------------------------------------------------------
+
+function sequentialPublish(client: ClientKind, url: string): Promise<Figures> {
+  return withStream(client, url, 'js-pub-seq', async (d, _stream, subject) => {
+    const payload = new Uint8Array(PAYLOAD_SIZE).fill(0x61);
+    for (let i = 0; i < WARMUP; i++) await d.publish(subject, payload);
+    const micros = new Float64Array(SEQ_COUNT);
+    const start = now();
+    for (let i = 0; i < SEQ_COUNT; i++) {
+      const t0 = now();
+      await d.publish(subject, payload);
+      micros[i] = (now() - t0) * 1000;
+      if ((i & RSS_SAMPLE_MASK) === 0) sampleRss();
+    }
+    const msgsPerSec = rate(SEQ_COUNT, start);
+    sampleRss();
+    return { p50: percentile(micros, 50), p99: percentile(micros, 99), rate: msgsPerSec };
+  });
+}
+
+function windowedPublish(client: ClientKind, url: string): Promise<Figures> {
+  return withStream(client, url, 'js-pub-256', async (d, _stream, subject) => {
+    const payload = new Uint8Array(PAYLOAD_SIZE).fill(0x61);
+    await publishWindowed(d, subject, payload, WARMUP, WINDOW);
+    const start = now();
+    await within(
+      publishWindowed(d, subject, payload, WINDOW_COUNT, WINDOW),
+      PHASE_TIMEOUT,
+      () => 'windowed publish',
+    );
+    const msgsPerSec = rate(WINDOW_COUNT, start);
+    sampleRss();
+    return { rate: msgsPerSec };
+  });
+}
+
+function consumeAck(client: ClientKind, url: string): Promise<Figures> {
+  return withStream(client, url, 'js-consume', async (d, stream, subject) => {
+    // Prefill (not timed) with the same client's windowed publish.
+    const payload = new Uint8Array(PAYLOAD_SIZE).fill(0x61);
+    await publishWindowed(d, subject, payload, CONSUME_COUNT, WINDOW);
+    await d.addDurable(stream, 'bench');
+    let seen = 0;
+    const onMsg = (): void => {
+      if ((++seen & RSS_SAMPLE_MASK) === 0) sampleRss();
+    };
+    const start = now();
+    await within(
+      d.consumeAll(stream, 'bench', CONSUME_COUNT, onMsg),
+      PHASE_TIMEOUT,
+      () => `${seen} of ${CONSUME_COUNT} messages consumed`,
+    );
+    await d.flush(); // every ack is on the server
+    const msgsPerSec = rate(CONSUME_COUNT, start);
+    sampleRss();
+    // Check the books: the server saw every message delivered and acknowledged.
+    let left = await d.outstanding(stream, 'bench');
+    for (let i = 0; left > 0 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = await d.outstanding(stream, 'bench');
+    }
+    if (left > 0) throw new Error(`${left} messages not acknowledged after consuming`);
+    return { rate: msgsPerSec };
+  });
+}
+
+const cases: BenchCase[] = [
+  {
+    id: 'js-pub-seq',
+    description:
+      `${SEQ_COUNT.toLocaleString('en')} JetStream publishes of ${PAYLOAD_SIZE} B to a ` +
+      `file-storage stream, each awaiting its PubAck before the next (after ${WARMUP} ` +
+      'warm-up publishes); latency per publish.',
+    metrics: [
+      {
+        key: 'p50',
+        label: 'JS publish latency p50',
+        unit: 'µs',
+        better: 'lower',
+        target: { ratio: 0.8 },
+      },
+      { key: 'p99', label: 'JS publish latency p99', unit: 'µs', better: 'lower' },
+      { key: 'rate', label: 'JS publish sequential', unit: 'msgs/s', better: 'higher' },
+    ],
+    run: sequentialPublish,
+  },
+  {
+    id: 'js-pub-256',
+    description:
+      `${WINDOW_COUNT.toLocaleString('en')} JetStream publishes of ${PAYLOAD_SIZE} B to a ` +
+      `file-storage stream with ${WINDOW} in flight (${WINDOW} loops each awaiting its ` +
+      'PubAck), after a warm-up.',
+    metrics: [
+      {
+        key: 'rate',
+        label: `JS publish, ${WINDOW} in flight`,
+        unit: 'msgs/s',
+        better: 'higher',
+        target: { ratio: 1.5 },
+      },
+    ],
+    run: windowedPublish,
+  },
+  {
+    id: 'js-consume',
+    description:
+      `${CONSUME_COUNT.toLocaleString('en')} prefilled ${PAYLOAD_SIZE} B messages read by a ` +
+      `durable pull consumer with each client's continuous consume() (${CONSUME_MAX} ` +
+      'messages pulled ahead), every one acked explicitly; timed until the last ack is flushed ' +
+      'to the server, then checked with consumer info (nothing pending or unacked).',
+    metrics: [
+      {
+        key: 'rate',
+        label: 'JS consume + ack',
+        unit: 'msgs/s',
+        better: 'higher',
+        target: { ratio: 1.5 },
+      },
+    ],
+    run: consumeAck,
+  },
+];
+
+const group: BenchGroup = { name: 'jetstream', cases };
+export default group;
