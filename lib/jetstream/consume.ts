@@ -123,15 +123,16 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     }
     const status = pullStatus(msg);
     if (status === undefined || status.code === 100) return;
-    if (status.terminal) return this.stop(statusError(status));
+    // 503 (no responders: the consumer has no leader during an election) passes; keep pulling.
+    if (status.terminal && status.code !== 503) return this.stop(statusError(status));
     if (status.pendingMsgs > 0) {
       this.pending = Math.max(0, this.pending - status.pendingMsgs);
       return this.refill();
     }
     // A status without counts ends a pull whose size we cannot tell: start afresh, after a
-    // pause for the 409 warnings (max waiting, request limits) so they cannot spin.
+    // pause for the 409 warnings (max waiting, request limits) and 503s so they cannot spin.
     this.pending = 0;
-    if (status.code !== 409) return this.refill();
+    if (status.code !== 409 && status.code !== 503) return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
   }
 

@@ -41,7 +41,7 @@ export interface PubAck {
 export class NoStreamForSubjectError extends NoRespondersError {
   constructor(subject: string) {
     super(subject);
-    this.message = `no stream matches subject ${subject} (no responders)`;
+    this.message = `no stream matches subject ${subject} (no responders; in a cluster the stream may also be electing a leader)`;
   }
 }
 
