@@ -53,6 +53,21 @@ describe('ServerNats + ClientNats request-reply', () => {
     await expect(firstValueFrom(client.send('calc.shout', 'hi'))).resolves.toBe('HI');
   });
 
+  it('runs guards: a request without the token is refused, one with it is served', async () => {
+    const denied = await firstValueFrom(client.send('calc.guarded', {})).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ServiceError);
+    expect((denied as ServiceError).description).toBe('Forbidden resource');
+    const record = new NatsRecordBuilder({}).setHeaders({ 'x-token': 'secret' }).build();
+    await expect(firstValueFrom(client.send('calc.guarded', record))).resolves.toBe('welcome');
+  });
+
+  it('runs pipes: ParseIntPipe converts and validates the payload', async () => {
+    await expect(firstValueFrom(client.send('calc.double', '21'))).resolves.toBe(42);
+    const err = await firstValueFrom(client.send('calc.double', 'abc')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceError);
+    expect((err as ServiceError).description).toMatch(/numeric string is expected/);
+  });
+
   it('delivers an RpcException object with its code and fields', async () => {
     const err = await firstValueFrom(client.send('calc.fail', 'rpc')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceError);

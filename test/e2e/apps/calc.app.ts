@@ -2,8 +2,12 @@ import 'reflect-metadata';
 import {
   Controller,
   Module,
+  ParseIntPipe,
+  UseGuards,
   UseInterceptors,
   type CallHandler,
+  type CanActivate,
+  type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -32,6 +36,14 @@ export const seen = {
 class UpperInterceptor implements NestInterceptor {
   intercept(_ctx: unknown, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(map((v) => (typeof v === 'string' ? v.toUpperCase() : v)));
+  }
+}
+
+/** Lets a request through only when it carries `x-token: secret`. */
+class TokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const ctx = context.switchToRpc().getContext<NatsContext>();
+    return ctx.getHeaders()?.get('x-token') === 'secret';
   }
 }
 
@@ -81,6 +93,17 @@ export function calcController(appName: string) {
     @MessagePattern('calc.wild.*')
     wild(@Payload() data: unknown, @Ctx() ctx: NatsContext) {
       return { subject: ctx.getSubject(), data };
+    }
+
+    @UseGuards(TokenGuard)
+    @MessagePattern('calc.guarded')
+    guarded(): string {
+      return 'welcome';
+    }
+
+    @MessagePattern('calc.double')
+    double(@Payload(ParseIntPipe) n: number): number {
+      return n * 2;
     }
 
     @UseInterceptors(UpperInterceptor)
