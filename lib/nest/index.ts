@@ -17,3 +17,4 @@ export type {
   KvBucketDeclaration,
 } from './module/nats.module.js';
 export { InjectKv, getKvToken, NATS_MODULE_OPTIONS } from './module/nats.tokens.js';
+export { NatsExceptionFilter } from './nats-exception.filter.js';

@@ -61,10 +61,11 @@ describe('ServerNats + ClientNats request-reply', () => {
     await expect(firstValueFrom(client.send('calc.guarded', record))).resolves.toBe('welcome');
   });
 
-  it('runs pipes: ParseIntPipe converts and validates the payload', async () => {
+  it('runs pipes and returns their validation error as a 400 through NatsExceptionFilter', async () => {
     await expect(firstValueFrom(client.send('calc.double', '21'))).resolves.toBe(42);
     const err = await firstValueFrom(client.send('calc.double', 'abc')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceError);
+    expect((err as ServiceError).serviceCode).toBe(400);
     expect((err as ServiceError).description).toMatch(/numeric string is expected/);
   });
 

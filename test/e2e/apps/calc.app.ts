@@ -3,6 +3,7 @@ import {
   Controller,
   Module,
   ParseIntPipe,
+  UseFilters,
   UseGuards,
   UseInterceptors,
   type CallHandler,
@@ -22,6 +23,7 @@ import {
 import { interval, map, of, take, throwError, type Observable } from 'rxjs';
 import {
   NatsContext,
+  NatsExceptionFilter,
   NatsRecordBuilder,
   ServerNats,
   type ServerNatsOptions,
@@ -101,6 +103,7 @@ export function calcController(appName: string) {
       return 'welcome';
     }
 
+    @UseFilters(new NatsExceptionFilter())
     @MessagePattern('calc.double')
     double(@Payload(ParseIntPipe) n: number): number {
       return n * 2;
