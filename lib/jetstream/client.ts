@@ -22,8 +22,12 @@ export interface PullSubscribeOptions {
 export class JetStreamClient {
   /** Pull consumers by name, and ordered consumers. */
   readonly consumers: {
-    /** Binds to an existing pull consumer. Rejects with ConsumerNotFoundError. */
-    get(stream: string, name: string): Promise<PullConsumer>;
+    /**
+     * Binds to an existing pull consumer; without a name, creates an ephemeral one on the whole
+     * stream (explicit acks, removed by the server 5 s after its last use). Rejects with
+     * ConsumerNotFoundError or StreamNotFoundError.
+     */
+    get(stream: string, name?: string): Promise<PullConsumer>;
     /** Starts an ordered consumer on the stream. Rejects with StreamNotFoundError. */
     ordered(stream: string, opts?: OrderedOptions): Promise<OrderedSubscription>;
   };
@@ -34,7 +38,17 @@ export class JetStreamClient {
     this.streams = new StreamsApi(api);
     this.admin = new ConsumersApi(api);
     this.consumers = {
-      get: async (stream, name) => new PullConsumer(api, await this.admin.info(stream, name)),
+      get: async (stream, name) =>
+        new PullConsumer(
+          api,
+          name === undefined
+            ? await this.admin.add(stream, {
+                name: nuid.next(),
+                ackPolicy: 'explicit',
+                inactiveThreshold: 5000,
+              })
+            : await this.admin.info(stream, name),
+        ),
       ordered: (stream, opts) => new OrderedSubscription(api, this.admin, stream, opts).start(),
     };
   }

@@ -66,6 +66,18 @@ describe('fetch() and next()', () => {
     );
   });
 
+  it('consumers.get() without a name reads the stream through an ephemeral consumer', async () => {
+    const { stream, subj } = await fx.stream();
+    await Promise.all(['a', 'b', 'c'].map((v) => fx.js.publish(`${subj}.m`, v)));
+    const c = await fx.js.consumers.get(stream);
+    const msgs = await c.fetch(3, { timeout: 1000 });
+    expect(msgs.map((m) => m.string())).toEqual(['a', 'b', 'c']);
+    msgs.forEach((m) => m.ack());
+    const info = await c.info();
+    expect(info.config.durableName).toBeUndefined();
+    expect(info.config.inactiveThreshold).toBe(5000);
+  });
+
   it('info() reports the consumer state', async () => {
     const { c } = await setup(4);
     await c.fetch(2, { timeout: 500 });
