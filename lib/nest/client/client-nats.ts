@@ -62,6 +62,7 @@ export class ClientNats extends ClientProxy {
         this.router = new ReplyRouter(nc, this.options.timeout ?? 5000);
         this.connecting = null;
         this._status$.next('connected');
+        this.emitter.emit('connected', nc.connectedUrl);
         void this.watchStatus(nc);
         return nc;
       },

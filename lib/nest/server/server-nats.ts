@@ -114,6 +114,7 @@ export class ServerNats
       await this.startJetStream(this.nc);
       await this.bindHandlers(this.nc);
       this._status$.next('connected');
+      this.emitter.emit('connected', this.nc.connectedUrl);
       callback();
     } catch (err) {
       const nc = this.nc;
