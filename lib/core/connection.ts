@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import type { NatsSocket } from './transport/socket.js';
-import { openSocket, upgradeTls } from './transport/socket.js';
+import { endSocket, openSocket, upgradeTls } from './transport/socket.js';
 import { Outbound } from './transport/outbound.js';
 import { Parser, type ParserSink } from './protocol/parser.js';
 import {
@@ -20,7 +20,6 @@ import {
   InvalidOptionError,
   MaxPayloadError,
   NatsError,
-  NoRespondersError,
   PermissionViolationError,
   ProtocolError,
   TimeoutError,
@@ -32,7 +31,10 @@ import {
   type SubscriptionHost,
   type SubscriptionOptions,
 } from './subscriptions/subscription.js';
-import { MuxInbox, replyError } from './subscriptions/mux-inbox.js';
+import { MuxInbox } from './subscriptions/mux-inbox.js';
+import { collectReplies, type RequestManyOptions } from './subscriptions/request-many.js';
+
+export type { RequestManyOptions };
 import { checkPublishSubject, checkQueueGroup, checkSubscribeSubject } from './subjects.js';
 import {
   resolveOptions,
@@ -41,7 +43,7 @@ import {
   type TlsOptions,
 } from './options.js';
 import { ServerPool, displayUrl, type ServerEntry } from './servers.js';
-import { Broadcast, type Status } from './status.js';
+import { Broadcast, notifyCallbacks, type Status } from './status.js';
 import { credentialFields } from './auth/credentials.js';
 import { nuid } from './nuid.js';
 
@@ -57,16 +59,6 @@ export interface PublishOptions {
 export interface RequestOptions {
   /** @default 1000 */
   timeout?: number;
-  headers?: HeadersInit;
-}
-
-export interface RequestManyOptions {
-  /** Stop after this many replies. */
-  maxMessages?: number;
-  /** Stop after this long in total. @default 1000 */
-  maxWait?: number;
-  /** Stop when no reply arrived for this long after the previous one. */
-  stallTimeout?: number;
   headers?: HeadersInit;
 }
 
@@ -288,32 +280,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     opts: RequestManyOptions = {},
   ): AsyncGenerator<Msg> {
     this.assertOpen();
-    const inbox = this.newInbox();
-    const sub = this.subscribe(inbox, opts.maxMessages ? { max: opts.maxMessages } : {});
-    const deadline = Date.now() + (opts.maxWait ?? 1000);
-    let count = 0;
-    try {
-      this.publish(subject, data, { reply: inbox, headers: opts.headers });
-      for (;;) {
-        const left = deadline - Date.now();
-        if (left <= 0) return;
-        const wait = count > 0 && opts.stallTimeout ? Math.min(left, opts.stallTimeout) : left;
-        let msg: Msg;
-        try {
-          msg = await sub.nextMsg(wait);
-        } catch (err) {
-          if (err instanceof TimeoutError) return;
-          throw err;
-        }
-        const err = replyError(msg, subject);
-        if (err instanceof NoRespondersError) throw err;
-        count++;
-        yield msg;
-        if (opts.maxMessages && count >= opts.maxMessages) return;
-      }
-    } finally {
-      sub.unsubscribe();
-    }
+    yield* collectReplies(this, subject, data, opts);
   }
 
   /** Resolves when the server has processed everything sent so far (a PING/PONG round trip). */
@@ -866,46 +833,9 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   }
 
   private emit(status: Status): void {
-    const o = this.opts;
-    try {
-      switch (status.type) {
-        case 'error':
-          o.onError?.(status.error);
-          break;
-        case 'disconnect':
-          o.onDisconnect?.(status.server);
-          break;
-        case 'reconnect':
-          o.onReconnect?.(status.server);
-          break;
-        case 'close':
-          o.onClose?.(status.error);
-          break;
-        case 'discoveredServers':
-          o.onDiscoveredServers?.(status.servers);
-          break;
-        case 'lameDuck':
-          o.onLameDuck?.(status.server);
-          break;
-      }
-    } catch {
-      // A throwing user callback must not break the connection's own bookkeeping.
-    }
+    notifyCallbacks(this.opts, status);
     this.events.emit(status);
   }
-}
-
-/** Ends a socket gracefully (pending writes go out), destroying it if that takes too long. */
-function endSocket(socket: NatsSocket): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => socket.destroy(), 1000);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.end();
-  });
 }
 
 /** Connects to NATS. Rejects with `ConnectionError`, `AuthorizationError` or `InvalidOptionError`. */

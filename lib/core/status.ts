@@ -1,4 +1,5 @@
 import type { NatsError } from './errors.js';
+import type { ConnectOptions } from './options.js';
 
 /** Events emitted by `nc.status()`. Server URLs never carry credentials. */
 export type Status =
@@ -57,5 +58,33 @@ export class Broadcast<T> {
       [Symbol.asyncIterator]: () => it,
     };
     return it;
+  }
+}
+
+/** Calls the `connect()` callback that matches `status`; a throwing callback is contained. */
+export function notifyCallbacks(o: ConnectOptions, status: Status): void {
+  try {
+    switch (status.type) {
+      case 'error':
+        o.onError?.(status.error);
+        break;
+      case 'disconnect':
+        o.onDisconnect?.(status.server);
+        break;
+      case 'reconnect':
+        o.onReconnect?.(status.server);
+        break;
+      case 'close':
+        o.onClose?.(status.error);
+        break;
+      case 'discoveredServers':
+        o.onDiscoveredServers?.(status.servers);
+        break;
+      case 'lameDuck':
+        o.onLameDuck?.(status.server);
+        break;
+    }
+  } catch {
+    // A throwing user callback must not break the connection's own bookkeeping.
   }
 }

@@ -96,3 +96,16 @@ function connectionError(server: ServerEntry, err: Error): ConnectionError {
     { cause: err },
   );
 }
+
+/** Ends a socket gracefully (pending writes go out), destroying it if that takes too long. */
+export function endSocket(socket: NatsSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.end();
+  });
+}
