@@ -18,6 +18,16 @@ export function serverAtLeast(nc: NatsConnection, major: number, minor: number):
   return ma > major || (ma === major && mi >= minor);
 }
 
+/** The `compression` setting of a bucket's stream; only servers 2.10+ know it. */
+export function s2Compression(nc: NatsConnection): 's2' {
+  if (!serverAtLeast(nc, 2, 10)) {
+    throw new InvalidOptionError(
+      `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
+    );
+  }
+  return 's2';
+}
+
 /**
  * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`, or
  * `InvalidOptionError` for a history outside 1..64 or compression on a server older than 2.10.
@@ -56,14 +66,7 @@ export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfi
     const { src, dest, headersOnly } = opts.republish;
     config.republish = { src: src ?? `$KV.${b}.>`, dest, headersOnly };
   }
-  if (opts.compression) {
-    if (!serverAtLeast(nc, 2, 10)) {
-      throw new InvalidOptionError(
-        `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
-      );
-    }
-    config.compression = 's2';
-  }
+  if (opts.compression) config.compression = s2Compression(nc);
   return config;
 }
 

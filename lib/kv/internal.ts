@@ -1,5 +1,5 @@
 // Pieces of the KV layer that the object store reuses; not part of the public API.
-export { serverAtLeast, type StreamConfigExt } from './config.js';
+export { s2Compression, serverAtLeast, type StreamConfigExt } from './config.js';
 export { bucketNames } from './manager.js';
 export { bucketNotFound } from './errors.js';
 export { parseTime } from './entry.js';

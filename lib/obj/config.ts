@@ -1,6 +1,6 @@
-import { InvalidOptionError, type NatsConnection } from '../core/index.js';
+import type { NatsConnection } from '../core/index.js';
 import type { StreamInfo } from '../jetstream/index.js';
-import { serverAtLeast, validateBucketName, type StreamConfigExt } from '../kv/internal.js';
+import { s2Compression, validateBucketName, type StreamConfigExt } from '../kv/internal.js';
 import { objStreamName } from './info.js';
 import type { ObjectStoreOptions, ObjectStoreStatus } from './types.js';
 
@@ -25,14 +25,7 @@ export function objStreamConfig(opts: ObjectStoreOptions, nc: NatsConnection): S
     allowDirect: true,
     metadata: opts.metadata,
   };
-  if (opts.compression) {
-    if (!serverAtLeast(nc, 2, 10)) {
-      throw new InvalidOptionError(
-        `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
-      );
-    }
-    config.compression = 's2';
-  }
+  if (opts.compression) config.compression = s2Compression(nc);
   return config;
 }
 
