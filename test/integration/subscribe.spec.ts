@@ -227,3 +227,30 @@ describe('pending counters', () => {
     expect(s.dropped).toBe(3);
   });
 });
+
+describe('memory of queued messages', () => {
+  it('does not pin whole socket chunks for small messages waiting in a queue', async () => {
+    const other = pub;
+    {
+      const slow = nc.subscribe('mem.sparse');
+      let busy = 0;
+      nc.subscribe('mem.busy', { callback: () => void busy++ });
+      await nc.flush();
+      // One small message for the queue between large bursts of other traffic.
+      const filler = new Uint8Array(8 * 1024);
+      for (let i = 0; i < 200; i++) {
+        other.publish('mem.sparse', `m${i}`);
+        for (let j = 0; j < 8; j++) other.publish('mem.busy', filler);
+      }
+      await other.flush();
+      await nc.flush();
+      expect(slow.pendingMsgs).toBe(200);
+      for (let i = 0; i < 200; i++) {
+        const m = await slow.nextMsg(1000);
+        // A copy in a small (pooled) buffer, not a view of a 64 KiB read chunk.
+        expect(m.data.buffer.byteLength).toBeLessThanOrEqual(8192);
+      }
+      expect(busy).toBe(1600);
+    }
+  });
+});

@@ -25,7 +25,7 @@ export class Msg {
     readonly reply: string,
     /** The payload. */
     readonly data: Uint8Array,
-    private readonly rawHeaders: Uint8Array | null,
+    private rawHeaders: Uint8Array | null,
     private readonly responder: Responder,
   ) {}
 
@@ -44,6 +44,18 @@ export class Msg {
   /** True when the message carries headers. Cheaper than decoding them. */
   get hasHeaders(): boolean {
     return this.rawHeaders !== null;
+  }
+
+  /**
+   * @internal Copies the payload (and raw headers) out of the socket chunk they are views of,
+   * when the chunk is much larger: a queued message must not pin a whole read buffer, or the
+   * pending-bytes limit would understate memory by the chunk/message size ratio.
+   */
+  detach(): void {
+    const size = this.data.byteLength + (this.rawHeaders?.byteLength ?? 0);
+    if (this.data.buffer.byteLength <= 4 * size + 1024) return;
+    (this as { data: Uint8Array }).data = Buffer.from(this.data);
+    if (this.rawHeaders !== null) this.rawHeaders = Buffer.from(this.rawHeaders);
   }
 
   /** Publishes `data` to the reply subject. Throws `NoReplySubjectError` when there is none. */

@@ -124,6 +124,7 @@ export class Subscription implements AsyncIterable<Msg> {
         );
       }
     } else {
+      msg.detach();
       this.pending.push(msg);
       this.bytes += msg.data.length;
     }
