@@ -1,24 +1,32 @@
 /** Tracks running handlers so a graceful shutdown can wait for them. */
 export class InFlight {
-  private readonly running = new Set<Promise<unknown>>();
+  private count = 0;
+  private idle: Array<() => void> = [];
+  // One shared settle callback: tracking costs a counter and a then(), no per-handler closure.
+  private readonly done = (): void => {
+    if (--this.count > 0) return;
+    const waiters = this.idle;
+    this.idle = [];
+    for (const w of waiters) w();
+  };
 
   get size(): number {
-    return this.running.size;
+    return this.count;
   }
 
   track(p: Promise<unknown>): void {
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    this.count++;
+    p.then(this.done, this.done);
   }
 
-  /** Resolves true once everything running now has finished, false after `timeout` ms. */
+  /** Resolves true once nothing is running, false after `timeout` ms. */
   async settle(timeout: number): Promise<boolean> {
-    if (this.running.size === 0) return true;
+    if (this.count === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<false>(
       (resolve) => (timer = setTimeout(() => resolve(false), timeout)),
     );
-    const done = Promise.allSettled([...this.running]).then(() => true as const);
+    const done = new Promise<true>((resolve) => this.idle.push(() => resolve(true)));
     const result = await Promise.race([done, expired]);
     clearTimeout(timer);
     return result;

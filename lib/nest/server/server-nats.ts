@@ -87,10 +87,12 @@ export class ServerNats
   private readonly emitter = new EventEmitter();
   private readonly log = new Logger(ServerNats.name);
   private workers: JetStreamWorker[] = [];
+  private readonly defaultStartHook: ServerNats['onProcessingStartHook'];
   private service: Service | undefined;
 
   constructor(private readonly options: ServerNatsOptions = {}) {
     super();
+    this.defaultStartHook = this.onProcessingStartHook;
   }
 
   /** Connects and subscribes every handler; `callback(err)` when the connection fails. */
@@ -348,6 +350,9 @@ export class ServerNats
 
   /** Runs `fn` between Nest's processing hooks (used by instrumentation). */
   private withHooks(ctx: NatsContext, fn: () => Promise<void>): Promise<void> {
+    // Without instrumentation (Nest's default start hook, no end hook) skip the wrapping.
+    if (this.onProcessingStartHook === this.defaultStartHook && !this.onProcessingEndHook)
+      return fn();
     return new Promise<void>((resolve, reject) => {
       void this.onProcessingStartHook(
         this.transportId ?? Symbol.for('nestjs-nats'),
