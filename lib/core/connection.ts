@@ -88,6 +88,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private readonly outbound: Outbound;
   private readonly subs = new Map<number, Subscription>();
   private readonly prefixes = new Map<string, Buffer>();
+  private readonly seenOnce = new Set<string>();
   private nextSid = 1;
   private mux: MuxInbox | null = null;
   private muxSub: Subscription | null = null;
@@ -193,20 +194,20 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (this.drainingPubs) throw new ConnectionDrainingError();
     const payload = data ?? EMPTY;
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    if (opts === undefined) {
-      // The common case: the `PUB <subject> ` bytes are cached per subject, validated once.
-      const prefix = this.prefixes.get(subject);
+    const prefix = opts === undefined ? this.prefixFor(subject) : undefined;
+    if (prefix !== undefined) {
+      // The common case: a repeated subject, its `PUB <subject> ` bytes cached and validated.
       if (size > this.maxPayload) throw new MaxPayloadError(size, this.maxPayload);
-      encodePubPrefixed(this.outbound, prefix ?? this.cachePrefix(subject), payload, size);
+      encodePubPrefixed(this.outbound, prefix, payload, size);
     } else {
       checkPublishSubject(subject);
       let reply = '';
       let headers: Uint8Array | null = null;
-      if (opts.reply) {
+      if (opts?.reply) {
         checkPublishSubject(opts.reply, 'reply subject');
         reply = opts.reply;
       }
-      if (opts.headers !== undefined) headers = MsgHeaders.from(opts.headers).encode();
+      if (opts?.headers !== undefined) headers = MsgHeaders.from(opts.headers).encode();
       const total = size + (headers === null ? 0 : headers.length);
       if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
       encodePub(this.outbound, subject, reply, payload, size, headers);
@@ -218,8 +219,19 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     return this.outbound.pressure();
   }
 
-  /** Validates `subject` and caches its `PUB <subject> ` bytes (a bounded cache). */
-  private cachePrefix(subject: string): Buffer {
+  /**
+   * The cached `PUB <subject> ` bytes of a subject published before, or undefined. A subject
+   * is cached the second time it is seen, so one-off subjects (replies, acks) never churn the
+   * bounded cache.
+   */
+  private prefixFor(subject: string): Buffer | undefined {
+    const cached = this.prefixes.get(subject);
+    if (cached !== undefined) return cached;
+    if (!this.seenOnce.has(subject)) {
+      if (this.seenOnce.size >= 1024) this.seenOnce.clear();
+      this.seenOnce.add(subject);
+      return undefined;
+    }
     checkPublishSubject(subject);
     if (this.prefixes.size >= 1024) this.prefixes.clear();
     const prefix = Buffer.from(`PUB ${subject} `);

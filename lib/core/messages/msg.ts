@@ -11,7 +11,6 @@ export interface Responder {
 }
 
 const decoder = new TextDecoder();
-const ONE_OFF: { headers?: HeadersInit } = Object.freeze({});
 
 /** A message received on a subscription. Headers are decoded on first access. */
 export class Msg {
@@ -62,8 +61,7 @@ export class Msg {
   /** Publishes `data` to the reply subject. Throws `NoReplySubjectError` when there is none. */
   respond(data?: Uint8Array | string, opts?: { headers?: HeadersInit }): Promise<void> | undefined {
     if (!this.reply) throw new NoReplySubjectError();
-    // Reply subjects are one-offs: the options form skips the per-subject prefix cache.
-    return this.responder.publish(this.reply, data, opts ?? ONE_OFF);
+    return this.responder.publish(this.reply, data, opts);
   }
 
   /** The payload decoded as UTF-8. */
