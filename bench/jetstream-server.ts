@@ -1,12 +1,12 @@
 // A JetStream-enabled server for the JetStream cases. The runner's server is used when it has
 // JetStream; otherwise the worker starts a private one (file store in a temp dir) and stops it
 // when the case is done, so the cases do not depend on how the runner starts its server.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverBinary } from './server.js';
+import { readyPort, serverBinary, stopProcess } from './server.js';
 
 const START_TIMEOUT = 10_000;
 
@@ -56,44 +56,12 @@ async function startPrivate(): Promise<PrivateServer> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let log = '';
-      const timer = setTimeout(
-        () => reject(new Error(`nats-server -js not ready:\n${log}`)),
-        START_TIMEOUT,
-      );
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`nats-server exited (${code}):\n${log}`)));
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (text: string) => {
-        log += text;
-        const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
-        if (m && /Server is ready/.test(log)) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          child.stderr!.removeAllListeners('data');
-          child.stderr!.resume();
-          resolve(Number(m[1]));
-        }
-      });
-    });
+    const port = await readyPort(child);
     return { url: `nats://127.0.0.1:${port}`, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** Runs `fn` with the URL of a JetStream server: `url` when it has JetStream, else a private one. */

@@ -29,12 +29,23 @@ export async function startServer(): Promise<BenchServer> {
   const child = spawn(bin, ['-a', '127.0.0.1', '-p', '-1'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const port = await readyPort(child).catch((err: unknown) => {
+    child.kill();
+    throw err;
+  });
+  return { url: `nats://127.0.0.1:${port}`, version, stop: () => stopProcess(child) };
+}
+
+/**
+ * Resolves the client port a nats-server started with `-p -1` logged on stderr, once it logged
+ * "Server is ready"; rejects with its log when it exits first or takes longer than 10 s.
+ */
+export function readyPort(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => fail(new Error(`nats-server did not start:\n${log}`)), 10_000);
     const fail = (err: Error): void => {
       clearTimeout(timer);
-      child.kill();
       reject(err);
     };
     child.once('error', fail);
@@ -52,10 +63,10 @@ export async function startServer(): Promise<BenchServer> {
       }
     });
   });
-  return { url: `nats://127.0.0.1:${port}`, version, stop: () => stopProcess(child) };
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+/** Stops a server process: SIGTERM, SIGKILL after 5 s. */
+export function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
