@@ -89,6 +89,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private readonly subs = new Map<number, Subscription>();
   private readonly prefixes = new Map<string, Buffer>();
   private readonly seenOnce = new Set<string>();
+  private readonly warnedAt = new Map<string, number>();
   private nextSid = 1;
   private mux: MuxInbox | null = null;
   private muxSub: Subscription | null = null;
@@ -389,6 +390,15 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** @internal Reports an error that belongs to no call. */
   reportError(err: NatsError): void {
     this.emit({ type: 'error', error: err });
+    // Without an onError handler these errors (dropped messages, throwing callbacks) would
+    // only reach status() readers: also warn on stderr, at most once a minute per kind.
+    if (this.opts.onError === undefined) {
+      const now = Date.now();
+      if (now - (this.warnedAt.get(err.code) ?? -Infinity) >= 60_000) {
+        this.warnedAt.set(err.code, now);
+        process.emitWarning(err.message, { type: 'NatsWarning', code: err.code });
+      }
+    }
   }
 
   // ---- ParserSink -------------------------------------------------------------------------
