@@ -83,6 +83,19 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     return this;
   }
 
+  /**
+   * Replaces the consumer with one that starts right after stream sequence `seq`, dropping
+   * whatever the current one delivers from now on. Used after a `last_per_subject` snapshot:
+   * nats-server before 2.11.7 can skip a message that follows such a snapshot (a skip-list bug,
+   * nats-server#7005), while a `by_start_sequence` consumer cannot.
+   */
+  restartAfter(seq: number): void {
+    if (this.stopped) return;
+    this.lastSseq = seq;
+    this.recreating = false;
+    void this.reset();
+  }
+
   /** Stops reading and deletes the current consumer (best effort). */
   stop(): void {
     if (this.stopped) return;
@@ -135,7 +148,9 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.lastSeen = Date.now();
     try {
       const info = await this.admin.add(this.stream, config);
-      if (gen === this.gen) this.consumer = info.name;
+      // Stopped or replaced while it was being created: it must not outlive us.
+      if (gen === this.gen && !this.stopped) this.consumer = info.name;
+      else this.admin.delete(this.stream, info.name).catch(() => undefined);
     } catch (err) {
       this.sub.unsubscribe();
       throw err;

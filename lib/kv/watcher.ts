@@ -43,6 +43,8 @@ export class Watcher<T> implements AsyncIterable<T> {
   private stopped = false;
   private waiter: (() => void) | undefined;
   private oc: OrderedSubscription | undefined;
+  // Stream sequence of the last initial value of a last-per-subject snapshot.
+  private snapshotEnd: number | undefined;
 
   private constructor(private readonly spec: WatchSpec<T>) {
     this.initialized = new Promise<number>((resolve, reject) => {
@@ -74,6 +76,7 @@ export class Watcher<T> implements AsyncIterable<T> {
     }
     w.oc = oc;
     if (w.stopped) oc.stop();
+    else if (w.snapshotEnd !== undefined) oc.restartAfter(w.snapshotEnd);
     void oc.closed.then(() => w.stop());
     if (empty) w.markInit();
     return w;
@@ -142,7 +145,15 @@ export class Watcher<T> implements AsyncIterable<T> {
       this.pushed++;
       this.wake();
     }
-    if (!this.initDone && m.metadata.numPending === 0) this.markInit();
+    if (!this.initDone && m.metadata.numPending === 0) {
+      this.markInit();
+      // Continue from a plain start sequence after a last-per-subject snapshot: some servers
+      // can skip the first change after one (see OrderedSubscription.restartAfter).
+      if (this.spec.deliverPolicy === 'last_per_subject') {
+        this.snapshotEnd = m.metadata.sequence.stream;
+        this.oc?.restartAfter(this.snapshotEnd);
+      }
+    }
   }
 
   private markInit(): void {

@@ -27,7 +27,10 @@ describe('kv.watch()', () => {
     expect(w.isInitialized).toBe(true);
     await kv.put('b', '2');
     await kv.purge('a');
-    await until(() => got.length === 5);
+    await until(() => got.length === 5).catch((e) => {
+      console.error('GOT', got.map(show));
+      throw e;
+    });
     w.stop();
     await done;
     expect(got.map(show)).toEqual(['b=1@2', 'a=2@3', 'c=@4:DEL', 'b=2@5+', 'a=@6:PURGE+']);
