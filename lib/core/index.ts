@@ -16,6 +16,7 @@ export {
   DEFAULT_SUB_PENDING_BYTES_LIMIT,
 } from './subscriptions/subscription.js';
 export type { SubscriptionOptions } from './subscriptions/subscription.js';
+export { replyError } from './subscriptions/mux-inbox.js';
 export type { Status } from './status.js';
 export type { ServerInfo } from './protocol/handshake.js';
 export { isValidPublishSubject, isValidSubscribeSubject } from './subjects.js';

@@ -1,12 +1,12 @@
 import {
-  NoRespondersError,
   ServiceError,
+  replyError,
   TimeoutError,
   type Msg,
   type NatsConnection,
   type Subscription,
 } from '../../core/index.js';
-import { decodePayload, ERROR_CODE_HEADER, ERROR_HEADER, hasMore, isStreamEnd } from '../wire.js';
+import { decodePayload, hasMore, isStreamEnd } from '../wire.js';
 
 /** What a pending `send()` is told: Nest's `WritePacket` shape. */
 export interface RoutedReply {
@@ -65,8 +65,7 @@ export class ReplyRouter {
     const token = msg.subject.slice(this.prefix.length);
     const route = this.routes.get(token);
     if (!route) return;
-    const h = msg.hasHeaders ? msg.headers! : undefined;
-    if (h !== undefined && hasMore(msg)) {
+    if (hasMore(msg)) {
       // Each streamed reply restarts the clock: the timeout bounds the gap, not the whole stream.
       this.routes.delete(token);
       route.deadline = Date.now() + this.timeout;
@@ -75,17 +74,9 @@ export class ReplyRouter {
       return;
     }
     this.routes.delete(token);
-    if (h === undefined) {
-      route.deliver({ response: decodePayload(msg.data), isDisposed: true });
-    } else if (h.status === 503 && msg.data.length === 0) {
-      route.deliver({ err: new NoRespondersError(route.subject), isDisposed: true });
-    } else if (h.has(ERROR_CODE_HEADER)) {
-      const err = new ServiceError(
-        Number(h.get(ERROR_CODE_HEADER)),
-        h.get(ERROR_HEADER) ?? '',
-        msg,
-      );
-      Object.assign(err, { details: decodePayload(msg.data) });
+    const err = replyError(msg, route.subject);
+    if (err !== undefined) {
+      if (err instanceof ServiceError) Object.assign(err, { details: decodePayload(msg.data) });
       route.deliver({ err, isDisposed: true });
     } else if (isStreamEnd(msg)) {
       route.deliver({ isDisposed: true });

@@ -9,7 +9,7 @@ import {
 } from '../../jetstream/index.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
 import type { InFlight } from '../server/in-flight.js';
-import { decodePayload } from '../wire.js';
+import { decodePayload, toWireError } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { isTerminal } from './term.exception.js';
 
@@ -178,15 +178,5 @@ export class JetStreamWorker {
 }
 
 function errorText(error: unknown): string {
-  const text =
-    typeof error === 'string'
-      ? error
-      : error instanceof Error
-        ? error.message
-        : typeof error === 'object' &&
-            error !== null &&
-            typeof (error as { message?: unknown }).message === 'string'
-          ? (error as { message: string }).message
-          : JSON.stringify(error);
-  return text.replace(/[\r\n]+/g, ' ');
+  return toWireError(error).message.replace(/[\r\n]+/g, ' ');
 }
