@@ -185,6 +185,10 @@ export class ConsumerNotFoundError extends JetStreamApiError {
   }
 }
 
+/** Headers of a Service API error reply (the description and the numeric code). */
+export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
+export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
+
 /** A service answered with `Nats-Service-Error` / `Nats-Service-Error-Code` headers. */
 export class ServiceError extends NatsError {
   /** The numeric code from `Nats-Service-Error-Code`. */

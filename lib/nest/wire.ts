@@ -1,12 +1,17 @@
-import { MsgHeaders, type Msg } from '../core/index.js';
+import {
+  MsgHeaders,
+  SERVICE_ERROR_CODE_HEADER,
+  SERVICE_ERROR_HEADER,
+  type Msg,
+} from '../core/index.js';
 import { NatsRecord } from './nats-record.js';
 
 /** Header on every reply of a streamed (Observable) response except the last. */
 export const STREAM_HEADER = 'Nats-Stream';
 /** Header of the empty message that ends a stream that produced no value. */
 export const STREAM_END_HEADER = 'Nats-Stream-End';
-export const ERROR_HEADER = 'Nats-Service-Error';
-export const ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
+export const ERROR_HEADER = SERVICE_ERROR_HEADER;
+export const ERROR_CODE_HEADER = SERVICE_ERROR_CODE_HEADER;
 
 const decoder = new TextDecoder();
 

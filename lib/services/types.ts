@@ -1,3 +1,4 @@
+import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../core/index.js';
 import type { ServiceMsg } from './service-msg.js';
 
 /** The `type` strings of the three monitoring responses. */
@@ -12,9 +13,9 @@ export type ServiceResponseType = (typeof ServiceResponseType)[keyof typeof Serv
 export type ServiceVerb = 'PING' | 'INFO' | 'STATS';
 
 /** Header that carries the human-readable description of a service error. */
-export const ServiceErrorHeader = 'Nats-Service-Error';
+export const ServiceErrorHeader = SERVICE_ERROR_HEADER;
 /** Header that carries the numeric code of a service error. */
-export const ServiceErrorCodeHeader = 'Nats-Service-Error-Code';
+export const ServiceErrorCodeHeader = SERVICE_ERROR_CODE_HEADER;
 
 /** The default queue group of every endpoint. */
 export const DEFAULT_SERVICE_QUEUE_GROUP = 'q';

@@ -1,4 +1,11 @@
-import { NoRespondersError, ServiceError, TimeoutError, type NatsError } from '../errors.js';
+import {
+  NoRespondersError,
+  ServiceError,
+  TimeoutError,
+  type NatsError,
+  SERVICE_ERROR_CODE_HEADER,
+  SERVICE_ERROR_HEADER,
+} from '../errors.js';
 import type { Msg } from '../messages/msg.js';
 
 interface PendingRequest {
@@ -101,8 +108,8 @@ export function replyError(msg: Msg, subject: string): Error | undefined {
   if (!msg.hasHeaders) return undefined;
   const h = msg.headers!;
   if (h.status === 503 && msg.data.length === 0) return new NoRespondersError(subject);
-  const code = h.get('Nats-Service-Error-Code');
+  const code = h.get(SERVICE_ERROR_CODE_HEADER);
   if (code !== undefined)
-    return new ServiceError(Number(code), h.get('Nats-Service-Error') ?? '', msg);
+    return new ServiceError(Number(code), h.get(SERVICE_ERROR_HEADER) ?? '', msg);
   return undefined;
 }
