@@ -154,9 +154,22 @@ describe('consume()', () => {
     await fx.jsm.consumers.add(stream, { durableName: 'r' });
     const c = await js.consumers.get(stream, 'r');
     const got: string[] = [];
-    const cm = c.consume({ expires: 2000, callback: (m) => (got.push(m.string()), m.ack()) });
+    let acked = 0;
+    // ackSync: the restart must come after the server has recorded the ack; a plain ack still in
+    // flight when the server stops is legitimately redelivered (at-least-once).
+    const cm = c.consume({
+      expires: 2000,
+      callback: (m) => {
+        got.push(m.string());
+        m.ackSync(3000).then(
+          () => acked++,
+          () => undefined,
+        );
+      },
+    });
     await js.publish(`${subj}.a`, 'before');
-    await sleep(100);
+    for (let i = 0; acked < 1 && i < 100; i++) await sleep(50);
+    expect(acked).toBe(1);
     await fx.server.restart();
     for (let i = 0; !nc.isConnected && i < 100; i++) await sleep(50);
     await sleep(300);
