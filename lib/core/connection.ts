@@ -191,32 +191,72 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     data?: Uint8Array | string | null,
     opts?: PublishOptions,
   ): Promise<void> | undefined {
+    this.assertPublishable();
+    const headers = opts?.headers;
+    let reply = '';
+    if (opts?.reply) {
+      checkPublishSubject(opts.reply, 'reply subject');
+      reply = opts.reply;
+    }
+    if (headers === undefined) {
+      const prefix = this.prefixFor(subject);
+      // The common case: a repeated subject, its `PUB <subject> ` bytes cached and validated.
+      if (prefix !== undefined) return this.sendPrefixed(prefix, reply, data ?? EMPTY);
+    }
+    checkPublishSubject(subject);
+    return this.send(subject, reply, data ?? EMPTY, headers);
+  }
+
+  /**
+   * @internal Publishes an answer to a received message's reply subject. That subject came off
+   * the wire, so it is neither validated again nor put in the prefix cache (replies and acks
+   * are one-off subjects).
+   */
+  respondTo(
+    replySubject: string,
+    data: Uint8Array | string | undefined,
+    headers: HeadersInit | undefined,
+  ): Promise<void> | undefined {
+    this.assertPublishable();
+    return this.send(replySubject, '', data ?? EMPTY, headers);
+  }
+
+  private assertPublishable(): void {
     if (this.state === 'closed') throw new ConnectionClosedError();
     if (this.drainingPubs) throw new ConnectionDrainingError();
-    const payload = data ?? EMPTY;
+  }
+
+  /** Encodes a PUB/HPUB of a validated subject. */
+  private send(
+    subject: string,
+    reply: string,
+    payload: Uint8Array | string,
+    headersInit: HeadersInit | undefined,
+  ): Promise<void> | undefined {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    const prefix = opts === undefined ? this.prefixFor(subject) : undefined;
-    if (prefix !== undefined) {
-      // The common case: a repeated subject, its `PUB <subject> ` bytes cached and validated.
-      if (size > this.maxPayload) throw new MaxPayloadError(size, this.maxPayload);
-      encodePubPrefixed(this.outbound, prefix, payload, size);
-    } else {
-      checkPublishSubject(subject);
-      let reply = '';
-      let headers: Uint8Array | null = null;
-      if (opts?.reply) {
-        checkPublishSubject(opts.reply, 'reply subject');
-        reply = opts.reply;
-      }
-      if (opts?.headers !== undefined) headers = MsgHeaders.from(opts.headers).encode();
-      const total = size + (headers === null ? 0 : headers.length);
-      if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
-      encodePub(this.outbound, subject, reply, payload, size, headers);
-      this.counters.outBytes += total - size;
-    }
+    const headers = headersInit === undefined ? null : MsgHeaders.from(headersInit).encode();
+    const total = size + (headers === null ? 0 : headers.length);
+    if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
+    encodePub(this.outbound, subject, reply, payload, size, headers);
+    return this.sent(total);
+  }
+
+  /** Encodes a PUB from a cached prefix: no headers, the reply (if any) already validated. */
+  private sendPrefixed(
+    prefix: Buffer,
+    reply: string,
+    payload: Uint8Array | string,
+  ): Promise<void> | undefined {
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (size > this.maxPayload) throw new MaxPayloadError(size, this.maxPayload);
+    encodePubPrefixed(this.outbound, prefix, reply, payload, size);
+    return this.sent(size);
+  }
+
+  private sent(bytes: number): Promise<void> | undefined {
     this.outbound.written();
     this.counters.outMsgs++;
-    this.counters.outBytes += size;
+    this.counters.outBytes += bytes;
     return this.outbound.pressure();
   }
 
@@ -273,7 +313,13 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       const mux = this.ensureMux();
       const { reply, response } = mux.register(subject, opts?.timeout ?? 1000);
       try {
-        this.publish(subject, data, { reply, headers: opts?.headers });
+        // The reply subject is our own inbox: valid by construction.
+        const prefix = opts?.headers === undefined ? this.prefixFor(subject) : undefined;
+        if (prefix !== undefined) this.sendPrefixed(prefix, reply, data ?? EMPTY);
+        else {
+          checkPublishSubject(subject);
+          this.send(subject, reply, data ?? EMPTY, opts?.headers);
+        }
       } catch (err) {
         mux.cancel(reply, err as Error);
       }

@@ -144,7 +144,7 @@ export class JsMsg {
 
   /** Resets the ack-wait timer (work in progress). May be repeated; ignored once acked. */
   inProgress(): void {
-    if (!this.acked) this.nc.publish(this.msg.reply, Ack.PROGRESS);
+    if (!this.acked) void this.msg.respond(Ack.PROGRESS);
   }
 
   /** Stops redelivery. The reason is sent only to servers that understand it (2.10.4+). */
@@ -169,7 +169,7 @@ export class JsMsg {
 
   private terminal(body: string): void {
     if (this.acked) return;
-    this.nc.publish(this.msg.reply, body);
+    void this.msg.respond(body);
     this.acked = true;
   }
 }

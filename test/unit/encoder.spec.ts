@@ -4,6 +4,7 @@ import {
   connectFrame,
   encodeLine,
   encodePub,
+  encodePubPrefixed,
   subLine,
   unsubLine,
 } from '../../lib/core/protocol/encoder.js';
@@ -44,6 +45,39 @@ function pub(
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   encodePub(out, subject, reply, payload, size, headers);
 }
+
+describe('encodePubPrefixed: the cached-subject fast path', () => {
+  const prefixed = (subject: string, reply: string, payload: string): string =>
+    text(
+      capture((out) =>
+        encodePubPrefixed(
+          out,
+          Buffer.from(`PUB ${subject} `),
+          reply,
+          payload,
+          Buffer.byteLength(payload),
+        ),
+      ),
+    );
+
+  it('produces the same bytes as encodePub, with and without a reply', () => {
+    for (const reply of ['', 'JOKE.22', '_INBOX.abcdefghijklmnopqrstuv.1z']) {
+      for (const payload of ['', 'Knock Knock', 'é'.repeat(40), 'x'.repeat(200)]) {
+        expect(prefixed('FRONT.DOOR', reply, payload)).toBe(
+          text(capture((out) => pub(out, 'FRONT.DOOR', payload, reply))),
+        );
+      }
+    }
+  });
+
+  it('counts the reply when refusing a frame that overflows the reconnect buffer', () => {
+    const out = new Outbound(4 * MiB, 40);
+    const prefix = Buffer.from('PUB a ');
+    encodePubPrefixed(out, prefix, '', 'x'.repeat(20), 20); // 6 + 2 + 2 + 20 + 2 = 32 bytes
+    expect(() => encodePubPrefixed(out, prefix, 'r', '', 0)).toThrow(ReconnectBufferFullError);
+    expect(out.pendingBytes).toBe(32);
+  });
+});
 
 describe('encodePub: PUB', () => {
   it('encodes the spec example PUB FOO 11 byte for byte', () => {

@@ -3,10 +3,10 @@ import { MsgHeaders, type HeadersInit } from './headers.js';
 
 /** What a message needs from its connection to answer. */
 export interface Responder {
-  publish(
-    subject: string,
-    data?: Uint8Array | string,
-    opts?: { headers?: HeadersInit },
+  respondTo(
+    replySubject: string,
+    data: Uint8Array | string | undefined,
+    headers: HeadersInit | undefined,
   ): Promise<void> | undefined;
 }
 
@@ -61,7 +61,7 @@ export class Msg {
   /** Publishes `data` to the reply subject. Throws `NoReplySubjectError` when there is none. */
   respond(data?: Uint8Array | string, opts?: { headers?: HeadersInit }): Promise<void> | undefined {
     if (!this.reply) throw new NoReplySubjectError();
-    return this.responder.publish(this.reply, data, opts);
+    return this.responder.respondTo(this.reply, data, opts?.headers);
   }
 
   /** The payload decoded as UTF-8. */

@@ -60,12 +60,15 @@ export function encodePub(
 export function encodePubPrefixed(
   out: Outbound,
   prefix: Buffer,
+  reply: string,
   payload: Uint8Array | string,
   size: number,
 ): void {
   const plen = prefix.length;
-  if (!out.connected) out.admit(plen + digits(size) + size + 4);
-  out.reserve(plen + 12 + size + 2);
+  // Subjects are ASCII in practice; the reserve still allows 3 bytes per character.
+  const rlen = reply.length;
+  if (!out.connected) out.admit(plen + Buffer.byteLength(reply) + 1 + digits(size) + size + 4);
+  out.reserve(plen + 3 * rlen + 1 + 12 + size + 2);
   const buf = out.buf;
   let pos = out.len;
   if (plen <= 32) {
@@ -74,6 +77,10 @@ export function encodePubPrefixed(
     buf.set(prefix, pos);
   }
   pos += plen;
+  if (rlen > 0) {
+    pos += buf.utf8Write(reply, pos);
+    buf[pos++] = 32;
+  }
   pos = writeDecimal(buf, pos, size);
   buf[pos++] = 13;
   buf[pos++] = 10;

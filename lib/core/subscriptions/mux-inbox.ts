@@ -11,19 +11,28 @@ import type { Msg } from '../messages/msg.js';
 interface PendingRequest {
   resolve(msg: Msg): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
   subject: string;
+  timeout: number;
+  /** `performance.now()` after which the request times out. */
+  deadline: number;
 }
 
 /**
  * The request multiplexer: every request shares one wildcard subscription `<prefix>.<nuid>.*`
  * and is told apart by the last token of its reply subject, so a request costs one publish and
  * no SUB/UNSUB round trips.
+ *
+ * Timeouts share one timer instead of one per request (a timer costs more than the rest of the
+ * bookkeeping). Requests are also kept per timeout value: within one value, insertion order is
+ * deadline order, so a sweep looks only at expired requests plus one head per value.
  */
 export class MuxInbox {
   private readonly pending = new Map<string, PendingRequest>();
+  private readonly byTimeout = new Map<number, Map<string, PendingRequest>>();
   private counter = 0;
   private idleWaiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   /** @param prefix the reply prefix ending with '.', such as `_INBOX.abc.` */
   constructor(readonly prefix: string) {}
@@ -46,40 +55,90 @@ export class MuxInbox {
   /** Registers a request; returns its reply subject and the promise of its answer. */
   register(subject: string, timeout: number): { reply: string; response: Promise<Msg> } {
     const token = (this.counter++).toString(36);
+    const deadline = performance.now() + timeout;
     let entry!: PendingRequest;
     const response = new Promise<Msg>((resolve, reject) => {
-      entry = { resolve, reject, subject, timer: undefined as unknown as NodeJS.Timeout };
+      entry = { resolve, reject, subject, timeout, deadline };
     });
-    entry.timer = setTimeout(() => {
-      if (this.pending.delete(token))
-        entry.reject(new TimeoutError(`request to ${subject} timed out after ${timeout} ms`));
-    }, timeout);
     this.pending.set(token, entry);
+    let group = this.byTimeout.get(timeout);
+    if (group === undefined) this.byTimeout.set(timeout, (group = new Map()));
+    group.set(token, entry);
+    if (deadline < this.timerAt) this.arm(deadline);
     return { reply: this.prefix + token, response };
   }
 
   /** Drops a registration whose publish failed. */
   cancel(reply: string, err: Error): void {
     const token = reply.slice(this.prefix.length);
-    const entry = this.pending.get(token);
+    const entry = this.take(token);
     if (!entry) return;
-    this.pending.delete(token);
-    clearTimeout(entry.timer);
     entry.reject(err);
     this.notifyIdle();
   }
 
   /** Routes a reply to its request; late or unknown replies are dropped. */
   dispatch(msg: Msg): void {
-    const token = msg.subject.slice(this.prefix.length);
-    const entry = this.pending.get(token);
+    const entry = this.take(msg.subject.slice(this.prefix.length));
     if (entry === undefined) return;
-    this.pending.delete(token);
-    clearTimeout(entry.timer);
     const err = replyError(msg, entry.subject);
     if (err) entry.reject(err);
     else entry.resolve(msg);
     this.notifyIdle();
+  }
+
+  /** Fails every pending request (the connection closed). */
+  failAll(err: NatsError): void {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    this.byTimeout.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    for (const entry of entries) entry.reject(err);
+    this.notifyIdle();
+  }
+
+  private take(token: string): PendingRequest | undefined {
+    const entry = this.pending.get(token);
+    if (entry === undefined) return undefined;
+    this.pending.delete(token);
+    const group = this.byTimeout.get(entry.timeout)!;
+    group.delete(token);
+    if (group.size === 0) this.byTimeout.delete(entry.timeout);
+    return entry;
+  }
+
+  /** (Re)arms the shared timer for `at`; a timer left armed after its request ended just sweeps. */
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    // +1: timers have millisecond resolution and must not fire before the deadline.
+    this.timer = setTimeout(() => this.sweep(), Math.max(0, Math.ceil(at - performance.now())) + 1);
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = performance.now();
+    const expired: PendingRequest[] = [];
+    let next = Infinity;
+    for (const group of this.byTimeout.values()) {
+      for (const [token, entry] of group) {
+        if (entry.deadline > now) {
+          next = Math.min(next, entry.deadline);
+          break;
+        }
+        expired.push(this.take(token)!);
+      }
+    }
+    if (next !== Infinity) this.arm(next);
+    for (const entry of expired) {
+      entry.reject(
+        new TimeoutError(`request to ${entry.subject} timed out after ${entry.timeout} ms`),
+      );
+    }
+    if (expired.length > 0) this.notifyIdle();
   }
 
   private notifyIdle(): void {
@@ -87,16 +146,6 @@ export class MuxInbox {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
-  }
-
-  /** Fails every pending request (the connection closed). */
-  failAll(err: NatsError): void {
-    for (const entry of this.pending.values()) {
-      clearTimeout(entry.timer);
-      entry.reject(err);
-    }
-    this.pending.clear();
-    this.notifyIdle();
   }
 }
 

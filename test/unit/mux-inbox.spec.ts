@@ -1,0 +1,99 @@
+import { TimeoutError, NoRespondersError } from '../../lib/core/errors.js';
+import { Msg, type Responder } from '../../lib/core/messages/msg.js';
+import { MuxInbox } from '../../lib/core/subscriptions/mux-inbox.js';
+
+const noResponder: Responder = { respondTo: () => undefined };
+const reply = (subject: string, data = 'ok', headers: Uint8Array | null = null): Msg =>
+  new Msg(subject, 1, '', Buffer.from(data), headers, noResponder);
+
+/** Settles to the error's class name, or 'ok', with the time it took. */
+async function outcome(p: Promise<Msg>, t0: number): Promise<{ what: string; ms: number }> {
+  try {
+    await p;
+    return { what: 'ok', ms: performance.now() - t0 };
+  } catch (err) {
+    return { what: (err as Error).constructor.name, ms: performance.now() - t0 };
+  }
+}
+
+describe('MuxInbox', () => {
+  it('routes a reply to its request by the last token of the reply subject', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const a = mux.register('svc.a', 1000);
+    const b = mux.register('svc.b', 1000);
+    expect(a.reply).not.toBe(b.reply);
+    mux.dispatch(reply(b.reply, 'B'));
+    mux.dispatch(reply(a.reply, 'A'));
+    expect((await a.response).string()).toBe('A');
+    expect((await b.response).string()).toBe('B');
+    expect(mux.size).toBe(0);
+    mux.dispatch(reply(a.reply, 'late')); // dropped, no throw
+  });
+
+  it('times every request out at its own deadline, whatever the order of timeouts', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const t0 = performance.now();
+    const long = outcome(mux.register('slow', 400).response, t0);
+    const short = outcome(mux.register('fast', 60).response, t0);
+    const mid = outcome(mux.register('mid', 200).response, t0);
+    const r = await Promise.all([short, mid, long]);
+    expect(r.map((x) => x.what)).toEqual(['TimeoutError', 'TimeoutError', 'TimeoutError']);
+    expect(r[0].ms).toBeGreaterThanOrEqual(59);
+    expect(r[0].ms).toBeLessThan(300);
+    expect(r[1].ms).toBeGreaterThanOrEqual(199);
+    expect(r[2].ms).toBeGreaterThanOrEqual(399);
+    expect(mux.size).toBe(0);
+  });
+
+  it('names the subject and the timeout in the TimeoutError', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    await expect(mux.register('orders.get', 20).response).rejects.toThrow(
+      new TimeoutError('request to orders.get timed out after 20 ms'),
+    );
+  });
+
+  it('keeps later requests alive after an earlier one was answered', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const first = mux.register('a', 50);
+    mux.dispatch(reply(first.reply));
+    await first.response;
+    const t0 = performance.now();
+    const second = mux.register('a', 150);
+    // The timer armed for the first request fires first and must not fail the second.
+    await new Promise((r) => setTimeout(r, 80));
+    expect(mux.size).toBe(1);
+    mux.dispatch(reply(second.reply, 'late but in time'));
+    expect((await second.response).string()).toBe('late but in time');
+    expect(performance.now() - t0).toBeLessThan(150);
+  });
+
+  it('maps a 503 status reply to NoRespondersError', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const r = mux.register('nobody', 1000);
+    mux.dispatch(reply(r.reply, '', Buffer.from('NATS/1.0 503\r\n\r\n')));
+    await expect(r.response).rejects.toBeInstanceOf(NoRespondersError);
+  });
+
+  it('failAll rejects everything and cancels the timer; whenIdle resolves', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const a = mux.register('a', 10_000);
+    const b = mux.register('b', 20_000);
+    const idle = mux.whenIdle();
+    const err = new TimeoutError('closing');
+    mux.failAll(err);
+    await expect(a.response).rejects.toBe(err);
+    await expect(b.response).rejects.toBe(err);
+    await idle;
+    expect(mux.size).toBe(0);
+  });
+
+  it('cancel() rejects one request and leaves the others', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const a = mux.register('a', 1000);
+    const b = mux.register('b', 1000);
+    mux.cancel(a.reply, new Error('publish failed'));
+    await expect(a.response).rejects.toThrow('publish failed');
+    mux.dispatch(reply(b.reply));
+    await expect(b.response).resolves.toBeInstanceOf(Msg);
+  });
+});
