@@ -2,6 +2,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import type { BenchCase, BenchGroup, ClientKind, Figures } from '../types.js';
 import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../measure.js';
+import { wireFloor } from '../wire-floor.js';
 
 // The Nest transport: our ServerNats strategy + ClientNats proxy (lib/nest) against Nest's
 // built-in NATS transport (Transport.NATS + ClientProxyFactory, on @nats-io/transport-node),
@@ -218,6 +219,23 @@ const cases: BenchCase[] = [
       { key: 'p99', label: 'Nest send() latency p99', unit: 'µs', better: 'lower' },
     ],
     run: sendSequential,
+  },
+  {
+    id: 'nest-send-floor',
+    peer: PEER,
+    description:
+      `The round trip of nest-send-seq with no client code at all: ${SEQ_COUNT.toLocaleString('en-US')} ` +
+      'request/reply round trips of a ~120 B payload on two bare sockets with hand-written ' +
+      'frames (bench/wire-floor.ts), against Nest built-in send() measured again. The ratio is ' +
+      'the best any transport could reach on this machine; no target.',
+    metrics: [
+      { key: 'p50', label: 'no-client floor p50', unit: 'µs', better: 'lower' },
+      { key: 'p99', label: 'no-client floor p99', unit: 'µs', better: 'lower' },
+    ],
+    run: (client, url) =>
+      client === 'ours'
+        ? wireFloor(url, JSON.stringify(PAYLOAD).length, SEQ_COUNT, WARMUP)
+        : sendSequential(client, url),
   },
   {
     id: 'nest-send-100',

@@ -301,6 +301,55 @@ describe('encoder and Outbound: buffer growth', () => {
   });
 });
 
+describe('Outbound: when bytes reach the socket', () => {
+  const endOfTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const line = (out: Outbound, l: string): void => {
+    encodeLine(out, l);
+    out.written();
+  };
+
+  it('writes the first frame on a quiet connection at once and batches the rest of the turn', async () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const w = copyingWriter();
+    out.attach(w.writer);
+    line(out, 'A');
+    expect(w.chunks.map(text)).toEqual(['A\r\n']);
+    line(out, 'B');
+    line(out, 'C');
+    expect(w.chunks).toHaveLength(1);
+    await endOfTurn();
+    expect(w.chunks.map(text)).toEqual(['A\r\n', 'B\r\nC\r\n']);
+  });
+
+  it('keeps batching while every turn writes, and writes at once again after a quiet turn', async () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const w = copyingWriter();
+    out.attach(w.writer);
+    line(out, '1'); // quiet: at once
+    line(out, '2'); // same turn: end of turn
+    await endOfTurn();
+    line(out, '3'); // the previous turn wrote: batched
+    expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n']);
+    await endOfTurn();
+    expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n', '3\r\n']);
+    await endOfTurn(); // a turn with nothing to write: the connection is quiet again
+    await endOfTurn();
+    line(out, '4');
+    expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n', '3\r\n', '4\r\n']);
+  });
+
+  it('keeps frames written while detached for attach(), in order with later ones', async () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    line(out, 'early');
+    await endOfTurn();
+    const w = copyingWriter();
+    out.attach(w.writer);
+    line(out, 'late');
+    await endOfTurn();
+    expect(w.bytes().toString('latin1')).toBe('early\r\nlate\r\n');
+  });
+});
+
 describe('Outbound: while detached', () => {
   it('keeps bytes while detached and writes them in order on attach()', () => {
     const out = new Outbound(4 * MiB, 1 * MiB);
