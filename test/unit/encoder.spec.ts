@@ -308,34 +308,51 @@ describe('Outbound: when bytes reach the socket', () => {
     out.written();
   };
 
-  it('writes the first frame on a quiet connection at once and batches the rest of the turn', async () => {
+  const endOfTask = (): Promise<void> => new Promise((r) => process.nextTick(r));
+
+  it('on a quiet connection, writes what the current task encoded as soon as it is done', async () => {
     const out = new Outbound(4 * MiB, 8 * MiB);
     const w = copyingWriter();
     out.attach(w.writer);
     line(out, 'A');
-    expect(w.chunks.map(text)).toEqual(['A\r\n']);
     line(out, 'B');
-    line(out, 'C');
+    expect(w.chunks).toHaveLength(0);
+    await endOfTask();
+    expect(w.chunks.map(text)).toEqual(['A\r\nB\r\n']);
+    line(out, 'C'); // later in the same turn: batched to its end
+    await endOfTask();
     expect(w.chunks).toHaveLength(1);
     await endOfTurn();
-    expect(w.chunks.map(text)).toEqual(['A\r\n', 'B\r\nC\r\n']);
+    expect(w.chunks.map(text)).toEqual(['A\r\nB\r\n', 'C\r\n']);
   });
 
-  it('keeps batching while every turn writes, and writes at once again after a quiet turn', async () => {
+  it('batches per turn while every turn writes, and per task again after a quiet turn', async () => {
     const out = new Outbound(4 * MiB, 8 * MiB);
     const w = copyingWriter();
     out.attach(w.writer);
-    line(out, '1'); // quiet: at once
-    line(out, '2'); // same turn: end of turn
-    await endOfTurn();
-    line(out, '3'); // the previous turn wrote: batched
+    line(out, '1');
+    await endOfTask();
+    line(out, '2');
+    await endOfTurn(); // '2' went out at the end of the turn: the connection is busy
+    line(out, '3');
+    await endOfTask();
     expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n']);
     await endOfTurn();
     expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n', '3\r\n']);
-    await endOfTurn(); // a turn with nothing to write: the connection is quiet again
+    await endOfTurn(); // a turn with nothing to write: quiet again
     await endOfTurn();
     line(out, '4');
+    await endOfTask();
     expect(w.chunks.map(text)).toEqual(['1\r\n', '2\r\n', '3\r\n', '4\r\n']);
+  });
+
+  it('writes at once when FLUSH_THRESHOLD bytes are pending', () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const w = copyingWriter();
+    out.attach(w.writer);
+    const big = 'x'.repeat(40 * 1024);
+    line(out, big);
+    expect(w.bytes().toString('latin1')).toBe(`${big}\r\n`);
   });
 
   it('keeps frames written while detached for attach(), in order with later ones', async () => {

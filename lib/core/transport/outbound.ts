@@ -14,13 +14,14 @@ const FLUSH_THRESHOLD = 32 * 1024;
 
 /**
  * The outbound byte buffer. Operations are encoded straight into a large buffer and written to
- * the socket once per event-loop turn (or as soon as `FLUSH_THRESHOLD` is reached), so many
- * publishes cost one syscall. On a quiet connection (nothing written in the previous turn) the
- * first frame of a turn goes out at once instead: a lone request or reply then does not wait
- * for the rest of the turn (promise chains, other callbacks), which costs one extra write per
- * burst and nothing under steady load, where every turn writes. While disconnected the bytes stay here, bounded by the reconnect
- * buffer size, and go out after the next handshake. Above the high-water mark `pressure()`
- * hands publishers a promise that resolves once the socket drains.
+ * the socket in batches, so many publishes cost one syscall:
+ * - on a busy connection (it wrote in the previous event-loop turn) once per turn;
+ * - on a quiet one as soon as the current task and its promise chains are done (a
+ *   `process.nextTick`), so a lone request or reply does not wait for the rest of the turn;
+ * - at once when `FLUSH_THRESHOLD` bytes are pending.
+ * While disconnected the bytes stay here, bounded by the reconnect buffer size, and go out
+ * after the next handshake. Above the high-water mark `pressure()` hands publishers a promise
+ * that resolves once the socket drains.
  */
 export class Outbound {
   /** The buffer being filled; `start..len` is not yet written. Encoders write at `len`. */
@@ -31,19 +32,25 @@ export class Outbound {
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private writer: ChunkWriter | null = null;
-  // An end-of-turn callback is pending: frames encoded now are written by it.
+  // A flush is pending (end of task or end of turn): frames encoded now are written by it.
   private scheduled = false;
-  // Something was written in this or the previous turn: keep batching.
+  // Something was written in this or the previous turn: batch per turn.
   private busy = false;
   private waiting: Promise<void> | undefined;
   private release: (() => void) | undefined;
+  private readonly endOfTask = (): void => {
+    if (this.writer !== null) this.cut();
+    // Whatever the rest of this turn encodes goes out at its end.
+    setImmediate(this.endOfTurn);
+  };
   private readonly endOfTurn = (): void => {
     this.scheduled = false;
     if (this.writer !== null && this.len > this.start) {
       this.cut();
       this.busy = true;
       // Check again at the end of the next turn: it decides whether the connection went quiet.
-      this.schedule();
+      this.scheduled = true;
+      setImmediate(this.endOfTurn);
     } else {
       this.busy = false;
     }
@@ -83,18 +90,17 @@ export class Outbound {
     this.start = 0;
   }
 
-  /**
-   * Call after encoding: writes at once on a quiet connection or when enough is buffered,
-   * otherwise at the end of this event-loop turn.
-   */
+  /** Call after encoding: schedules the write (see the class comment). */
   written(): void {
     if (this.len - this.start >= FLUSH_THRESHOLD) {
       this.flush();
     } else if (!this.scheduled) {
-      this.schedule();
-      if (!this.busy && this.writer !== null) {
+      this.scheduled = true;
+      if (this.busy) {
+        setImmediate(this.endOfTurn);
+      } else {
         this.busy = true;
-        this.cut();
+        process.nextTick(this.endOfTask);
       }
     }
   }
@@ -103,11 +109,6 @@ export class Outbound {
   flush(): void {
     if (this.writer === null) return;
     this.cut();
-  }
-
-  private schedule(): void {
-    this.scheduled = true;
-    setImmediate(this.endOfTurn);
   }
 
   /** A promise to await while the socket is backed up beyond the high-water mark, else undefined. */
