@@ -100,6 +100,30 @@ describe('ServerNats + ClientNats request-reply', () => {
     expect(err.description).toBe('Internal server error');
   });
 
+  it('answers a result that cannot be encoded as JSON with an error reply, not a timeout', async () => {
+    const t0 = Date.now();
+    const err = (await firstValueFrom(client.send('calc.unserializable', 'value')).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
+    expect(err).toBeInstanceOf(ServiceError);
+    expect(err.serviceCode).toBe(500);
+    expect(err.description).toMatch(/BigInt/);
+    // A stream sends what it could encode, then the error.
+    const got: unknown[] = [];
+    const streamErr = await new Promise<unknown>((resolve) =>
+      client.send('calc.unserializable', 'stream').subscribe({
+        next: (v) => got.push(v),
+        error: resolve,
+        complete: () => resolve(undefined),
+      }),
+    );
+    expect(got).toEqual([1]);
+    expect(streamErr).toBeInstanceOf(ServiceError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // The app keeps serving.
+    expect(await firstValueFrom(client.send('calc.sum', [1, 2]))).toBe(3);
+  });
+
   it('carries headers both ways', async () => {
     const record = new NatsRecordBuilder({}).setHeaders({ 'x-request-id': 'r-42' }).build();
     const reply = await firstValueFrom(client.send('calc.echo-headers', record));

@@ -19,6 +19,14 @@ export class InFlight {
     p.then(this.done, this.done);
   }
 
+  /** Counts a handler that will call `end()` when it finishes (no promise needed). */
+  begin(): void {
+    this.count++;
+  }
+
+  /** The handler counted by `begin()` finished. */
+  readonly end = this.done;
+
   /** Resolves true once nothing is running, false after `timeout` ms. */
   async settle(timeout: number): Promise<boolean> {
     if (this.count === 0) return true;

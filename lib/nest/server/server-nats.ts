@@ -219,10 +219,47 @@ export class ServerNats
       }
       const sub = nc.subscribe(pattern, {
         ...(queue ? { queue } : {}),
-        callback: (msg) => this.inFlight.track(this.dispatch(pattern, handler, msg)),
+        callback: (msg) => this.onMessage(pattern, handler, msg),
       });
       this.subscriptions.push(sub);
     }
+  }
+
+  /**
+   * A message on a core subscription. The common case, a plain JSON request with no
+   * instrumentation hooks installed, runs without the promise chain of `dispatch()`: one
+   * `then()` on the handler's result, replies sent from the Observable's callbacks.
+   */
+  private onMessage(pattern: string, handler: MessageHandler, msg: Msg): void {
+    if (handler.isEventHandler || !msg.reply || !this.defaultHooks()) {
+      this.inFlight.track(this.dispatch(pattern, handler, msg));
+      return;
+    }
+    const raw = decodePayload(msg.data);
+    if (asNestEnvelope(raw)) {
+      this.inFlight.track(this.dispatch(pattern, handler, msg, msg, raw));
+      return;
+    }
+    this.inFlight.begin();
+    const failed = (err: unknown): void => {
+      this.handlerFailed(pattern, err);
+      this.inFlight.end();
+    };
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(handler(raw, new NatsContext(msg)));
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    result.then((value) => {
+      if (isObservable(value)) {
+        this.streamReplies(value as Observable<unknown>, msg, this.inFlight.end);
+      } else {
+        this.sendValue(msg, value, undefined);
+        this.inFlight.end();
+      }
+    }, failed);
   }
 
   private async dispatch(
@@ -230,8 +267,9 @@ export class ServerNats
     handler: MessageHandler,
     msg: Msg,
     target: Replyable = msg,
+    decoded?: unknown,
   ): Promise<void> {
-    const raw = decodePayload(msg.data);
+    const raw = decoded === undefined ? decodePayload(msg.data) : decoded;
     const envelope = asNestEnvelope(raw);
     const data = envelope ? envelope.data : raw;
     const ctx = new NatsContext(msg);
@@ -244,10 +282,14 @@ export class ServerNats
         await this.replyPlain(handler, data, ctx, target);
       }
     } catch (err) {
-      this.log.error(
-        `handler for ${pattern} failed: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.handlerFailed(pattern, err);
     }
+  }
+
+  private handlerFailed(pattern: string, err: unknown): void {
+    this.log.error(
+      `handler for ${pattern} failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   /**
@@ -274,25 +316,54 @@ export class ServerNats
     return this.withHooks(ctx, async () => {
       const result = await handler(data, ctx);
       if (!isObservable(result)) {
-        this.send1(msg, result, undefined);
+        this.sendValue(msg, result, undefined);
         return;
       }
-      let held: { value: unknown } | undefined;
-      await consume(result as Observable<unknown>, (value) => {
-        if (held) this.send1(msg, held.value, 'more');
-        held = { value };
-      }).then(
-        () => {
-          if (held) this.send1(msg, held.value, undefined);
-          else this.reply(msg, '', new MsgHeaders({ [STREAM_END_HEADER]: 'true' }));
-        },
-        (err: unknown) => {
-          if (held) this.send1(msg, held.value, 'more');
-          const wire = toWireError(err);
-          this.reply(msg, JSON.stringify(wire.body), errorHeaders(wire));
-        },
+      await new Promise<void>((done) =>
+        this.streamReplies(result as Observable<unknown>, msg, done),
       );
     });
+  }
+
+  /**
+   * Replies with every value of `source`: all but the last marked as "more" (the last is held
+   * back until the next value or completion says whether more follow); an error becomes an
+   * error reply; a stream with no value ends with an empty end marker. Calls `done` at the end.
+   */
+  private streamReplies(source: Observable<unknown>, msg: Replyable, done: () => void): void {
+    let holding = false;
+    let held: unknown;
+    source.subscribe({
+      next: (value) => {
+        if (holding) this.sendValue(msg, held, 'more');
+        holding = true;
+        held = value;
+      },
+      error: (err: unknown) => {
+        if (holding) this.sendValue(msg, held, 'more');
+        this.replyError(msg, err);
+        done();
+      },
+      complete: () => {
+        if (holding) this.sendValue(msg, held, undefined);
+        else this.reply(msg, '', new MsgHeaders({ [STREAM_END_HEADER]: 'true' }));
+        done();
+      },
+    });
+  }
+
+  /** Sends one value; one that cannot be encoded (a cycle, a BigInt) becomes an error reply. */
+  private sendValue(msg: Replyable, value: unknown, more: 'more' | undefined): void {
+    try {
+      this.send1(msg, value, more);
+    } catch (err) {
+      this.replyError(msg, err);
+    }
+  }
+
+  private replyError(msg: Replyable, err: unknown): void {
+    const wire = toWireError(err);
+    this.reply(msg, JSON.stringify(wire.body), errorHeaders(wire));
   }
 
   /** Nest's envelope: `{ id, response }` per value, `{ id, err, isDisposed }` / `{ id, isDisposed }`. */
@@ -348,11 +419,15 @@ export class ServerNats
     }
   }
 
+  /** No instrumentation: Nest's default start hook and no end hook. */
+  private defaultHooks(): boolean {
+    return this.onProcessingStartHook === this.defaultStartHook && !this.onProcessingEndHook;
+  }
+
   /** Runs `fn` between Nest's processing hooks (used by instrumentation). */
   private withHooks(ctx: NatsContext, fn: () => Promise<void>): Promise<void> {
-    // Without instrumentation (Nest's default start hook, no end hook) skip the wrapping.
-    if (this.onProcessingStartHook === this.defaultStartHook && !this.onProcessingEndHook)
-      return fn();
+    // Without instrumentation skip the wrapping.
+    if (this.defaultHooks()) return fn();
     return new Promise<void>((resolve, reject) => {
       void this.onProcessingStartHook(
         this.transportId ?? Symbol.for('nestjs-nats'),

@@ -84,6 +84,12 @@ export function calcController(appName: string) {
       throw new Error('boom');
     }
 
+    @MessagePattern('calc.unserializable')
+    unserializable(@Payload() kind: string): unknown {
+      if (kind === 'stream') return of(1, 10n);
+      return { big: 10n };
+    }
+
     @MessagePattern('calc.echo-headers')
     echoHeaders(@Payload() _data: unknown, @Ctx() ctx: NatsContext) {
       const id = ctx.getHeaders()?.get('x-request-id') ?? 'none';
