@@ -192,19 +192,28 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     opts?: PublishOptions,
   ): Promise<void> | undefined {
     this.assertPublishable();
-    const headers = opts?.headers;
     let reply = '';
     if (opts?.reply) {
       checkPublishSubject(opts.reply, 'reply subject');
       reply = opts.reply;
     }
+    return this.publishTo(subject, reply, data ?? EMPTY, opts?.headers);
+  }
+
+  /** Publishes to `subject` (validated here, or cached) with a reply already known valid. */
+  private publishTo(
+    subject: string,
+    reply: string,
+    payload: Uint8Array | string,
+    headers: HeadersInit | undefined,
+  ): Promise<void> | undefined {
     if (headers === undefined) {
       const prefix = this.prefixFor(subject);
       // The common case: a repeated subject, its `PUB <subject> ` bytes cached and validated.
-      if (prefix !== undefined) return this.sendPrefixed(prefix, reply, data ?? EMPTY);
+      if (prefix !== undefined) return this.sendPrefixed(prefix, reply, payload);
     }
     checkPublishSubject(subject);
-    return this.send(subject, reply, data ?? EMPTY, headers);
+    return this.send(subject, reply, payload, headers);
   }
 
   /**
@@ -314,12 +323,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       const { reply, response } = mux.register(subject, opts?.timeout ?? 1000);
       try {
         // The reply subject is our own inbox: valid by construction.
-        const prefix = opts?.headers === undefined ? this.prefixFor(subject) : undefined;
-        if (prefix !== undefined) this.sendPrefixed(prefix, reply, data ?? EMPTY);
-        else {
-          checkPublishSubject(subject);
-          this.send(subject, reply, data ?? EMPTY, opts?.headers);
-        }
+        void this.publishTo(subject, reply, data ?? EMPTY, opts?.headers);
       } catch (err) {
         mux.cancel(reply, err as Error);
       }
