@@ -227,8 +227,8 @@ export class ServerNats
 
   /**
    * A message on a core subscription. The common case, a plain JSON request with no
-   * instrumentation hooks installed, runs without the promise chain of `dispatch()`: one
-   * `then()` on the handler's result, replies sent from the Observable's callbacks.
+   * instrumentation hooks installed, goes straight to `runPlain()` without `dispatch()`'s
+   * promise chain.
    */
   private onMessage(pattern: string, handler: MessageHandler, msg: Msg): void {
     if (handler.isEventHandler || !msg.reply || !this.defaultHooks()) {
@@ -241,25 +241,10 @@ export class ServerNats
       return;
     }
     this.inFlight.begin();
-    const failed = (err: unknown): void => {
+    this.runPlain(handler, raw, new NatsContext(msg), msg, this.inFlight.end, (err) => {
       this.handlerFailed(pattern, err);
       this.inFlight.end();
-    };
-    let result: Promise<unknown>;
-    try {
-      result = Promise.resolve(handler(raw, new NatsContext(msg)));
-    } catch (err) {
-      failed(err);
-      return;
-    }
-    result.then((value) => {
-      if (isObservable(value)) {
-        this.streamReplies(value as Observable<unknown>, msg, this.inFlight.end);
-      } else {
-        this.sendValue(msg, value, undefined);
-        this.inFlight.end();
-      }
-    }, failed);
+    });
   }
 
   private async dispatch(
@@ -313,16 +298,43 @@ export class ServerNats
     ctx: NatsContext,
     msg: Replyable,
   ): Promise<void> {
-    return this.withHooks(ctx, async () => {
-      const result = await handler(data, ctx);
-      if (!isObservable(result)) {
-        this.sendValue(msg, result, undefined);
-        return;
+    return this.withHooks(
+      ctx,
+      () =>
+        new Promise<void>((resolve, reject) =>
+          this.runPlain(handler, data, ctx, msg, resolve, reject),
+        ),
+    );
+  }
+
+  /**
+   * Runs a request handler and answers with its result (one `then()`, replies sent from the
+   * Observable's callbacks). `done` follows the last reply; `failed` gets a handler that threw
+   * or rejected instead of answering through Nest's exception filters.
+   */
+  private runPlain(
+    handler: MessageHandler,
+    data: unknown,
+    ctx: NatsContext,
+    msg: Replyable,
+    done: () => void,
+    failed: (err: unknown) => void,
+  ): void {
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(handler(data, ctx));
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    result.then((value) => {
+      if (isObservable(value)) {
+        this.streamReplies(value as Observable<unknown>, msg, done);
+      } else {
+        this.sendValue(msg, value, undefined);
+        done();
       }
-      await new Promise<void>((done) =>
-        this.streamReplies(result as Observable<unknown>, msg, done),
-      );
-    });
+    }, failed);
   }
 
   /**
