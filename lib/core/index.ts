@@ -8,6 +8,7 @@ export type {
 } from './connection.js';
 export type { ConnectOptions, TlsOptions, Authenticator, AuthCredentials } from './options.js';
 export { Msg } from './messages/msg.js';
+export { MsgView } from './messages/msg-view.js';
 export { MsgHeaders } from './messages/headers.js';
 export type { HeadersInit } from './messages/headers.js';
 export {

@@ -1,9 +1,9 @@
 import {
   Ack,
   InvalidOptionError,
+  MsgView,
   type HeadersInit,
   type Msg,
-  type MsgHeaders,
   type NatsConnection,
 } from '../core/index.js';
 import { msToNs } from './config.js';
@@ -75,35 +75,17 @@ export function isJsMsg(msg: Msg): boolean {
  * A message delivered by a JetStream consumer. Acks go to its reply subject; after the first
  * terminal ack (ack, nak, term) further acks are ignored and send nothing.
  */
-export class JsMsg {
+export class JsMsg extends MsgView {
   private acked = false;
   private meta: JsMsgMetadata | undefined;
 
   constructor(
-    /** The core message as received. */
-    readonly msg: Msg,
+    msg: Msg,
     private readonly nc: NatsConnection,
-  ) {}
+  ) {
+    super(msg);
+  }
 
-  get subject(): string {
-    return this.msg.subject;
-  }
-  get data(): Uint8Array {
-    return this.msg.data;
-  }
-  get headers(): MsgHeaders | undefined {
-    return this.msg.headers;
-  }
-  /** Alias of `headers`. */
-  get header(): MsgHeaders | undefined {
-    return this.msg.headers;
-  }
-  get reply(): string {
-    return this.msg.reply;
-  }
-  get sid(): number {
-    return this.msg.sid;
-  }
   /** The stream sequence (shortcut for `metadata.sequence.stream`). */
   get seq(): number {
     return this.metadata.sequence.stream;
@@ -116,15 +98,6 @@ export class JsMsg {
   /** True once a terminal ack (ack, nak, term) was sent. */
   get isAcked(): boolean {
     return this.acked;
-  }
-
-  /** The payload decoded as UTF-8. */
-  string(): string {
-    return this.msg.string();
-  }
-  /** The payload parsed as JSON. */
-  json<T = unknown>(): T {
-    return this.msg.json<T>();
   }
 
   /** Publishes to the reply (ack) subject, as `Msg.respond()` does. */

@@ -1,4 +1,10 @@
-import { InvalidOptionError, MsgHeaders, type Msg, type PublishOptions } from '../core/index.js';
+import {
+  InvalidOptionError,
+  MsgHeaders,
+  MsgView,
+  type Msg,
+  type PublishOptions,
+} from '../core/index.js';
 import { ServiceErrorCodeHeader, ServiceErrorHeader } from './types.js';
 
 /** @internal What a request reports to the endpoint that received it. */
@@ -16,52 +22,23 @@ export type RespondOptions = Pick<PublishOptions, 'headers'>;
  * A request received by a service endpoint: the core `Msg` (as `msg`) plus `respond()` and
  * `respondError()`, which also feed the endpoint's statistics.
  */
-export class ServiceMsg {
+export class ServiceMsg extends MsgView {
   private readonly start = process.hrtime.bigint();
   private finished = false;
   private answered = false;
 
   /** @internal */
   constructor(
-    /** The core message this request arrived in. */
-    readonly msg: Msg,
+    msg: Msg,
     private readonly recorder: RequestRecorder,
     private readonly generation: number,
-  ) {}
+  ) {
+    super(msg);
+  }
 
-  get subject(): string {
-    return this.msg.subject;
-  }
-  get sid(): number {
-    return this.msg.sid;
-  }
-  /** The reply subject, or '' when the sender expects no answer. */
-  get reply(): string {
-    return this.msg.reply;
-  }
-  get data(): Uint8Array {
-    return this.msg.data;
-  }
-  get headers(): MsgHeaders | undefined {
-    return this.msg.headers;
-  }
-  /** Alias of `headers`. */
-  get header(): MsgHeaders | undefined {
-    return this.msg.headers;
-  }
   /** True once `respond()` or `respondError()` was called. */
   get isAnswered(): boolean {
     return this.answered;
-  }
-
-  /** The payload decoded as UTF-8. */
-  string(): string {
-    return this.msg.string();
-  }
-
-  /** The payload parsed as JSON. Throws `SyntaxError` when it is not JSON. */
-  json<T = unknown>(): T {
-    return this.msg.json<T>();
   }
 
   /**
