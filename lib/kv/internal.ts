@@ -1,6 +1,6 @@
 // Pieces of the KV layer that the object store reuses; not part of the public API.
 export { s2Compression, serverAtLeast, type StreamConfigExt } from './config.js';
-export { bucketNames } from './manager.js';
+export { bucketNames, bucketStreamInfo, deleteBucketStream, putBucketStream } from './manager.js';
 export { bucketNotFound } from './errors.js';
 export { parseTime } from './entry.js';
 export { validateBucketName } from './validate.js';

@@ -1,7 +1,7 @@
 import { JetStreamApiError } from '../core/index.js';
 import { StreamsApi, type JetStreamClient, type StreamInfo } from '../jetstream/index.js';
 import { KvBucket } from './bucket.js';
-import { kvStreamConfig, kvStreamName } from './config.js';
+import { kvStreamConfig, kvStreamName, type StreamConfigExt } from './config.js';
 import { bucketNotFound } from './errors.js';
 import type { KvOptions } from './types.js';
 import { validateBucketName } from './validate.js';
@@ -14,33 +14,58 @@ const ERR_STREAM_NAME_IN_USE = 10058;
  * `JetStreamApiError` when the server refuses the configuration.
  */
 export async function createKeyValue(js: JetStreamClient, opts: KvOptions): Promise<KvBucket> {
-  const config = kvStreamConfig(opts, js.nc);
-  const streams = new StreamsApi(js.api);
-  let info: StreamInfo;
-  try {
-    info = await streams.add(config);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.apiCode === ERR_STREAM_NAME_IN_USE)) throw err;
-    info = await streams.update(config.name, config);
-  }
-  return new KvBucket(js, opts.bucket, info);
+  return new KvBucket(js, opts.bucket, await putBucketStream(js, kvStreamConfig(opts, js.nc)));
 }
 
 /** Binds to an existing bucket. Rejects with `BucketNotFoundError`. */
 export async function openKeyValue(js: JetStreamClient, bucket: string): Promise<KvBucket> {
+  return new KvBucket(js, bucket, await bucketStreamInfo(js, bucket, kvStreamName));
+}
+
+/** Deletes a bucket and all its keys; resolves true. Rejects with `BucketNotFoundError`. */
+export function deleteKeyValue(js: JetStreamClient, bucket: string): Promise<boolean> {
+  return deleteBucketStream(js, bucket, kvStreamName);
+}
+
+// The stream behind a bucket, shared with the object store (whose streams differ by name only).
+
+/** Creates a bucket's stream, or updates it when a stream of that name exists. */
+export async function putBucketStream(
+  js: JetStreamClient,
+  config: StreamConfigExt,
+): Promise<StreamInfo> {
+  const streams = new StreamsApi(js.api);
+  try {
+    return await streams.add(config);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.apiCode === ERR_STREAM_NAME_IN_USE)) throw err;
+    return await streams.update(config.name, config);
+  }
+}
+
+/** The info of `bucket`'s stream. Rejects with `BucketNotFoundError`. */
+export async function bucketStreamInfo(
+  js: JetStreamClient,
+  bucket: string,
+  streamName: (bucket: string) => string,
+): Promise<StreamInfo> {
   validateBucketName(bucket);
   try {
-    return new KvBucket(js, bucket, await new StreamsApi(js.api).info(kvStreamName(bucket)));
+    return await new StreamsApi(js.api).info(streamName(bucket));
   } catch (err) {
     throw bucketNotFound(err, bucket);
   }
 }
 
-/** Deletes a bucket and all its keys; resolves true. Rejects with `BucketNotFoundError`. */
-export async function deleteKeyValue(js: JetStreamClient, bucket: string): Promise<boolean> {
+/** Deletes `bucket`'s stream; resolves true. Rejects with `BucketNotFoundError`. */
+export async function deleteBucketStream(
+  js: JetStreamClient,
+  bucket: string,
+  streamName: (bucket: string) => string,
+): Promise<boolean> {
   validateBucketName(bucket);
   try {
-    return await new StreamsApi(js.api).delete(kvStreamName(bucket));
+    return await new StreamsApi(js.api).delete(streamName(bucket));
   } catch (err) {
     throw bucketNotFound(err, bucket);
   }

@@ -1,12 +1,14 @@
-import { JetStreamApiError } from '../core/index.js';
-import { StreamsApi, type JetStreamClient, type StreamInfo } from '../jetstream/index.js';
-import { bucketNames, bucketNotFound, validateBucketName } from '../kv/internal.js';
+import type { JetStreamClient } from '../jetstream/index.js';
+import {
+  bucketNames,
+  bucketStreamInfo,
+  deleteBucketStream,
+  putBucketStream,
+} from '../kv/internal.js';
 import { objStreamConfig } from './config.js';
 import { objStreamName } from './info.js';
 import { ObjectStore } from './store.js';
 import type { ObjectStoreOptions } from './types.js';
-
-const ERR_STREAM_NAME_IN_USE = 10058;
 
 /**
  * Creates an object store, or updates it to `opts` when it exists with another configuration,
@@ -16,37 +18,19 @@ export async function createObjectStore(
   js: JetStreamClient,
   opts: ObjectStoreOptions,
 ): Promise<ObjectStore> {
-  const config = objStreamConfig(opts, js.nc);
-  const streams = new StreamsApi(js.api);
-  let info: StreamInfo;
-  try {
-    info = await streams.add(config);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.apiCode === ERR_STREAM_NAME_IN_USE)) throw err;
-    info = await streams.update(config.name, config);
-  }
+  const info = await putBucketStream(js, objStreamConfig(opts, js.nc));
   return new ObjectStore(js, opts.bucket, info.config.allowDirect === true);
 }
 
 /** Binds to an existing object store. Rejects with `BucketNotFoundError`. */
 export async function openObjectStore(js: JetStreamClient, bucket: string): Promise<ObjectStore> {
-  validateBucketName(bucket);
-  try {
-    const info = await new StreamsApi(js.api).info(objStreamName(bucket));
-    return new ObjectStore(js, bucket, info.config.allowDirect === true);
-  } catch (err) {
-    throw bucketNotFound(err, bucket);
-  }
+  const info = await bucketStreamInfo(js, bucket, objStreamName);
+  return new ObjectStore(js, bucket, info.config.allowDirect === true);
 }
 
 /** Deletes an object store with its objects; resolves true. Rejects with `BucketNotFoundError`. */
-export async function deleteObjectStore(js: JetStreamClient, bucket: string): Promise<boolean> {
-  validateBucketName(bucket);
-  try {
-    return await new StreamsApi(js.api).delete(objStreamName(bucket));
-  } catch (err) {
-    throw bucketNotFound(err, bucket);
-  }
+export function deleteObjectStore(js: JetStreamClient, bucket: string): Promise<boolean> {
+  return deleteBucketStream(js, bucket, objStreamName);
 }
 
 /** The names of every object store of the account. */
