@@ -9,7 +9,6 @@ import {
   type ConnectOptions,
   type NatsConnection,
   type NatsError,
-  type Status,
 } from '../../lib/core/index.js';
 import {
   startJwtServer,
@@ -17,6 +16,7 @@ import {
   stopAllServers,
   type JwtServer,
   type NatsServerHandle,
+  recordStatus,
 } from '../support/index.js';
 
 afterAll(stopAllServers);
@@ -55,14 +55,6 @@ async function roundTrip(nc: NatsConnection): Promise<void> {
   const sub = nc.subscribe(subject);
   nc.publish(subject, 'hi');
   expect((await sub.nextMsg(2000)).string()).toBe('hi');
-}
-
-function watch(nc: NatsConnection): Status[] {
-  const seen: Status[] = [];
-  void (async () => {
-    for await (const status of nc.status()) seen.push(status);
-  })();
-  return seen;
 }
 
 describe('authentication', () => {
@@ -154,7 +146,7 @@ describe('authentication', () => {
       pass: 'p1',
       onClose: (e) => closes.push(e),
     });
-    const seen = watch(nc);
+    const seen = recordStatus(nc);
     // The server drops connections whose credentials no longer match.
     await server.reload(`authorization { user: bob, password: "p2" }`);
     const err = await nc.closed();
@@ -174,7 +166,7 @@ describe('authentication', () => {
       creds: user.creds,
       onError: (e) => errors.push(e),
     });
-    const seen = watch(nc);
+    const seen = recordStatus(nc);
     const err = await nc.closed();
     expect(err).toBeInstanceOf(AuthorizationError);
     expect(errors.some((e) => e instanceof AuthorizationError && /expired/i.test(e.message))).toBe(
@@ -205,7 +197,7 @@ describe('authentication', () => {
       await client({ servers: nkeyServer.url, nkeySeed: nkeyUser.seed }),
       await client({ servers: jwt.server.url, creds: jwt.user.creds }),
     ];
-    const events = ncs.map(watch);
+    const events = ncs.map(recordStatus);
     for (const nc of ncs) {
       show(JSON.stringify(nc.info));
       show([nc.servers, nc.discoveredServers, nc.connectedUrl, nc.stats()]);

@@ -6,7 +6,7 @@ import {
   type NatsConnection,
   type Status,
 } from '../../lib/core/index.js';
-import { startCluster, stopAllServers, type NatsCluster } from '../support/index.js';
+import { startCluster, stopAllServers, type NatsCluster, recordStatus } from '../support/index.js';
 
 afterAll(stopAllServers);
 
@@ -25,10 +25,7 @@ async function client(
 }
 
 function watch(nc: NatsConnection): { seen: Status[]; count(type: Status['type']): number } {
-  const seen: Status[] = [];
-  void (async () => {
-    for await (const status of nc.status()) seen.push(status);
-  })();
+  const seen = recordStatus(nc);
   return { seen, count: (type) => seen.filter((s) => s.type === type).length };
 }
 

@@ -12,7 +12,12 @@ import {
   type NatsError,
   type Status,
 } from '../../lib/core/index.js';
-import { startFakeServer, type FakeConnection, type FakeServer } from '../support/index.js';
+import {
+  startFakeServer,
+  type FakeConnection,
+  type FakeServer,
+  recordStatus,
+} from '../support/index.js';
 
 const fakes: FakeServer[] = [];
 const open: NatsConnection[] = [];
@@ -49,10 +54,7 @@ async function client(fake: FakeServer, opts: ConnectOptions = {}): Promise<Clie
     ...opts,
   });
   open.push(nc);
-  const seen: Status[] = [];
-  void (async () => {
-    for await (const status of nc.status()) seen.push(status);
-  })();
+  const seen = recordStatus(nc);
   return { nc, errors, seen };
 }
 

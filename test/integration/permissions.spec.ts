@@ -9,7 +9,12 @@ import {
   type NatsError,
   type Status,
 } from '../../lib/core/index.js';
-import { startServer, stopAllServers, type NatsServerHandle } from '../support/index.js';
+import {
+  startServer,
+  stopAllServers,
+  type NatsServerHandle,
+  recordStatus,
+} from '../support/index.js';
 
 afterAll(stopAllServers);
 
@@ -44,10 +49,7 @@ async function client(server: NatsServerHandle, user: string, opts: ConnectOptio
     ...opts,
   });
   open.push(nc);
-  const seen: Status[] = [];
-  void (async () => {
-    for await (const status of nc.status()) seen.push(status);
-  })();
+  const seen = recordStatus(nc);
   return { nc, errors, seen } satisfies Watched;
 }
 

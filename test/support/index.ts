@@ -5,6 +5,8 @@ export * from './find-server.js';
 export * from './jwt.js';
 export * from './nats-server.js';
 export * from './ports.js';
+export * from './prng.js';
 export * from './raw-client.js';
 export * from './reaper.js';
+export * from './status.js';
 export * from './tls-fixtures.js';

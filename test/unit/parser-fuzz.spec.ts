@@ -3,20 +3,9 @@
 // only with a deliberate ProtocolError, and must behave the same however the input is split.
 import { ProtocolError } from '../../lib/core/errors.js';
 import { Parser, type ParserSink } from '../../lib/core/protocol/parser.js';
+import { prng } from '../support/prng.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5eed1e55);
-
-/** mulberry32: small, fast, good enough for test-case generation. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const text = (b: Uint8Array | null): string =>
   b === null ? '-' : Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');

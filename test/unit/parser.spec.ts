@@ -5,6 +5,7 @@ import {
   Parser,
   type ParserSink,
 } from '../../lib/core/protocol/parser.js';
+import { prng } from '../support/prng.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -64,18 +65,6 @@ function oneByteAtATime(input: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < input.length; i++) out.push(input.subarray(i, i + 1));
   return out;
-}
-
-/** mulberry32: a small seeded PRNG so random chunking is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomChunks(input: Buffer, rand: () => number, maxChunk: number): Buffer[] {
