@@ -17,6 +17,7 @@ import {
   KeyExistsError,
   WrongLastRevisionError,
   bucketNotFound,
+  explainUnanswered,
   isWrongLastSequence,
 } from './errors.js';
 import type {
@@ -73,10 +74,17 @@ export class KvBucket {
     return e !== null && e.operation === 'PUT' ? e : null;
   }
 
-  /** Stores a value and resolves its revision. Throws `InvalidKeyError`. */
+  /**
+   * Stores a value and resolves its revision. Throws `InvalidKeyError`; rejects with
+   * `BucketNotFoundError` when the bucket was deleted.
+   */
   async put(key: string, value: Uint8Array | string): Promise<number> {
     validateKey(key, true);
-    return (await this.js.publish(this.writePrefix + key, value)).seq;
+    try {
+      return (await this.js.publish(this.writePrefix + key, value)).seq;
+    } catch (err) {
+      throw await this.explain(err);
+    }
   }
 
   /**
@@ -251,12 +259,16 @@ export class KvBucket {
     if (this.direct) {
       const nc = this.js.nc;
       const opts = { timeout: this.js.api.timeout };
-      // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
-      const msg =
-        revision === undefined && !/[*>]/.test(key)
-          ? await nc.request(`${this.directGet}.${subject}`, undefined, opts)
-          : await nc.request(this.directGet, JSON.stringify(body), opts);
-      e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
+      try {
+        // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
+        const msg =
+          revision === undefined && !/[*>]/.test(key)
+            ? await nc.request(`${this.directGet}.${subject}`, undefined, opts)
+            : await nc.request(this.directGet, JSON.stringify(body), opts);
+        e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
+      } catch (err) {
+        throw await this.explain(err);
+      }
     } else {
       try {
         const suffix = `STREAM.MSG.GET.${this.streamName}`;
@@ -273,13 +285,22 @@ export class KvBucket {
     return e !== null && revision !== undefined && e.key !== key ? null : e;
   }
 
-  private publish(
+  private async publish(
     key: string,
     value: Uint8Array | string | undefined,
     headers: HeadersInit | undefined,
     expect: PublishExpectations | undefined,
   ) {
-    return this.js.publish(this.writePrefix + key, value, { headers, expect });
+    try {
+      return await this.js.publish(this.writePrefix + key, value, { headers, expect });
+    } catch (err) {
+      throw await this.explain(err);
+    }
+  }
+
+  /** `BucketNotFoundError` for a request nobody answered because the bucket was deleted. */
+  private explain(err: unknown): Promise<unknown> {
+    return explainUnanswered(this.streams, this.streamName, this.bucket, err);
   }
 
   private async guarded(

@@ -1,4 +1,5 @@
-import { JetStreamApiError, NatsError } from '../core/index.js';
+import { JetStreamApiError, NatsError, NoRespondersError, TimeoutError } from '../core/index.js';
+import type { StreamsApi } from '../jetstream/index.js';
 
 /** A key (or a watch/keys filter) breaks the naming rules; `reason` says which. */
 export class InvalidKeyError extends NatsError {
@@ -62,4 +63,26 @@ export function bucketNotFound(err: unknown, bucket: string): unknown {
   return err instanceof JetStreamApiError && err.apiCode === 10059
     ? new BucketNotFoundError(bucket)
     : err;
+}
+
+/**
+ * A request on a bucket that nobody answered (no stream took a write; a direct get timed out,
+ * since a deleted stream's direct-get subject still reaches the JetStream API, which stays
+ * silent) usually means the bucket was deleted. Asks the server: `BucketNotFoundError` if so,
+ * else `err` unchanged.
+ */
+export async function explainUnanswered(
+  streams: StreamsApi,
+  stream: string,
+  bucket: string,
+  err: unknown,
+): Promise<unknown> {
+  if (!(err instanceof NoRespondersError || err instanceof TimeoutError)) return err;
+  try {
+    await streams.info(stream);
+    return err;
+  } catch (infoErr) {
+    const missing = bucketNotFound(infoErr, bucket);
+    return missing === infoErr ? err : missing;
+  }
 }

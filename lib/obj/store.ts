@@ -1,6 +1,6 @@
 import { InvalidOptionError, nuid, type HeadersInit } from '../core/index.js';
 import { StreamsApi, type JetStreamClient } from '../jetstream/index.js';
-import { Watcher, bucketNotFound, validateBucketName } from '../kv/internal.js';
+import { Watcher, bucketNotFound, explainUnanswered, validateBucketName } from '../kv/internal.js';
 import { objStatus } from './config.js';
 import {
   InvalidLinkError,
@@ -92,7 +92,7 @@ export class ObjectStore {
       return stored;
     } catch (err) {
       await this.purgeChunks(id).catch(() => undefined);
-      throw sealedError(err, this.bucket);
+      throw sealedError(await this.explain(err), this.bucket);
     }
   }
 
@@ -297,8 +297,13 @@ export class ObjectStore {
     try {
       return await readLastMeta(this.js, this.streamName, subject, this.direct);
     } catch (err) {
-      throw bucketNotFound(err, this.bucket);
+      throw bucketNotFound(await this.explain(err), this.bucket);
     }
+  }
+
+  /** `BucketNotFoundError` for a request nobody answered because the store was deleted. */
+  private explain(err: unknown): Promise<unknown> {
+    return explainUnanswered(this.streams, this.streamName, this.bucket, err);
   }
 }
 

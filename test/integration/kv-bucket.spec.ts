@@ -1,5 +1,6 @@
 // KV buckets: creation and its stream configuration, open, delete, status, listing.
 import { InvalidOptionError, JetStreamApiError } from '../../lib/core/index.js';
+import { jetstream } from '../../lib/jetstream/index.js';
 import { BucketNotFoundError, InvalidBucketNameError } from '../../lib/kv/index.js';
 import { JsFixture } from './jetstream-helpers.js';
 import { bucketName, collect, rejection } from './kv-helpers.js';
@@ -132,6 +133,32 @@ describe('js.keyValue() / js.deleteKeyValue()', () => {
     await expect(fx.js.deleteKeyValue(bucket)).rejects.toThrow(BucketNotFoundError);
     await expect(kv.status()).rejects.toThrow(BucketNotFoundError);
     await expect(kv.watch()).rejects.toThrow(BucketNotFoundError);
+  });
+
+  it('reads and writes on a deleted bucket reject with BucketNotFoundError, not a timeout', async () => {
+    const bucket = bucketName();
+    // A short API timeout: a direct get to a deleted stream is never answered by 2.9.
+    const js = jetstream(fx.nc, { timeout: 300 });
+    const kv = await js.createKeyValue({ bucket, storage: 'memory' });
+    const rev = await kv.put('k', 'v');
+    await fx.js.deleteKeyValue(bucket);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['get', () => kv.get('k')],
+      ['put', () => kv.put('k', 'w')],
+      ['create', () => kv.create('n', 'w')],
+      ['update', () => kv.update('k', 'w', rev)],
+      ['delete', () => kv.delete('k')],
+      ['purge', () => kv.purge('k')],
+    ];
+    for (const [name, call] of calls) {
+      const err = await rejection(call());
+      expect([name, err]).toEqual([name, expect.any(BucketNotFoundError)]);
+      expect((err as BucketNotFoundError).bucket).toBe(bucket);
+    }
+    // The connection keeps working, and a new bucket of that name works again.
+    const again = await fx.js.createKeyValue({ bucket, storage: 'memory' });
+    await again.put('k', 'v2');
+    expect((await kv.get('k'))?.string()).toBe('v2');
   });
 });
 

@@ -1,5 +1,6 @@
 // Object stores: create/open/delete/status/seal, and object put/get/info/list/delete/updateMeta.
 import { InvalidOptionError, MsgHeaders } from '../../lib/core/index.js';
+import { jetstream } from '../../lib/jetstream/index.js';
 import { BucketNotFoundError } from '../../lib/kv/index.js';
 import {
   InvalidObjectNameError,
@@ -66,6 +67,25 @@ describe('object stores', () => {
     expect(err).toBeInstanceOf(BucketNotFoundError);
     expect((err as BucketNotFoundError).code).toBe('BUCKET_NOT_FOUND');
     await expect(fx.js.deleteObjectStore(os.bucket)).rejects.toThrow(BucketNotFoundError);
+  });
+
+  it('object calls on a deleted store reject with BucketNotFoundError, not a timeout', async () => {
+    // A short API timeout: a direct get to a deleted stream is never answered by 2.9.
+    const js = jetstream(fx.nc, { timeout: 300 });
+    const bucket = bucketName('o');
+    const os = await js.createObjectStore({ bucket, storage: 'memory' });
+    await os.put({ name: 'a' }, 'hello');
+    await fx.js.deleteObjectStore(bucket);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['get', () => os.get('a')],
+      ['info', () => os.info('a')],
+      ['put', () => os.put({ name: 'b' }, 'x')],
+      ['delete', () => os.delete('a')],
+    ];
+    for (const [name, call] of calls) {
+      const err = await rejection(call());
+      expect([name, err]).toEqual([name, expect.any(BucketNotFoundError)]);
+    }
   });
 
   it('seals a store: writes and deletes then fail with StoreSealedError', async () => {
