@@ -1,18 +1,28 @@
 import {
   CallbackError,
   InvalidOptionError,
+  JetStreamApiError,
   type Msg,
   type NatsConnection,
   type Status,
   type Subscription,
 } from '../core/index.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
-import { pullRequest, pullStatus, statusError } from './pull-status.js';
+import { msgSize, pullRequest, pullStatus, statusError } from './pull-status.js';
 
 /** Options of `consume()`. */
 export interface ConsumeOptions {
-  /** Messages buffered ahead of the reader (the prefetch bound). @default 100 */
+  /**
+   * Messages buffered ahead of the reader (the prefetch bound).
+   * @default 100, or 1,000,000 when `maxBytes` bounds the prefetch instead
+   */
   maxMessages?: number;
+  /**
+   * Bytes buffered ahead of the reader (subject, reply, headers and payload, as the server
+   * counts them). A message larger than this can never be delivered: consuming then stops with
+   * `MessageTooLargeError`.
+   */
+  maxBytes?: number;
   /** Lifetime of each pull request in milliseconds. @default 30000 */
   expires?: number;
   /** Idle heartbeat asked of the server, ms. @default expires / 2, clamped to 500..30000 */
@@ -35,6 +45,13 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private resolveClosed!: (err: Error | undefined) => void;
   private readonly max: number;
   private readonly threshold: number;
+  // The byte bound (0: none) and its accounting, like `pending` and the queue for messages.
+  private readonly maxBytes: number;
+  private pendingBytes = 0;
+  private queuedBytes = 0;
+  private readonly sizes: number[] = [];
+  // A message did not fit the budget left: pull again only with the whole budget.
+  private needWholeBudget = false;
   private readonly expires: number;
   private readonly hb: number;
   private readonly sub: Subscription;
@@ -54,7 +71,10 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     private readonly subject: string,
     opts: ConsumeOptions = {},
   ) {
-    this.max = opts.maxMessages ?? 100;
+    this.maxBytes = opts.maxBytes ?? 0;
+    if (opts.maxBytes !== undefined && (!Number.isInteger(this.maxBytes) || this.maxBytes < 1))
+      throw new InvalidOptionError('maxBytes must be a positive integer');
+    this.max = opts.maxMessages ?? (this.maxBytes > 0 ? 1_000_000 : 100);
     if (!Number.isInteger(this.max) || this.max < 1)
       throw new InvalidOptionError('maxMessages must be a positive integer');
     this.threshold = Math.floor(this.max / 2);
@@ -86,6 +106,8 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.sub.unsubscribe();
     void this.statusIter.return?.();
     this.queue = [];
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
     this.wake();
     this.resolveClosed(err);
   }
@@ -95,6 +117,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     for (;;) {
       const msg = this.queue.shift();
       if (msg !== undefined) {
+        if (this.maxBytes > 0) this.queuedBytes -= this.sizes.shift() ?? 0;
         this.refill();
         yield msg;
         continue;
@@ -113,8 +136,14 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (isJsMsg(msg)) {
       this.pending = Math.max(0, this.pending - 1);
       const jm = new JsMsg(msg, this.nc);
+      const size = this.maxBytes > 0 ? msgSize(msg) : 0;
+      this.pendingBytes = Math.max(0, this.pendingBytes - size);
       if (this.callback) this.runCallback(jm);
       else {
+        if (size > 0) {
+          this.sizes.push(size);
+          this.queuedBytes += size;
+        }
         this.queue.push(jm);
         this.wake();
       }
@@ -125,13 +154,21 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (status === undefined || status.code === 100) return;
     // 503 (no responders: the consumer has no leader during an election) passes; keep pulling.
     if (status.terminal && status.code !== 503) return this.stop(statusError(status));
+    if (status.code === 409 && /exceeds maxbytes/i.test(status.description)) {
+      // Not even a whole, unused budget could take it: it can never be delivered.
+      if (status.pendingBytes >= this.maxBytes)
+        return this.stop(new MessageTooLargeError(this.maxBytes));
+      this.needWholeBudget = true;
+    }
     if (status.pendingMsgs > 0) {
       this.pending = Math.max(0, this.pending - status.pendingMsgs);
+      this.pendingBytes = Math.max(0, this.pendingBytes - status.pendingBytes);
       return this.refill();
     }
     // A status without counts ends a pull whose size we cannot tell: start afresh, after a
     // pause for the 409 warnings (max waiting, request limits) and 503s so they cannot spin.
     this.pending = 0;
+    this.pendingBytes = 0;
     if (status.code !== 409 && status.code !== 503) return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
   }
@@ -154,9 +191,17 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (this.stopped || this.paused) return;
     const want = this.max - this.pending - this.queue.length;
     if (this.pending + this.queue.length > this.threshold || want <= 0) return;
+    let wantBytes: number | undefined;
+    if (this.maxBytes > 0) {
+      const used = this.pendingBytes + this.queuedBytes;
+      if (used > this.maxBytes / 2 || (this.needWholeBudget && used > 0)) return;
+      this.needWholeBudget = false;
+      wantBytes = this.maxBytes - used;
+      this.pendingBytes += wantBytes;
+    }
     this.pending += want;
     try {
-      const body = JSON.stringify(pullRequest(want, this.expires, undefined, this.hb));
+      const body = JSON.stringify(pullRequest(want, this.expires, wantBytes, this.hb));
       void this.nc.publish(this.subject, body, { reply: this.sub.subject });
     } catch (err) {
       this.stop(err as Error);
@@ -170,6 +215,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.missedHeartbeats++;
     this.lastSeen = Date.now();
     this.pending = 0;
+    this.pendingBytes = 0;
     this.refill();
   }
 
@@ -181,6 +227,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
         this.paused = false;
         this.lastSeen = Date.now();
         this.pending = 0;
+        this.pendingBytes = 0;
         this.refill();
       } else if (s.type === 'close') return this.stop();
     }
@@ -190,5 +237,17 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     const w = this.waiter;
     this.waiter = undefined;
     w?.();
+  }
+}
+
+/** `consume({ maxBytes })` met a message larger than its whole byte budget (status 409). */
+export class MessageTooLargeError extends JetStreamApiError {
+  constructor(readonly maxBytes: number) {
+    super(
+      `a message is larger than consume() maxBytes (${maxBytes} bytes); raise maxBytes to read it`,
+      0,
+      409,
+      'MESSAGE_TOO_LARGE',
+    );
   }
 }

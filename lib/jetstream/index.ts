@@ -14,7 +14,7 @@ export { JsMsg, parseAckSubject, isJsMsg } from './jsmsg.js';
 export type { JsMsgMetadata } from './jsmsg.js';
 export { PullConsumer } from './pull-consumer.js';
 export type { FetchOptions } from './fetch.js';
-export { ConsumerMessages } from './consume.js';
+export { ConsumerMessages, MessageTooLargeError } from './consume.js';
 export type { ConsumeOptions } from './consume.js';
 export { JsSubscription } from './push.js';
 export type { JsSubscribeOptions } from './push.js';

@@ -1,6 +1,15 @@
 // Pull consumption: fetch / next / consume / pullSubscribe against a real JetStream server.
-import { ConsumerNotFoundError, type NatsConnection } from '../../lib/core/index.js';
-import { jetstream, type JsMsg, type PullConsumer } from '../../lib/jetstream/index.js';
+import {
+  ConsumerNotFoundError,
+  InvalidOptionError,
+  type NatsConnection,
+} from '../../lib/core/index.js';
+import {
+  MessageTooLargeError,
+  jetstream,
+  type JsMsg,
+  type PullConsumer,
+} from '../../lib/jetstream/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 
 const fx = new JsFixture();
@@ -133,6 +142,71 @@ describe('consume()', () => {
     await expect(it.closed).resolves.toBeInstanceOf(Error);
     const iter = it[Symbol.asyncIterator]();
     await expect(iter.next()).rejects.toThrow(/Consumer Deleted/i);
+  });
+
+  it('bounds the prefetch by maxBytes as well', async () => {
+    const { stream, subj } = await fx.stream();
+    const body = (i: number) => `${i}`.padEnd(500, '.');
+    for (let i = 0; i < 120; i++) await fx.js.publish(`${subj}.m`, body(i));
+    await fx.jsm.consumers.add(stream, { durableName: 'c', ackWait: 30_000 });
+    const c = await fx.js.consumers.get(stream, 'c');
+    const it = c.consume({ maxBytes: 4000, expires: 2000 });
+    let maxBuffered = 0;
+    const got: string[] = [];
+    for await (const m of it) {
+      maxBuffered = Math.max(maxBuffered, it.buffered);
+      got.push(m.string());
+      m.ack();
+      if (got.length === 120) it.stop();
+      else if (got.length % 30 === 0) await sleep(50);
+    }
+    expect(got).toEqual(Array.from({ length: 120 }, (_, i) => body(i)));
+    // 500 B payloads plus subject and reply: at most 7 fit in 4000 B.
+    expect(maxBuffered).toBeLessThanOrEqual(7);
+    expect(maxBuffered).toBeGreaterThan(0);
+  });
+
+  it('takes a message that did not fit the budget left with the next whole budget', async () => {
+    const { stream, subj } = await fx.stream();
+    const sizes = [...Array<number>(20).fill(100), 3500, ...Array<number>(5).fill(100)];
+    for (const n of sizes) await fx.js.publish(`${subj}.m`, 'x'.repeat(n));
+    await fx.jsm.consumers.add(stream, { durableName: 'c', ackWait: 30_000 });
+    const c = await fx.js.consumers.get(stream, 'c');
+    const it = c.consume({ maxBytes: 4000, expires: 2000 });
+    const got: number[] = [];
+    for await (const m of it) {
+      got.push(m.data.length);
+      m.ack();
+      if (got.length === sizes.length) it.stop();
+    }
+    expect(got).toEqual(sizes);
+    expect(await it.closed).toBeUndefined();
+  });
+
+  it('stops with MessageTooLargeError at a message larger than maxBytes', async () => {
+    const { stream, subj } = await fx.stream();
+    await fx.js.publish(`${subj}.m`, 'small');
+    await fx.js.publish(`${subj}.m`, 'x'.repeat(5000));
+    await fx.jsm.consumers.add(stream, { durableName: 'c', ackWait: 30_000 });
+    const c = await fx.js.consumers.get(stream, 'c');
+    const it = c.consume({ maxBytes: 1000, expires: 2000 });
+    const got: string[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const m of it) {
+          got.push(m.string());
+          m.ack();
+        }
+      })(),
+    );
+    expect(got).toEqual(['small']);
+    expect(err).toBeInstanceOf(MessageTooLargeError);
+    expect(err).toMatchObject({ code: 'MESSAGE_TOO_LARGE', status: 409, maxBytes: 1000 });
+    await expect(it.closed).resolves.toBe(err);
+    // The message is still there for a reader with a larger budget.
+    const [big] = await c.fetch(1, { timeout: 1000 });
+    expect(big?.data.length).toBe(5000);
+    expect(() => c.consume({ maxBytes: 0 })).toThrow(InvalidOptionError);
   });
 
   it('stop() ends an idle iteration', async () => {
