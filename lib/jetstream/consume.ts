@@ -1,7 +1,9 @@
 import {
   CallbackError,
+  ConsumerNotFoundError,
   InvalidOptionError,
   JetStreamApiError,
+  StreamNotFoundError,
   type Msg,
   type NatsConnection,
   type Status,
@@ -66,10 +68,16 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly hbTimer: NodeJS.Timeout;
   private readonly statusIter: AsyncIterableIterator<Status>;
 
+  /**
+   * `probe` asks the server whether the consumer still exists (rejecting with
+   * `ConsumerNotFoundError` or `StreamNotFoundError` if not): a pull for a missing consumer is
+   * never answered, so without it a consumer lost in a restart would be waited for forever.
+   */
   constructor(
     private readonly nc: NatsConnection,
     private readonly subject: string,
     opts: ConsumeOptions = {},
+    private readonly probe?: () => Promise<unknown>,
   ) {
     this.maxBytes = opts.maxBytes ?? 0;
     if (opts.maxBytes !== undefined && (!Number.isInteger(this.maxBytes) || this.maxBytes < 1))
@@ -217,6 +225,16 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.pending = 0;
     this.pendingBytes = 0;
     this.refill();
+    this.verify();
+  }
+
+  /** Stops with the probe's error when the consumer (or its stream) is gone. */
+  private verify(): void {
+    this.probe?.().catch((err: unknown) => {
+      if (err instanceof ConsumerNotFoundError || err instanceof StreamNotFoundError) {
+        this.stop(err);
+      }
+    });
   }
 
   private async watchStatus(): Promise<void> {
@@ -229,6 +247,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
         this.pending = 0;
         this.pendingBytes = 0;
         this.refill();
+        this.verify();
       } else if (s.type === 'close') return this.stop();
     }
   }

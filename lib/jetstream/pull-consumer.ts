@@ -46,9 +46,14 @@ export class PullConsumer {
     return msg ?? null;
   }
 
-  /** Pulls continuously; iterate the result or pass a callback, and `stop()` it when done. */
+  /**
+   * Pulls continuously; iterate the result or pass a callback, and `stop()` it when done. Ends
+   * with `ConsumerNotFoundError` when the consumer disappears (deleted, or lost in a restart).
+   */
   consume(opts?: ConsumeOptions): ConsumerMessages {
-    return new ConsumerMessages(this.api.nc, this.nextSubject, opts);
+    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, () =>
+      this.admin.info(this.stream, this.name),
+    );
   }
 
   /** The consumer's info: from the server, or the last one seen when `cached` is true. */

@@ -257,6 +257,26 @@ describe('consume()', () => {
   }, 15_000);
 });
 
+describe('consume() and a consumer lost in a restart', () => {
+  it('ends with ConsumerNotFoundError instead of waiting forever', async () => {
+    const nc: NatsConnection = await fx.connect({
+      reconnectTimeWait: 50,
+      maxReconnectAttempts: -1,
+    });
+    const { subj } = await fx.stream({ storage: 'file' });
+    // A memory-storage ephemeral consumer does not survive the restart; its pulls then go
+    // unanswered, which only the existence check after the reconnect can tell.
+    const c = await jetstream(nc).pullSubscribe(`${subj}.>`, {
+      config: { memStorage: true, inactiveThreshold: 60_000 },
+    });
+    const cm = c.consume({ expires: 2000 });
+    await sleep(100);
+    await fx.server.restart();
+    const err = await Promise.race([cm.closed, sleep(8000).then(() => 'still waiting')]);
+    expect(err).toBeInstanceOf(ConsumerNotFoundError);
+  }, 15_000);
+});
+
 describe('js.pullSubscribe()', () => {
   it('creates a durable filtered on the subject, finding the stream', async () => {
     const { stream, subj } = await fx.stream();
