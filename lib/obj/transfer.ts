@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ReadableStream } from 'node:stream/web';
 import { ConnectionClosedError } from '../core/index.js';
-import type { JetStreamClient, JsMsg } from '../jetstream/index.js';
+import type { JetStreamClient } from '../jetstream/index.js';
+import { ChunkSource, type ChunkRead } from './chunk-source.js';
 import { DigestMismatchError } from './errors.js';
 import { formatDigest, parseDigest } from './info.js';
 import type { ObjectData, ObjectInfo } from './types.js';
@@ -111,8 +112,9 @@ const PREFETCH_BYTES = 4 * 1024 * 1024;
 /**
  * The content of an object as a web stream, read through an ephemeral pull consumer on its chunk
  * subject as the stream is consumed: at most about 4 MiB is pulled ahead of the reader, so memory
- * stays bounded whatever the object's size. Errors with `DigestMismatchError` at the end when
- * the content does not match `info`.
+ * stays bounded whatever the object's size, and a server restart only pauses the download (see
+ * `ChunkSource`). Errors with `DigestMismatchError` at the end when the content does not match
+ * `info`.
  */
 export async function download(
   js: JetStreamClient,
@@ -127,52 +129,43 @@ export async function download(
   }
   const chunkSize = Math.max(1, Math.ceil(info.size / info.chunks));
   const prefetch = Math.min(info.chunks, Math.max(2, Math.floor(PREFETCH_BYTES / chunkSize)));
-  const consumer = await js.pullSubscribe(subject, {
-    stream,
-    config: { ackPolicy: 'none', deliverPolicy: 'all', memStorage: true, numReplicas: 1 },
-  });
+  const { source, pending } = await ChunkSource.open(js, stream, subject, Math.min(prefetch, 1000));
   // Chunks that are gone (purged, expired) would otherwise leave the reader waiting forever.
-  if ((await consumer.info(true)).numPending === 0) {
-    consumer.delete().catch(() => undefined);
+  if (pending === 0) {
+    source.close();
     const err = verify(info, hash.digest(), 0, 0);
     return new ReadableStream<Uint8Array>({ start: (c) => c.error(err) });
   }
-  const msgs = consumer.consume({ maxMessages: Math.min(prefetch, 1000) });
-  const it = msgs[Symbol.asyncIterator]();
-  const stop = (): void => {
-    msgs.stop();
-    consumer.delete().catch(() => undefined);
-  };
   let size = 0;
   let chunks = 0;
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
-      let r: IteratorResult<JsMsg>;
+      let read: ChunkRead;
       try {
-        r = await it.next();
+        read = await source.next();
       } catch (err) {
-        stop();
+        source.close();
         return ctrl.error(err);
       }
-      if (r.done) {
-        stop();
+      if ('closed' in read) {
+        source.close();
         return ctrl.error(new ConnectionClosedError('connection closed while reading an object'));
       }
-      const data = r.value.data;
-      hash.update(data);
-      size += data.length;
-      chunks++;
-      ctrl.enqueue(data);
-      // Without acks a chunk lost in transit shows as a gap in the consumer sequence.
-      const gap = r.value.metadata.sequence.consumer !== chunks;
-      if (gap || chunks >= info.chunks || r.value.metadata.numPending === 0) {
-        stop();
+      const chunk = 'chunk' in read ? read.chunk : undefined;
+      if (chunk) {
+        hash.update(chunk.data);
+        size += chunk.data.length;
+        chunks++;
+        ctrl.enqueue(chunk.data);
+      }
+      if (!chunk || chunks >= info.chunks || chunk.metadata.numPending === 0) {
+        source.close();
         const err = verify(info, hash.digest(), size, chunks);
         if (err) ctrl.error(err);
         else ctrl.close();
       }
     },
-    cancel: stop,
+    cancel: () => source.close(),
   });
 }
 
