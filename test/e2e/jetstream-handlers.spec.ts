@@ -121,6 +121,22 @@ describe('@JetStreamHandler', () => {
     }
   });
 
+  it('re-creates its consumer when it is deleted under it, and keeps consuming', async () => {
+    const settled: SettledEvent[] = [];
+    const { app } = await startJobsApp({ servers: server.url }, settled);
+    try {
+      const before = await publish({ id: 'before-delete' });
+      await waitFor(() => outcomes(settled, before).includes('ack'));
+      await nc.jetstreamManager().then((jsm) => jsm.consumers.delete('JOBS', 'jobs-worker'));
+      const after = await publish({ id: 'after-delete' });
+      await waitFor(() => outcomes(settled, after).includes('ack'), 10_000);
+      const info = await (await nc.jetstreamManager()).consumers.info('JOBS', 'jobs-worker');
+      expect(info.config.ackWait).toBe(600);
+    } finally {
+      await app.close();
+    }
+  }, 15_000);
+
   it('provisions idempotently and refuses an incompatible change with a clear error', async () => {
     const { app } = await startJobsApp({ servers: server.url });
     await app.close();

@@ -1,6 +1,11 @@
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
-import { MsgHeaders, type NatsConnection } from '../../core/index.js';
+import {
+  ConsumerNotFoundError,
+  JetStreamApiError,
+  MsgHeaders,
+  type NatsConnection,
+} from '../../core/index.js';
 import {
   NoStreamForSubjectError,
   type ConsumerMessages,
@@ -29,7 +34,15 @@ export interface SettledEvent {
   error?: unknown;
 }
 
+/** Where a worker reports: failures, and recoveries worth a warning. */
+export interface WorkerLog {
+  error(err: unknown): void;
+  warn(text: string): void;
+}
+
 export const DEFAULT_ACK_WAIT = 30_000;
+// First wait before re-creating a consumer that disappeared.
+const RECOVER_DELAY = 500;
 export const DEFAULT_MAX_DELIVER = 5;
 
 /**
@@ -49,7 +62,9 @@ export class JetStreamWorker {
     private readonly opts: JetStreamHandlerOptions,
     private readonly inFlight: InFlight,
     private readonly onSettled: (e: SettledEvent) => void,
-    private readonly onError: (err: unknown) => void,
+    private readonly log: WorkerLog,
+    /** Creates the consumer again as declared (after it was deleted or lost). */
+    private readonly reprovision: () => Promise<void>,
   ) {}
 
   private get concurrency(): number {
@@ -89,7 +104,27 @@ export class JetStreamWorker {
         this.inFlight.track(work);
       }
     } catch (err) {
-      this.onError(err);
+      if (this.stopped) return;
+      this.log.error(err);
+      if (consumerGone(err)) void this.recover();
+    }
+  }
+
+  /** The declared consumer disappeared: create it again and resume, retrying with backoff. */
+  private async recover(): Promise<void> {
+    for (let delay = RECOVER_DELAY; !this.stopped; delay = Math.min(delay * 2, 30_000)) {
+      await new Promise((r) => setTimeout(r, delay).unref());
+      if (this.stopped) return;
+      try {
+        await this.reprovision();
+        await this.start();
+        this.log.warn(
+          'consumer re-created as declared; consuming again (messages may be delivered again)',
+        );
+        return;
+      } catch (err) {
+        this.log.error(err);
+      }
     }
   }
 
@@ -141,7 +176,7 @@ export class JetStreamWorker {
         msg.term();
         return { outcome: 'dead-letter', error };
       } catch (dlqError) {
-        this.onError(dlqError);
+        this.log.error(dlqError);
       }
     }
     const delay = this.retryDelay(delivered);
@@ -179,4 +214,14 @@ export class JetStreamWorker {
 
 function errorText(error: unknown): string {
   return toWireError(error).message.replace(/[\r\n]+/g, ' ');
+}
+
+/** The consumer was deleted (409 while pulling) or is missing (found lost after a restart). */
+function consumerGone(err: unknown): boolean {
+  return (
+    err instanceof ConsumerNotFoundError ||
+    (err instanceof JetStreamApiError &&
+      err.status === 409 &&
+      /consumer deleted/i.test(err.message))
+  );
 }

@@ -170,6 +170,7 @@ export class ServerNats
     for (const handler of handlers) {
       const opts = jetStreamOptions(handler) as JetStreamHandlerOptions;
       await provisionConsumer(jsm, opts);
+      const where = `JetStream handler ${opts.stream}/${opts.durable}`;
       const worker = new JetStreamWorker(
         nc,
         js,
@@ -177,10 +178,12 @@ export class ServerNats
         opts,
         this.inFlight,
         (e) => this.settled(e),
-        (err) =>
-          this.log.error(
-            `JetStream handler ${opts.stream}/${opts.durable}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
+        {
+          error: (err) =>
+            this.log.error(`${where}: ${err instanceof Error ? err.message : String(err)}`),
+          warn: (text) => this.log.warn(`${where}: ${text}`),
+        },
+        () => provisionConsumer(jsm, opts),
       );
       await worker.start();
       this.workers.push(worker);
