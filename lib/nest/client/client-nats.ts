@@ -106,7 +106,7 @@ export class ClientNats extends ClientProxy {
       return super.send<TResult, TInput>(pattern, data);
     }
     return new Observable<TResult>((observer) =>
-      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+      this.publish(this.packet(pattern, data), this.createObserver(observer)),
     );
   }
 
@@ -131,7 +131,7 @@ export class ClientNats extends ClientProxy {
       return super.emit<TResult, TInput>(pattern, data);
     }
     try {
-      const packet = this.createPacket(pattern, data);
+      const packet = this.packet(pattern, data);
       const { payload, headers } = this.outgoing(packet.data);
       const pressure = nc.publish(
         this.normalizePattern(packet.pattern),
@@ -182,6 +182,16 @@ export class ClientNats extends ClientProxy {
     }
     await nc.publish(subject, payload, headers ? { headers } : undefined);
     return undefined as T;
+  }
+
+  /** Nest 12's `createPacket` (which runs the dispatch hook); NestJS 11 has no such step. */
+  private packet(pattern: unknown, data: unknown): ReadPacket {
+    const base = this as unknown as {
+      createPacket?: (pattern: unknown, data: unknown) => ReadPacket;
+    };
+    return typeof base.createPacket === 'function'
+      ? base.createPacket(pattern, data)
+      : { pattern, data };
   }
 
   private outgoing(data: unknown): { payload: string; headers: MsgHeaders | undefined } {
