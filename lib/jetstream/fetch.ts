@@ -1,4 +1,9 @@
-import { InvalidOptionError, type NatsConnection } from '../core/index.js';
+import {
+  ConsumerNotFoundError,
+  InvalidOptionError,
+  StreamNotFoundError,
+  type NatsConnection,
+} from '../core/index.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { pullRequest, pullStatus, statusError } from './pull-status.js';
 
@@ -19,12 +24,16 @@ const CLIENT_GRACE_MS = 1000;
  * Sends one pull request to `subject` on its own inbox and collects what arrives until the batch
  * is filled, the request expires (408), nothing is available, or the heartbeat goes quiet.
  * Resolves an empty array when nothing arrived; rejects only on a terminal status with no messages.
+ * A pull the server never answered at all (not even its 408) is what a missing consumer gets:
+ * then `probe` asks whether the consumer exists, and its `ConsumerNotFoundError` (or
+ * `StreamNotFoundError`) is the rejection.
  */
 export function fetchBatch(
   nc: NatsConnection,
   subject: string,
   batch: number,
   opts: FetchOptions = {},
+  probe?: () => Promise<unknown>,
 ): Promise<JsMsg[]> {
   const expires = opts.timeout ?? 5000;
   const hb = opts.heartbeat;
@@ -36,6 +45,7 @@ export function fetchBatch(
   const out: JsMsg[] = [];
   return new Promise<JsMsg[]>((resolve, reject) => {
     let done = false;
+    let answered = false;
     let last = Date.now();
     let hbTimer: NodeJS.Timeout | undefined;
     const finish = (err?: Error): void => {
@@ -49,6 +59,7 @@ export function fetchBatch(
     };
     const sub = nc.subscribe(inbox, {
       callback: (msg) => {
+        answered = true;
         last = Date.now();
         if (isJsMsg(msg)) {
           out.push(new JsMsg(msg, nc));
@@ -61,10 +72,24 @@ export function fetchBatch(
       },
     });
     sub.closed.then(() => finish());
-    const timer = setTimeout(() => finish(), expires + CLIENT_GRACE_MS);
+    const silent = (): void => {
+      if (answered || probe === undefined) return finish();
+      clearTimeout(timer);
+      clearInterval(hbTimer);
+      probe().then(
+        () => finish(),
+        (err: unknown) =>
+          finish(
+            err instanceof ConsumerNotFoundError || err instanceof StreamNotFoundError
+              ? err
+              : undefined,
+          ),
+      );
+    };
+    const timer = setTimeout(silent, expires + CLIENT_GRACE_MS);
     if (hb !== undefined) {
       hbTimer = setInterval(() => {
-        if (Date.now() - last > 2 * hb) finish();
+        if (Date.now() - last > 2 * hb) silent();
       }, hb);
     }
     try {

@@ -34,10 +34,11 @@ export class PullConsumer {
 
   /**
    * Pulls up to `batch` messages, waiting at most `timeout` ms (the pull's `expires`). Resolves
-   * an empty array when nothing arrived in time.
+   * an empty array when nothing arrived in time; rejects with `ConsumerNotFoundError` when the
+   * consumer no longer exists.
    */
   fetch(batch: number, opts?: FetchOptions): Promise<JsMsg[]> {
-    return fetchBatch(this.api.nc, this.nextSubject, batch, opts);
+    return fetchBatch(this.api.nc, this.nextSubject, batch, opts, this.probe);
   }
 
   /** Pulls one message, or null when none arrived within `timeout` ms. */
@@ -51,10 +52,11 @@ export class PullConsumer {
    * with `ConsumerNotFoundError` when the consumer disappears (deleted, or lost in a restart).
    */
   consume(opts?: ConsumeOptions): ConsumerMessages {
-    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, () =>
-      this.admin.info(this.stream, this.name),
-    );
+    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe);
   }
+
+  /** Rejects with `ConsumerNotFoundError` / `StreamNotFoundError` when the consumer is gone. */
+  private readonly probe = (): Promise<unknown> => this.admin.info(this.stream, this.name);
 
   /** The consumer's info: from the server, or the last one seen when `cached` is true. */
   async info(cached = false): Promise<ConsumerInfo> {

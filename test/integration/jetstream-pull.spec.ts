@@ -87,6 +87,19 @@ describe('fetch() and next()', () => {
     expect(info.config.inactiveThreshold).toBe(5000);
   });
 
+  it('fetch() and next() reject with ConsumerNotFoundError once the consumer is gone', async () => {
+    const { c } = await setup(1);
+    await c.delete();
+    // The server never answers a pull for a missing consumer; after the pull's time is up the
+    // client asks, instead of resolving an empty batch forever.
+    const err = await rejection(c.fetch(1, { timeout: 200 }));
+    expect(err).toBeInstanceOf(ConsumerNotFoundError);
+    await expect(c.next({ timeout: 200 })).rejects.toThrow(ConsumerNotFoundError);
+    // An existing consumer with nothing to deliver still resolves an empty batch.
+    const { c: other } = await setup(0);
+    await expect(other.fetch(1, { timeout: 200 })).resolves.toEqual([]);
+  });
+
   it('info() reports the consumer state', async () => {
     const { c } = await setup(4);
     await c.fetch(2, { timeout: 500 });
