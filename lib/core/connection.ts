@@ -355,9 +355,9 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
         this.deferredPongs.push(waiter);
         return;
       }
-      this.outbound.flush();
       this.pongs.push(waiter);
-      this.socket.write('PING\r\n');
+      encodeLine(this.outbound, 'PING');
+      this.outbound.flush();
     });
   }
 
@@ -482,7 +482,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       // subscriptions and keeps publishes buffered meanwhile.
       const socket = this.socket;
       if (socket && this.opts.reconnect && this.pool.servers.length > 1) {
-        this.outbound.flush();
+        this.outbound.flushAll();
         this.outbound.detach();
         socket.end();
       }
@@ -667,7 +667,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       }
       waiters.forEach((w) => w(err));
     });
-    socket.write('PING\r\n');
+    encodeLine(this.outbound, 'PING');
+    this.outbound.flush();
     this.startPings();
     if (this.state !== 'draining') this.transition('connected');
     const url = displayUrl(server);
@@ -790,8 +791,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       }
       this.pingsOut++;
       this.pongs.push(() => undefined);
+      encodeLine(this.outbound, 'PING');
       this.outbound.flush();
-      socket.write('PING\r\n');
     }, this.opts.pingInterval);
   }
 
@@ -865,7 +866,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     const socket = this.socket;
     this.socket = null;
     if (socket) {
-      this.outbound.flush();
+      this.outbound.flushAll();
       await endSocket(socket);
     }
     this.outbound.clear();

@@ -500,3 +500,100 @@ describe('Outbound: while detached', () => {
     expect(text(w.bytes())).toBe('PUB c 1\r\nz\r\n');
   });
 });
+
+/**
+ * A socket whose kernel can be made full: while `full`, what it is given stays in
+ * `writableLength` and its callbacks wait for `drain()`.
+ */
+function stallingWriter() {
+  const chunks: string[] = [];
+  const waiting: (() => void)[] = [];
+  const w = {
+    full: false,
+    destroyed: false,
+    writableLength: 0,
+    write(c: Buffer, done?: (err?: Error | null) => void): boolean {
+      chunks.push(text(c));
+      if (!w.full) {
+        if (done) queueMicrotask(() => done());
+        return true;
+      }
+      w.writableLength += c.length;
+      if (done) waiting.push(() => done());
+      return false;
+    },
+    /** The kernel takes everything the socket holds. */
+    drain(): void {
+      w.full = false;
+      w.writableLength = 0;
+      waiting.splice(0).forEach((f) => f());
+    },
+  };
+  return { w, chunks };
+}
+
+describe('Outbound: a socket that stops taking bytes', () => {
+  const frame = (out: Outbound, l: string): void => {
+    encodeLine(out, l);
+    out.flush();
+  };
+
+  it('gives a backed-up socket nothing more, then the rest in order once it drained', () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const { w, chunks } = stallingWriter();
+    out.attach(w);
+    frame(out, 'A');
+    w.full = true;
+    frame(out, 'B'); // the kernel took none of it: the socket holds it
+    frame(out, 'C');
+    frame(out, 'D');
+    expect(chunks).toEqual(['A\r\n', 'B\r\n']);
+    expect(out.pendingBytes).toBe(6);
+    w.drain();
+    expect(chunks).toEqual(['A\r\n', 'B\r\n', 'C\r\nD\r\n']);
+    expect(out.pendingBytes).toBe(0);
+  });
+
+  it('keeps what a dropped socket was not given for the next one', () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const first = stallingWriter();
+    out.attach(first.w);
+    frame(out, 'sent');
+    first.w.full = true;
+    frame(out, 'held-by-socket');
+    frame(out, 'kept-1');
+    first.w.destroyed = true; // dropped: 'close' (detach) comes later
+    first.w.writableLength = 0;
+    frame(out, 'kept-2');
+    out.detach();
+    const second = stallingWriter();
+    out.attach(second.w);
+    expect(first.chunks).toEqual(['sent\r\n', 'held-by-socket\r\n']);
+    expect(second.chunks).toEqual(['kept-1\r\nkept-2\r\n']);
+  });
+
+  it('holds publishers back on the backlog it keeps, and lets them go once it is written', async () => {
+    const out = new Outbound(64 * 1024, 8 * MiB);
+    const { w } = stallingWriter();
+    out.attach(w);
+    w.full = true;
+    frame(out, 'x'.repeat(1024)); // given to the socket, which holds it
+    for (let i = 0; i < 80; i++) frame(out, 'y'.repeat(1024)); // kept here
+    const pressure = out.pressure();
+    expect(pressure).toBeInstanceOf(Promise);
+    w.drain();
+    await expect(pressure).resolves.toBeUndefined();
+    expect(out.pressure()).toBeUndefined();
+  });
+
+  it('flushAll() gives a backed-up socket everything before it is ended', () => {
+    const out = new Outbound(4 * MiB, 8 * MiB);
+    const { w, chunks } = stallingWriter();
+    out.attach(w);
+    w.full = true;
+    frame(out, 'A');
+    frame(out, 'B');
+    out.flushAll();
+    expect(chunks).toEqual(['A\r\n', 'B\r\n']);
+  });
+});

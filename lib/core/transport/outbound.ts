@@ -2,12 +2,17 @@ import { ReconnectBufferFullError } from '../errors.js';
 
 /** Where flushed chunks go: the socket. */
 export interface ChunkWriter {
-  write(chunk: Buffer): void;
+  /** `done` runs once the kernel took the whole chunk (with an error if the socket died). */
+  write(chunk: Buffer, done?: (err?: Error | null) => void): unknown;
   /** Bytes the socket holds that the kernel has not taken yet. */
   readonly writableLength: number;
+  /** Set once the socket is destroyed (an error, or we dropped it), before it emits 'close'. */
+  readonly destroyed?: boolean;
 }
 
 const CHUNK_SIZE = 64 * 1024;
+// Chunks waiting for a backed-up socket are joined into writes of about this size.
+const JOIN_SIZE = 256 * 1024;
 // Flush right away once this much is buffered, so a publisher that never yields to the event
 // loop (awaiting `undefined` only runs microtasks) still gets its bytes onto the wire.
 const FLUSH_THRESHOLD = 32 * 1024;
@@ -19,19 +24,24 @@ const FLUSH_THRESHOLD = 32 * 1024;
  * - on a quiet one as soon as the current task and its promise chains are done (a
  *   `process.nextTick`), so a lone request or reply does not wait for the rest of the turn;
  * - at once when `FLUSH_THRESHOLD` bytes are pending.
- * While disconnected the bytes stay here, bounded by the reconnect buffer size, and go out
- * after the next handshake. Above the high-water mark `pressure()` hands publishers a promise
- * that resolves once the socket drains.
+ * The socket is only given more once the kernel took everything before (its `writableLength`
+ * is 0): while it is backed up, chunks wait here. So when a connection dies, at most the one
+ * chunk the kernel was taking is lost with it; everything after it is still here and goes out
+ * after the next handshake, in order, like the bytes encoded while disconnected (bounded by
+ * the reconnect buffer size). Above the high-water mark `pressure()` hands publishers a promise
+ * that resolves once the backlog drains.
  */
 export class Outbound {
   /** The buffer being filled; `start..len` is not yet written. Encoders write at `len`. */
   buf: Buffer = Buffer.allocUnsafe(CHUNK_SIZE);
   len = 0;
   private start = 0;
-  // Full chunks waiting for a socket (only while disconnected).
+  // Chunks waiting for a socket: while disconnected, or while the socket is backed up.
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private writer: ChunkWriter | null = null;
+  // The socket holds bytes the kernel has not taken: hand it nothing more until it has.
+  private backedUp = false;
   // A flush is pending (end of task or end of turn): frames encoded now are written by it.
   private scheduled = false;
   // Something was written in this or the previous turn: batch per turn.
@@ -54,6 +64,13 @@ export class Outbound {
     } else {
       this.busy = false;
     }
+  };
+
+  // A chunk reached the kernel; once the socket holds nothing more, hand it the next ones.
+  private readonly onWritten = (err?: Error | null): void => {
+    if (err || !this.backedUp || this.writer === null || this.writer.writableLength > 0) return;
+    this.backedUp = false;
+    this.pump();
   };
 
   constructor(
@@ -105,10 +122,21 @@ export class Outbound {
     }
   }
 
-  /** Writes whatever is buffered to the socket now (no-op while disconnected). */
+  /**
+   * Sends what is encoded now, in turn behind anything waiting for a backed-up socket (so a
+   * PING follows the publishes before it). No-op while disconnected.
+   */
   flush(): void {
     if (this.writer === null) return;
     this.cut();
+  }
+
+  /** Hands everything buffered to the socket at once, backed up or not: before it is ended. */
+  flushAll(): void {
+    const writer = this.writer;
+    if (writer === null || writer.destroyed === true) return;
+    this.cut();
+    while (this.queued.length > 0) this.hand(writer, this.join());
   }
 
   /** A promise to await while the socket is backed up beyond the high-water mark, else undefined. */
@@ -119,16 +147,15 @@ export class Outbound {
   /** Connects a socket: everything buffered while disconnected is written first, in order. */
   attach(writer: ChunkWriter): void {
     this.writer = writer;
-    const queued = this.queued;
-    this.queued = [];
-    this.queuedBytes = 0;
-    for (const chunk of queued) writer.write(chunk);
+    this.backedUp = false;
+    this.pump();
     this.cut();
   }
 
-  /** Disconnects the socket; later bytes are kept for the next `attach()`. */
+  /** Disconnects the socket; bytes it was not given are kept for the next `attach()`. */
   detach(): void {
     this.writer = null;
+    this.backedUp = false;
     this.relieve();
   }
 
@@ -137,12 +164,45 @@ export class Outbound {
     this.queued = [];
     this.queuedBytes = 0;
     this.len = this.start = 0;
+    this.backedUp = false;
     this.relieve();
   }
 
   /** The socket emitted 'drain'. */
   drained(): void {
-    if (this.writer && this.writer.writableLength <= this.highWaterMark) this.relieve();
+    this.onWritten();
+    if (this.backlog() <= this.highWaterMark) this.relieve();
+  }
+
+  /** Bytes waiting for the kernel, here and in the socket. */
+  private backlog(): number {
+    return this.queuedBytes + (this.writer?.writableLength ?? 0);
+  }
+
+  /** Hands queued chunks to the socket until it backs up. */
+  private pump(): void {
+    const writer = this.writer;
+    if (writer === null || writer.destroyed === true) return;
+    while (this.queued.length > 0 && !this.backedUp) this.hand(writer, this.join());
+    if (this.waiting !== undefined && this.backlog() <= this.highWaterMark) this.relieve();
+  }
+
+  /** Takes queued chunks off the front, joined into one of up to about JOIN_SIZE bytes. */
+  private join(): Buffer {
+    let n = 1;
+    let bytes = this.queued[0]!.length;
+    while (n < this.queued.length && bytes + this.queued[n]!.length <= JOIN_SIZE) {
+      bytes += this.queued[n]!.length;
+      n++;
+    }
+    const parts = this.queued.splice(0, n);
+    this.queuedBytes -= bytes;
+    return n === 1 ? parts[0]! : Buffer.concat(parts, bytes);
+  }
+
+  private hand(writer: ChunkWriter, chunk: Buffer): void {
+    writer.write(chunk, this.onWritten);
+    if (writer.writableLength > 0) this.backedUp = true;
   }
 
   private relieve(): void {
@@ -152,19 +212,20 @@ export class Outbound {
     release?.();
   }
 
-  /** Hands `start..len` to the socket, or to the queue while disconnected. */
+  /** Hands `start..len` to the socket, or to the queue while disconnected or backed up. */
   private cut(): void {
     if (this.len === this.start) return;
     // The socket keeps a view of these bytes until written, so later encodes continue after them.
     const chunk = this.buf.subarray(this.start, this.len);
     this.start = this.len;
-    if (this.writer === null) {
+    // A destroyed socket would drop what it is given until its 'close' detaches it: keep it.
+    if (this.writer === null || this.backedUp || this.writer.destroyed === true) {
       this.queued.push(chunk);
       this.queuedBytes += chunk.length;
-      return;
+    } else {
+      this.hand(this.writer, chunk);
     }
-    this.writer.write(chunk);
-    if (this.waiting === undefined && this.writer.writableLength > this.highWaterMark) {
+    if (this.writer !== null && this.waiting === undefined && this.backlog() > this.highWaterMark) {
       this.waiting = new Promise((resolve) => (this.release = resolve));
     }
   }
