@@ -1,5 +1,8 @@
 import { ProtocolError } from '../errors.js';
 
+// Subjects up to this long are remembered for the next message.
+const SUBJECT_CACHE_MAX = 128;
+
 /** Receives the operations the parser finds, in order. Called synchronously from `parse()`. */
 export interface ParserSink {
   onMsg(
@@ -47,7 +50,9 @@ export class Parser {
   private msgHeaderLen = -1;
   private failed = false;
   private lastSubject = '';
-  private lastSubjectBytes: Buffer = Buffer.alloc(0);
+  // The last subject's bytes, copied into one reused buffer (no allocation per new subject).
+  private readonly lastSubjectBytes = Buffer.alloc(SUBJECT_CACHE_MAX);
+  private lastSubjectLen = -1;
 
   constructor(private readonly sink: ParserSink) {}
 
@@ -157,14 +162,15 @@ export class Parser {
   private subjectAt(buf: Buffer, start: number, end: number): string {
     const last = this.lastSubjectBytes;
     const len = end - start;
-    if (len === last.length) {
+    if (len === this.lastSubjectLen) {
       let i = 0;
       while (i < len && buf[start + i] === last[i]) i++;
       if (i === len) return this.lastSubject;
     }
     const subject = buf.toString('utf8', start, end);
-    if (len <= 128) {
-      this.lastSubjectBytes = Buffer.from(buf.subarray(start, end));
+    if (len <= SUBJECT_CACHE_MAX) {
+      buf.copy(last, 0, start, end);
+      this.lastSubjectLen = len;
       this.lastSubject = subject;
     }
     return subject;
