@@ -1,9 +1,7 @@
 import {
   CallbackError,
-  ConsumerNotFoundError,
   InvalidOptionError,
   JetStreamApiError,
-  StreamNotFoundError,
   type Msg,
   type NatsConnection,
   type Status,
@@ -69,15 +67,15 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly statusIter: AsyncIterableIterator<Status>;
 
   /**
-   * `probe` asks the server whether the consumer still exists (rejecting with
-   * `ConsumerNotFoundError` or `StreamNotFoundError` if not): a pull for a missing consumer is
-   * never answered, so without it a consumer lost in a restart would be waited for forever.
+   * `probe` asks the server whether the consumer still exists, resolving the error that says it
+   * is gone: a pull for a missing consumer is never answered, so without it a consumer lost in a
+   * restart would be waited for forever.
    */
   constructor(
     private readonly nc: NatsConnection,
     private readonly subject: string,
     opts: ConsumeOptions = {},
-    private readonly probe?: () => Promise<unknown>,
+    private readonly probe?: () => Promise<Error | undefined>,
   ) {
     this.maxBytes = opts.maxBytes ?? 0;
     if (opts.maxBytes !== undefined && (!Number.isInteger(this.maxBytes) || this.maxBytes < 1))
@@ -175,8 +173,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     }
     // A status without counts ends a pull whose size we cannot tell: start afresh, after a
     // pause for the 409 warnings (max waiting, request limits) and 503s so they cannot spin.
-    this.pending = 0;
-    this.pendingBytes = 0;
+    this.forgetPulls();
     if (status.code !== 409 && status.code !== 503) return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
   }
@@ -222,18 +219,21 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     // The server forgot our pull (restart, lost status): account it as gone and pull again.
     this.missedHeartbeats++;
     this.lastSeen = Date.now();
-    this.pending = 0;
-    this.pendingBytes = 0;
+    this.forgetPulls();
     this.refill();
     this.verify();
   }
 
+  /** Counts every pull request as ended (the server forgot them, or we cannot tell). */
+  private forgetPulls(): void {
+    this.pending = 0;
+    this.pendingBytes = 0;
+  }
+
   /** Stops with the probe's error when the consumer (or its stream) is gone. */
   private verify(): void {
-    this.probe?.().catch((err: unknown) => {
-      if (err instanceof ConsumerNotFoundError || err instanceof StreamNotFoundError) {
-        this.stop(err);
-      }
+    void this.probe?.().then((gone) => {
+      if (gone) this.stop(gone);
     });
   }
 
@@ -244,8 +244,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       else if (s.type === 'reconnect') {
         this.paused = false;
         this.lastSeen = Date.now();
-        this.pending = 0;
-        this.pendingBytes = 0;
+        this.forgetPulls();
         this.refill();
         this.verify();
       } else if (s.type === 'close') return this.stop();

@@ -1,9 +1,4 @@
-import {
-  ConsumerNotFoundError,
-  InvalidOptionError,
-  StreamNotFoundError,
-  type NatsConnection,
-} from '../core/index.js';
+import { InvalidOptionError, type NatsConnection } from '../core/index.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { pullRequest, pullStatus, statusError } from './pull-status.js';
 
@@ -25,15 +20,15 @@ const CLIENT_GRACE_MS = 1000;
  * is filled, the request expires (408), nothing is available, or the heartbeat goes quiet.
  * Resolves an empty array when nothing arrived; rejects only on a terminal status with no messages.
  * A pull the server never answered at all (not even its 408) is what a missing consumer gets:
- * then `probe` asks whether the consumer exists, and its `ConsumerNotFoundError` (or
- * `StreamNotFoundError`) is the rejection.
+ * then `probe` asks whether the consumer exists, and the `ConsumerNotFoundError` (or
+ * `StreamNotFoundError`) it resolves is the rejection.
  */
 export function fetchBatch(
   nc: NatsConnection,
   subject: string,
   batch: number,
   opts: FetchOptions = {},
-  probe?: () => Promise<unknown>,
+  probe?: () => Promise<Error | undefined>,
 ): Promise<JsMsg[]> {
   const expires = opts.timeout ?? 5000;
   const hb = opts.heartbeat;
@@ -76,15 +71,7 @@ export function fetchBatch(
       if (answered || probe === undefined) return finish();
       clearTimeout(timer);
       clearInterval(hbTimer);
-      probe().then(
-        () => finish(),
-        (err: unknown) =>
-          finish(
-            err instanceof ConsumerNotFoundError || err instanceof StreamNotFoundError
-              ? err
-              : undefined,
-          ),
-      );
+      void probe().then(finish);
     };
     const timer = setTimeout(silent, expires + CLIENT_GRACE_MS);
     if (hb !== undefined) {

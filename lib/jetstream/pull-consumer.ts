@@ -1,3 +1,4 @@
+import { ConsumerNotFoundError, StreamNotFoundError } from '../core/index.js';
 import type { JsApi } from './api.js';
 import type { ConsumerInfo } from './config.js';
 import { ConsumerMessages, type ConsumeOptions } from './consume.js';
@@ -55,8 +56,18 @@ export class PullConsumer {
     return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe);
   }
 
-  /** Rejects with `ConsumerNotFoundError` / `StreamNotFoundError` when the consumer is gone. */
-  private readonly probe = (): Promise<unknown> => this.admin.info(this.stream, this.name);
+  /**
+   * Asks the server whether the consumer still exists: resolves the `ConsumerNotFoundError` /
+   * `StreamNotFoundError` that says it is gone, else undefined (other failures tell nothing).
+   */
+  private readonly probe = (): Promise<Error | undefined> =>
+    this.admin.info(this.stream, this.name).then(
+      () => undefined,
+      (err: unknown) =>
+        err instanceof ConsumerNotFoundError || err instanceof StreamNotFoundError
+          ? err
+          : undefined,
+    );
 
   /** The consumer's info: from the server, or the last one seen when `cached` is true. */
   async info(cached = false): Promise<ConsumerInfo> {
