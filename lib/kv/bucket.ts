@@ -80,11 +80,7 @@ export class KvBucket {
    */
   async put(key: string, value: Uint8Array | string): Promise<number> {
     validateKey(key, true);
-    try {
-      return (await this.js.publish(this.writePrefix + key, value)).seq;
-    } catch (err) {
-      throw await this.explain(err);
-    }
+    return (await this.publish(key, value, undefined, undefined)).seq;
   }
 
   /**
