@@ -356,8 +356,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
         return;
       }
       this.pongs.push(waiter);
-      encodeLine(this.outbound, 'PING');
-      this.outbound.flush();
+      this.ping();
     });
   }
 
@@ -667,8 +666,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       }
       waiters.forEach((w) => w(err));
     });
-    encodeLine(this.outbound, 'PING');
-    this.outbound.flush();
+    this.ping();
     this.startPings();
     if (this.state !== 'draining') this.transition('connected');
     const url = displayUrl(server);
@@ -791,9 +789,14 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       }
       this.pingsOut++;
       this.pongs.push(() => undefined);
-      encodeLine(this.outbound, 'PING');
-      this.outbound.flush();
+      this.ping();
     }, this.opts.pingInterval);
+  }
+
+  /** Sends a PING behind everything encoded before it, so its PONG vouches for all of that. */
+  private ping(): void {
+    encodeLine(this.outbound, 'PING');
+    this.outbound.flush();
   }
 
   private stopPings(): void {

@@ -25,10 +25,11 @@ const FLUSH_THRESHOLD = 32 * 1024;
  *   `process.nextTick`), so a lone request or reply does not wait for the rest of the turn;
  * - at once when `FLUSH_THRESHOLD` bytes are pending.
  * The socket is only given more once the kernel took everything before (its `writableLength`
- * is 0): while it is backed up, chunks wait here. So when a connection dies, at most the one
- * chunk the kernel was taking is lost with it; everything after it is still here and goes out
- * after the next handshake, in order, like the bytes encoded while disconnected (bounded by
- * the reconnect buffer size). Above the high-water mark `pressure()` hands publishers a promise
+ * is 0), and nothing once it is destroyed: while it is backed up, chunks wait here. So when a
+ * connection dies, what it loses is what the kernel had taken plus at most the one chunk the
+ * kernel was taking; everything after that is still here and goes out after the next
+ * handshake, in order, like the bytes encoded while disconnected (bounded by the reconnect
+ * buffer size). Above the high-water mark `pressure()` hands publishers a promise
  * that resolves once the backlog drains.
  */
 export class Outbound {
@@ -133,8 +134,8 @@ export class Outbound {
 
   /** Hands everything buffered to the socket at once, backed up or not: before it is ended. */
   flushAll(): void {
-    const writer = this.writer;
-    if (writer === null || writer.destroyed === true) return;
+    const writer = this.live();
+    if (writer === null) return;
     this.cut();
     while (this.queued.length > 0) this.hand(writer, this.join());
   }
@@ -174,6 +175,15 @@ export class Outbound {
     if (this.backlog() <= this.highWaterMark) this.relieve();
   }
 
+  /**
+   * The socket, unless it is destroyed: a destroyed one would drop what it is given until its
+   * 'close' detaches it.
+   */
+  private live(): ChunkWriter | null {
+    const writer = this.writer;
+    return writer !== null && writer.destroyed !== true ? writer : null;
+  }
+
   /** Bytes waiting for the kernel, here and in the socket. */
   private backlog(): number {
     return this.queuedBytes + (this.writer?.writableLength ?? 0);
@@ -181,8 +191,8 @@ export class Outbound {
 
   /** Hands queued chunks to the socket until it backs up. */
   private pump(): void {
-    const writer = this.writer;
-    if (writer === null || writer.destroyed === true) return;
+    const writer = this.live();
+    if (writer === null) return;
     while (this.queued.length > 0 && !this.backedUp) this.hand(writer, this.join());
     if (this.waiting !== undefined && this.backlog() <= this.highWaterMark) this.relieve();
   }
@@ -218,12 +228,12 @@ export class Outbound {
     // The socket keeps a view of these bytes until written, so later encodes continue after them.
     const chunk = this.buf.subarray(this.start, this.len);
     this.start = this.len;
-    // A destroyed socket would drop what it is given until its 'close' detaches it: keep it.
-    if (this.writer === null || this.backedUp || this.writer.destroyed === true) {
+    const writer = this.live();
+    if (writer === null || this.backedUp) {
       this.queued.push(chunk);
       this.queuedBytes += chunk.length;
     } else {
-      this.hand(this.writer, chunk);
+      this.hand(writer, chunk);
     }
     if (this.writer !== null && this.waiting === undefined && this.backlog() > this.highWaterMark) {
       this.waiting = new Promise((resolve) => (this.release = resolve));
