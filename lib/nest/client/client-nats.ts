@@ -154,18 +154,9 @@ export class ClientNats extends ClientProxy {
     const subject = this.normalizePattern(packet.pattern);
     const route = router.open(subject, callback);
     try {
-      const data = packet.data;
-      if (this.options.headers === undefined && !(data instanceof NatsRecord)) {
-        // The common case, without the headers object `outgoing()` would build.
-        void nc.publish(subject, encodePayload(data), { reply: route.reply });
-      } else {
-        const { payload, headers } = this.outgoing(data);
-        void nc.publish(
-          subject,
-          payload,
-          headers ? { reply: route.reply, headers } : { reply: route.reply },
-        );
-      }
+      const { payload, headers } = this.outgoing(packet.data);
+      const opts = headers ? { reply: route.reply, headers } : { reply: route.reply };
+      void nc.publish(subject, payload, opts);
     } catch (err) {
       route.close();
       callback({ err, isDisposed: true });
