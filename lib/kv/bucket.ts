@@ -19,6 +19,7 @@ import {
   bucketNotFound,
   explainUnanswered,
   isWrongLastSequence,
+  unlessBucketGone,
 } from './errors.js';
 import type {
   KvEntry,
@@ -257,10 +258,17 @@ export class KvBucket {
       const opts = { timeout: this.js.api.timeout };
       try {
         // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
-        const msg =
+        const request =
           revision === undefined && !/[*>]/.test(key)
-            ? await nc.request(`${this.directGet}.${subject}`, undefined, opts)
-            : await nc.request(this.directGet, JSON.stringify(body), opts);
+            ? nc.request(`${this.directGet}.${subject}`, undefined, opts)
+            : nc.request(this.directGet, JSON.stringify(body), opts);
+        const msg = await unlessBucketGone(
+          request,
+          this.streams,
+          this.streamName,
+          this.bucket,
+          opts.timeout,
+        );
         e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
       } catch (err) {
         throw await this.explain(err);

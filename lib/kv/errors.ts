@@ -65,6 +65,51 @@ export function bucketNotFound(err: unknown, bucket: string): unknown {
     : err;
 }
 
+// A direct get normally answers within a millisecond or two; one still open after this long
+// may be waiting on a stream that is gone.
+const PROBE_AFTER_MS = 500;
+
+/**
+ * Waits for `read`, a get on the bucket's stream. A deleted stream's direct-get subject still
+ * reaches the JetStream API, which never answers it, so a get on a deleted bucket would hang for
+ * the whole API timeout. If `read` is still open after PROBE_AFTER_MS (or half the timeout),
+ * one stream info asks the server, and a "stream not found" rejects at once with
+ * `BucketNotFoundError`; otherwise `read` settles as usual.
+ */
+export function unlessBucketGone<T>(
+  read: Promise<T>,
+  streams: StreamsApi,
+  stream: string,
+  bucket: string,
+  timeout: number,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let open = true;
+    const settle = (finish: () => void): void => {
+      if (!open) return;
+      open = false;
+      clearTimeout(timer);
+      finish();
+    };
+    const timer = setTimeout(
+      () => {
+        streams.info(stream).then(
+          () => undefined,
+          (err: unknown) => {
+            const missing = bucketNotFound(err, bucket);
+            if (missing !== err) settle(() => reject(missing));
+          },
+        );
+      },
+      Math.min(PROBE_AFTER_MS, timeout / 2),
+    );
+    read.then(
+      (value) => settle(() => resolve(value)),
+      (err: unknown) => settle(() => reject(err)),
+    );
+  });
+}
+
 /**
  * A request on a bucket that nobody answered (no stream took a write; a direct get timed out,
  * since a deleted stream's direct-get subject still reaches the JetStream API, which stays

@@ -1,6 +1,12 @@
 import { InvalidOptionError, nuid, type HeadersInit } from '../core/index.js';
 import { StreamsApi, type JetStreamClient } from '../jetstream/index.js';
-import { Watcher, bucketNotFound, explainUnanswered, validateBucketName } from '../kv/internal.js';
+import {
+  Watcher,
+  bucketNotFound,
+  explainUnanswered,
+  unlessBucketGone,
+  validateBucketName,
+} from '../kv/internal.js';
 import { objStatus } from './config.js';
 import {
   InvalidLinkError,
@@ -295,7 +301,13 @@ export class ObjectStore {
   /** The last meta message on a subject (or filter), or null. */
   private async lastMeta(subject: string): Promise<MetaMsg | null> {
     try {
-      return await readLastMeta(this.js, this.streamName, subject, this.direct);
+      return await unlessBucketGone(
+        readLastMeta(this.js, this.streamName, subject, this.direct),
+        this.streams,
+        this.streamName,
+        this.bucket,
+        this.js.api.timeout,
+      );
     } catch (err) {
       throw bucketNotFound(await this.explain(err), this.bucket);
     }
