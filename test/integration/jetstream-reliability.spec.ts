@@ -294,6 +294,37 @@ describe('JetStream at-least-once under faults', () => {
     await finish(s);
   }, 45_000);
 
+  // The other side of README's "delivery is at least once": after a crash, nats-server 2.9.10
+  // may deliver confirmed acks again (it writes consumer state lazily); after a normal stop it
+  // must not, so an ackSync() that resolved really reached the consumer's stored state.
+  it('delivers nothing again after a graceful restart once ackSync() confirmed every ack', async () => {
+    const server = await startServer({ jetstream: true });
+    const nc = await client(server.url);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'ACKED', subjects: ['acked.>'], storage: 'file' });
+    await jsm.consumers.add('ACKED', { durableName: 'c', ackPolicy: 'explicit', ackWait: 30_000 });
+    const js = jetstream(nc);
+    for (let i = 0; i < 100; i++) await js.publish(`acked.${i}`, 'x');
+    const consumer = await js.consumers.get('ACKED', 'c');
+    let acked = 0;
+    while (acked < 100) {
+      for (const m of await consumer.fetch(25, { timeout: 2000 })) {
+        await m.ackSync();
+        acked++;
+      }
+    }
+    await server.restart(); // SIGTERM: the server stores its state before it exits
+    await waitUntil(
+      () => nc.isConnected,
+      () => 'the reconnect',
+      10_000,
+    );
+    expect(await consumer.fetch(100, { timeout: 1000 })).toHaveLength(0);
+    const info = await jsm.consumers.info('ACKED', 'c');
+    expect(info.ackFloor.streamSeq).toBe(100);
+    expect(info.numPending).toBe(0);
+  }, 30_000);
+
   it("survives the loss of an R3 stream leader's server in a 3-node cluster", async () => {
     const cluster = await startCluster(3, { jetstream: true });
     const names = cluster.servers.map(serverName);
