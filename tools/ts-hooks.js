@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import swc from '@swc/core';
 
 const options = {
@@ -13,8 +14,17 @@ const options = {
   sourceMaps: 'inline',
 };
 
+// NESTJS_NATS_PEERS=<dir>: NestJS and rxjs come from <dir>/node_modules instead (used to run the
+// sample against the NestJS 11 install under test/compat/nest11).
+const peersDir = process.env.NESTJS_NATS_PEERS;
+const peersFrom = peersDir ? pathToFileURL(`${resolvePath(peersDir)}/`).href : undefined;
+const PEER = /^(@nestjs\/(common|core|microservices|testing|terminus)|rxjs)(\/|$)/;
+
 // Sources import siblings as `./x.js` (NodeNext style); map them to `./x.ts` when only that exists.
 export async function resolve(specifier, context, next) {
+  if (peersFrom && PEER.test(specifier)) {
+    return next(specifier, { ...context, parentURL: peersFrom });
+  }
   if (
     specifier.endsWith('.js') &&
     context.parentURL &&
