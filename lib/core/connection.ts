@@ -35,7 +35,13 @@ import { MuxInbox } from './subscriptions/mux-inbox.js';
 import { collectReplies, type RequestManyOptions } from './subscriptions/request-many.js';
 
 export type { RequestManyOptions };
-import { checkPublishSubject, checkQueueGroup, checkSubscribeSubject } from './subjects.js';
+import {
+  checkControlLine,
+  checkPublishSubject,
+  checkQueueGroup,
+  checkSubscribeSubject,
+} from './subjects.js';
+import { checkDelay } from './delays.js';
 import {
   resolveOptions,
   type ConnectOptions,
@@ -74,6 +80,29 @@ type PongWaiter = (err?: Error) => void;
 
 const EMPTY = new Uint8Array(0);
 
+/** A pending limit: a positive integer, or -1 for none. */
+function checkPendingLimit(limit: number | undefined, what: string): void {
+  if (limit === undefined || limit === -1 || (Number.isInteger(limit) && limit > 0)) return;
+  throw new InvalidOptionError(
+    `subscription ${what} must be a positive integer, or -1 for no limit; got ${String(limit)}`,
+  );
+}
+
+/** Bytes of message data; anything but a string or a Uint8Array (Buffer) is refused. */
+function payloadSize(payload: Uint8Array | string): number {
+  if (typeof payload === 'string') return Buffer.byteLength(payload);
+  if (payload instanceof Uint8Array) return payload.length;
+  // Other typed arrays count elements, not bytes: sending them would corrupt the message.
+  const what = ArrayBuffer.isView(payload)
+    ? (payload as object).constructor.name
+    : typeof payload === 'object'
+      ? String((payload as object).constructor?.name ?? 'object')
+      : typeof payload;
+  throw new InvalidOptionError(
+    `message data must be a string or a Uint8Array (Buffer), not ${what}`,
+  );
+}
+
 /**
  * A connection to a NATS server (or cluster). Created by `connect()`. Publishes are buffered and
  * coalesced into one socket write per event-loop turn; the connection reconnects by itself and
@@ -89,6 +118,9 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private readonly subs = new Map<number, Subscription>();
   private readonly prefixes = new Map<string, Buffer>();
   private readonly seenOnce = new Set<string>();
+  // Subject plus reply lengths (UTF-16 units) above which a PUB line may exceed the server's
+  // control-line limit (UTF-8 takes at most 3 bytes per unit): only then is it measured.
+  private readonly longLine: number;
   private readonly warnedAt = new Map<string, number>();
   private nextSid = 1;
   private mux: MuxInbox | null = null;
@@ -129,6 +161,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       : [this.opts.servers as string];
     this.pool = new ServerPool(urls, !this.opts.noRandomize);
     this.outbound = new Outbound(this.opts.writeHighWaterMark, this.opts.reconnectBufferSize);
+    this.longLine = Math.floor((this.opts.maxControlLine - 64) / 3);
   }
 
   /** Connects to the first server of the pool that answers. See `connect()`. */
@@ -242,10 +275,15 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     payload: Uint8Array | string,
     headersInit: HeadersInit | undefined,
   ): Promise<void> | undefined {
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const size = payloadSize(payload);
     const headers = headersInit === undefined ? null : MsgHeaders.from(headersInit).encode();
     const total = size + (headers === null ? 0 : headers.length);
     if (total > this.maxPayload) throw new MaxPayloadError(total, this.maxPayload);
+    if (subject.length + reply.length > this.longLine) {
+      const op = headers === null ? 'PUB' : `HPUB`;
+      const sizes = headers === null ? `${total}` : `${headers.length} ${total}`;
+      checkControlLine(`${op} ${subject} ${reply} ${sizes}\r\n`, this.opts.maxControlLine);
+    }
     encodePub(this.outbound, subject, reply, payload, size, headers);
     return this.sent(total);
   }
@@ -256,8 +294,11 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     reply: string,
     payload: Uint8Array | string,
   ): Promise<void> | undefined {
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const size = payloadSize(payload);
     if (size > this.maxPayload) throw new MaxPayloadError(size, this.maxPayload);
+    if (prefix.length + reply.length > this.longLine) {
+      checkControlLine(`${prefix.toString()}${reply} ${size}\r\n`, this.opts.maxControlLine);
+    }
     encodePubPrefixed(this.outbound, prefix, reply, payload, size);
     return this.sent(size);
   }
@@ -300,6 +341,12 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (opts.max !== undefined && (!Number.isInteger(opts.max) || opts.max < 0)) {
       throw new InvalidOptionError('subscription max must be a non-negative integer');
     }
+    checkPendingLimit(opts.pendingMsgsLimit, 'pendingMsgsLimit');
+    checkPendingLimit(opts.pendingBytesLimit, 'pendingBytesLimit');
+    if (subject.length + (opts.queue?.length ?? 0) > this.longLine) {
+      const queue = opts.queue === undefined ? '' : ` ${opts.queue}`;
+      checkControlLine(`SUB ${subject}${queue} ${this.nextSid}\r\n`, this.opts.maxControlLine);
+    }
     const sid = this.nextSid++;
     const sub = new Subscription(this, sid, subject, opts);
     this.subs.set(sid, sub);
@@ -319,8 +366,10 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   request(subject: string, data?: Uint8Array | string | null, opts?: RequestOptions): Promise<Msg> {
     try {
       this.assertOpen();
+      const timeout = opts?.timeout ?? 1000;
+      checkDelay(timeout, 'request timeout', 1);
       const mux = this.ensureMux();
-      const { reply, response } = mux.register(subject, opts?.timeout ?? 1000);
+      const { reply, response } = mux.register(subject, timeout);
       try {
         // The reply subject is our own inbox: valid by construction.
         void this.publishTo(subject, reply, data ?? EMPTY, opts?.headers);
@@ -709,6 +758,11 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
 
   private async reconnectLoop(): Promise<void> {
     let attempt = 0;
+    // A connection lost before its server answered the PING after the handshake was most
+    // likely refused for something we sent (a replayed subscription, a buffered frame): wait
+    // before trying again, or a refusal that repeats would reconnect in a tight loop.
+    const unconfirmed = this.pool.current !== undefined && this.pool.current.reconnects > 0;
+    if (unconfirmed) await this.sleep(this.reconnectDelay(0));
     while (this.state === 'reconnecting') {
       const pass = this.pool.servers.length;
       for (let i = 0; i < pass && this.state === 'reconnecting'; i++) {

@@ -1,4 +1,5 @@
 import { InvalidOptionError, type NatsError } from './errors.js';
+import { checkDelay } from './delays.js';
 import { isValidPublishSubject } from './subjects.js';
 
 /** TLS settings; giving any of them requires TLS. */
@@ -91,6 +92,12 @@ export interface ConnectOptions {
   writeHighWaterMark?: number;
   /** Time allowed for `drain()` before it closes anyway. @default 30000 */
   drainTimeout?: number;
+  /**
+   * The server's `max_control_line`: a PUB or SUB line longer than this (long subjects) is
+   * refused with `InvalidSubjectError` instead of being sent, since the server would drop the
+   * connection over it. Raise it only together with the server's setting. @default 4096
+   */
+  maxControlLine?: number;
   /** Errors that belong to no call: slow consumers, permission violations, throwing callbacks. */
   onError?: (err: NatsError) => void;
   onDisconnect?: (server: string) => void;
@@ -114,6 +121,7 @@ export const DEFAULTS = {
   inboxPrefix: '_INBOX',
   writeHighWaterMark: 4 * 1024 * 1024,
   drainTimeout: 30_000,
+  maxControlLine: 4096,
 } as const;
 
 export type ResolvedOptions = ConnectOptions & {
@@ -135,6 +143,17 @@ const NUMBER_OPTIONS = [
   'maxPingsOut',
   'writeHighWaterMark',
   'drainTimeout',
+  'maxControlLine',
+] as const;
+
+// Options that become timer delays, so they must fit Node's timers.
+const DELAY_OPTIONS = [
+  'timeout',
+  'reconnectTimeWait',
+  'reconnectJitter',
+  'reconnectJitterTls',
+  'pingInterval',
+  'drainTimeout',
 ] as const;
 
 /** Applies defaults and rejects options that cannot work, with `InvalidOptionError`. */
@@ -153,6 +172,9 @@ export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
       throw new InvalidOptionError(`option ${k} must not be negative`);
   }
   if (resolved.timeout === 0) throw new InvalidOptionError('option timeout must be positive');
+  for (const k of DELAY_OPTIONS) checkDelay(resolved[k], `option ${k}`);
+  if (!Number.isInteger(resolved.maxControlLine) || resolved.maxControlLine < 256)
+    throw new InvalidOptionError('option maxControlLine must be an integer of at least 256');
   const servers = Array.isArray(resolved.servers) ? resolved.servers : [resolved.servers];
   if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.trim() === '')) {
     throw new InvalidOptionError('option servers must be a non-empty URL or list of URLs');

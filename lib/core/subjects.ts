@@ -66,3 +66,18 @@ export function checkQueueGroup(queue: string): void {
     throw new InvalidSubjectError(`invalid queue group ${JSON.stringify(queue)}`);
   }
 }
+
+/**
+ * Throws `InvalidSubjectError` when a control line (`PUB …`/`SUB …`, with its CRLF) is longer
+ * than the server's `max_control_line`: the server would answer with an -ERR and drop the
+ * connection, taking the frames around it along.
+ */
+export function checkControlLine(line: string, max: number): void {
+  const bytes = Buffer.byteLength(line);
+  if (bytes <= max) return;
+  const preview = line.length > 60 ? `${line.slice(0, 60)}…` : line.trimEnd();
+  throw new InvalidSubjectError(
+    `subject too long: ${JSON.stringify(preview)} makes a ${bytes}-byte protocol line, and the ` +
+      `server accepts at most ${max} (its max_control_line; see the maxControlLine option)`,
+  );
+}

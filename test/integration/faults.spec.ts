@@ -179,6 +179,32 @@ describe('hostile or broken servers', () => {
     expect(disconnectError(c.seen)).toBe(c.errors[0]);
   });
 
+  it('waits reconnectTimeWait before retrying a server that drops it right after each handshake', async () => {
+    // Every connection: a good handshake, then a fatal -ERR instead of the PONG to the client's
+    // next PING (what a server does over a frame it refuses, replayed on every reconnect).
+    let connections = 0;
+    const refusing = await startFakeServer(async (conn) => {
+      connections++;
+      await conn.handshake();
+      conn.autoPong = false;
+      await conn.waitFor(/^PING$/);
+      conn.send("-ERR 'maximum control line exceeded'\r\n");
+      conn.close();
+    });
+    fakes.push(refusing);
+    const c = await client(refusing, {
+      reconnectTimeWait: 200,
+      reconnectJitter: 0,
+      maxReconnectAttempts: -1,
+    });
+    await sleep(1000);
+    // Without the wait: one connection per round trip, dozens a second.
+    expect(connections).toBeGreaterThanOrEqual(2);
+    expect(connections).toBeLessThanOrEqual(7);
+    expect(c.errors.length).toBeGreaterThanOrEqual(1);
+    expect(c.errors[0]!.message).toContain('maximum control line exceeded');
+  });
+
   it('detects a server that stopped answering PINGs and reconnects', async () => {
     const fake = await fakeServer((conn) => {
       conn.autoPong = false;

@@ -1,3 +1,4 @@
+import { checkDelay } from '../delays.js';
 import { NoRespondersError, TimeoutError } from '../errors.js';
 import type { HeadersInit } from '../messages/headers.js';
 import type { Msg } from '../messages/msg.js';
@@ -36,6 +37,8 @@ export async function* collectReplies(
   data: Uint8Array | string | null | undefined,
   opts: RequestManyOptions,
 ): AsyncGenerator<Msg> {
+  checkDelay(opts.maxWait ?? 1000, 'requestMany maxWait', 1);
+  if (opts.stallTimeout !== undefined) checkDelay(opts.stallTimeout, 'requestMany stallTimeout', 1);
   const inbox = nc.newInbox();
   const sub = nc.subscribe(inbox, opts.maxMessages ? { max: opts.maxMessages } : {});
   const deadline = Date.now() + (opts.maxWait ?? 1000);

@@ -1,6 +1,8 @@
+import { checkDelay } from '../delays.js';
 import {
   CallbackError,
   InvalidOperationError,
+  InvalidOptionError,
   SlowConsumerError,
   TimeoutError,
   type NatsError,
@@ -18,9 +20,9 @@ export interface SubscriptionOptions {
   callback?: (msg: Msg) => unknown;
   /** Unsubscribe automatically after this many messages (enforced by the server too). */
   max?: number;
-  /** Messages held unread before new ones are dropped. @default 524288 */
+  /** Messages held unread before new ones are dropped; -1 for no limit. @default 524288 */
   pendingMsgsLimit?: number;
-  /** Bytes held unread before new messages are dropped. @default 128 MiB */
+  /** Bytes held unread before new messages are dropped; -1 for no limit. @default 128 MiB */
   pendingBytesLimit?: number;
 }
 
@@ -49,8 +51,10 @@ export class Subscription implements AsyncIterable<Msg> {
   private head = 0;
   private bytes = 0;
   private slow = false;
-  private waiter: ((msg: Msg | null) => void) | null = null;
+  // Readers waiting for a message (nextMsg calls, iterators), served in order.
+  private waiters: ((msg: Msg | null) => void)[] = [];
   private closedFlag = false;
+  private closeError: Error | undefined;
   private draining = false;
   private resolveClosed!: (err?: Error) => void;
   /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
@@ -68,8 +72,8 @@ export class Subscription implements AsyncIterable<Msg> {
     this.queue = opts.queue;
     this.callback = opts.callback;
     this.max = opts.max ?? 0;
-    this.msgsLimit = opts.pendingMsgsLimit ?? DEFAULT_SUB_PENDING_MSGS_LIMIT;
-    this.bytesLimit = opts.pendingBytesLimit ?? DEFAULT_SUB_PENDING_BYTES_LIMIT;
+    this.msgsLimit = limit(opts.pendingMsgsLimit, DEFAULT_SUB_PENDING_MSGS_LIMIT);
+    this.bytesLimit = limit(opts.pendingBytesLimit, DEFAULT_SUB_PENDING_BYTES_LIMIT);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve as (err?: Error) => void));
   }
 
@@ -108,10 +112,9 @@ export class Subscription implements AsyncIterable<Msg> {
       if (this.limitReached) this.host.unsubscribe(this);
       return;
     }
-    if (this.waiter !== null) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(msg);
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter(msg);
     } else if (
       this.pendingMsgs >= this.msgsLimit ||
       this.bytes + msg.data.length > this.bytesLimit
@@ -132,25 +135,29 @@ export class Subscription implements AsyncIterable<Msg> {
   }
 
   /**
-   * The next message, waiting up to `timeout` ms. Rejects with `TimeoutError`, or with the
-   * closing error once the subscription has ended and nothing is left.
+   * The next message, waiting up to `timeout` ms. Rejects with `TimeoutError`, or once the
+   * subscription has ended and nothing is left, with the error that ended it (a
+   * `TimeoutError` when it ended without one). Concurrent calls are served in call order.
    */
   async nextMsg(timeout = 1000): Promise<Msg> {
     if (this.callback)
       throw new InvalidOperationError('nextMsg() is not available on a callback subscription');
+    checkDelay(timeout, 'nextMsg timeout');
     const msg = this.take();
     if (msg !== null) return msg;
-    if (this.closedFlag) throw new TimeoutError(`subscription ${this.subject} is closed`);
+    if (this.closedFlag) throw this.endedError();
     return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new TimeoutError(`no message on ${this.subject} within ${timeout} ms`));
-      }, timeout);
-      this.waiter = (m) => {
+      const waiter = (m: Msg | null): void => {
         clearTimeout(timer);
-        if (m === null) reject(new TimeoutError(`subscription ${this.subject} closed`));
+        if (m === null) reject(this.endedError());
         else resolve(m);
       };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new TimeoutError(`no message on ${this.subject} within ${timeout} ms`));
+      }, timeout);
+      this.waiters.push(waiter);
     });
   }
 
@@ -165,7 +172,7 @@ export class Subscription implements AsyncIterable<Msg> {
         continue;
       }
       if (this.closedFlag) return;
-      const next = await new Promise<Msg | null>((resolve) => (this.waiter = resolve));
+      const next = await new Promise<Msg | null>((resolve) => this.waiters.push(resolve));
       if (next === null) return;
       yield next;
     }
@@ -175,8 +182,16 @@ export class Subscription implements AsyncIterable<Msg> {
     return this.messages();
   }
 
-  /** Unsubscribes now, or after `limit` messages in total when given. */
+  /**
+   * Unsubscribes now, or after `limit` messages in total when given (a positive integer, else
+   * `InvalidOptionError`).
+   */
   unsubscribe(limit?: number): void {
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new InvalidOptionError(
+        `unsubscribe limit must be a non-negative integer; got ${String(limit)}`,
+      );
+    }
     if (this.closedFlag) return;
     if (limit !== undefined && limit > 0) {
       this.max = limit;
@@ -199,12 +214,15 @@ export class Subscription implements AsyncIterable<Msg> {
   close(err?: Error): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    if (this.waiter !== null) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(null);
-    }
+    this.closeError = err;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(null);
     this.resolveClosed(err);
+  }
+
+  private endedError(): Error {
+    return this.closeError ?? new TimeoutError(`subscription ${this.subject} is closed`);
   }
 
   private take(): Msg | null {
@@ -226,4 +244,10 @@ export class Subscription implements AsyncIterable<Msg> {
     const e = err instanceof Error ? err : new Error(String(err));
     this.host.reportError(new CallbackError(this.subject, e));
   }
+}
+
+/** A pending limit as used: -1 (none) becomes Infinity. */
+function limit(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  return value === -1 ? Infinity : value;
 }
