@@ -1,3 +1,4 @@
+import { checkDelay } from '../core/delays.js';
 import {
   ConsumerNotFoundError,
   InvalidOptionError,
@@ -58,6 +59,7 @@ export class JsApi {
     const prefix = opts.apiPrefix ?? (opts.domain ? `$JS.${opts.domain}.API` : '$JS.API');
     this.prefix = prefix.endsWith('.') ? prefix.slice(0, -1) : prefix;
     this.timeout = opts.timeout ?? 5000;
+    checkDelay(this.timeout, 'JetStream timeout', 1);
   }
 
   /** The full subject of an API call, e.g. `subject('STREAM.INFO.S')`. */

@@ -1,3 +1,4 @@
+import { checkDelay } from '../core/delays.js';
 import {
   CallbackError,
   InvalidOptionError,
@@ -84,6 +85,8 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (!Number.isInteger(this.max) || this.max < 1)
       throw new InvalidOptionError('maxMessages must be a positive integer');
     this.threshold = Math.floor(this.max / 2);
+    if (opts.expires !== undefined) checkDelay(opts.expires, 'consume expires', 1);
+    if (opts.idleHeartbeat !== undefined) checkDelay(opts.idleHeartbeat, 'idleHeartbeat', 1);
     this.expires = Math.max(opts.expires ?? 30_000, 1000);
     this.hb = opts.idleHeartbeat ?? Math.min(Math.max(this.expires / 2, 500), 30_000);
     if (this.hb * 2 > this.expires)

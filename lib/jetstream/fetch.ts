@@ -1,3 +1,4 @@
+import { checkDelay } from '../core/delays.js';
 import { InvalidOptionError, type NatsConnection } from '../core/index.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { pullRequest, pullStatus, statusError } from './pull-status.js';
@@ -34,6 +35,12 @@ export function fetchBatch(
   const hb = opts.heartbeat;
   if (!Number.isInteger(batch) || batch < 1)
     return Promise.reject(new InvalidOptionError('batch must be a positive integer'));
+  try {
+    checkDelay(expires, 'fetch timeout', 1);
+    if (hb !== undefined) checkDelay(hb, 'fetch heartbeat', 1);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (hb !== undefined && hb * 2 > expires)
     return Promise.reject(new InvalidOptionError('heartbeat must be at most half the timeout'));
   const inbox = nc.newInbox();

@@ -222,6 +222,21 @@ describe('consume()', () => {
     expect(() => c.consume({ maxBytes: 0 })).toThrow(InvalidOptionError);
   });
 
+  it('refuses durations a Node timer cannot wait (NaN, Infinity, over 2^31-1 ms)', async () => {
+    const { c } = await setup(1);
+    for (const timeout of [Number.NaN, Infinity, 2 ** 31, 0]) {
+      await expect(c.fetch(1, { timeout })).rejects.toThrow(InvalidOptionError);
+    }
+    await expect(c.fetch(1, { timeout: 1000, heartbeat: Infinity })).rejects.toThrow(
+      InvalidOptionError,
+    );
+    expect(() => c.consume({ expires: Infinity })).toThrow(InvalidOptionError);
+    expect(() => c.consume({ idleHeartbeat: Number.NaN })).toThrow(InvalidOptionError);
+    expect(() => jetstream(fx.nc, { timeout: Infinity })).toThrow(InvalidOptionError);
+    // Nothing was consumed by the refused calls.
+    expect(await c.fetch(1, { timeout: 1000 })).toHaveLength(1);
+  });
+
   it('stop() ends an idle iteration', async () => {
     const { c } = await setup(0);
     const it = c.consume({ expires: 5000 });
