@@ -1,3 +1,4 @@
+import type { Msg } from './messages/msg.js';
 /**
  * Every error this library throws or rejects with is a `NatsError` with a stable string `code`,
  * so callers can branch on `err.code` (or `instanceof`) without parsing messages.
@@ -194,10 +195,10 @@ export class ServiceError extends NatsError {
   /** The numeric code from `Nats-Service-Error-Code`. */
   readonly serviceCode: number;
   readonly description: string;
-  /** The reply message that carried the error. */
-  readonly msg: unknown;
+  /** The reply message that carried the error (its body often has details). */
+  readonly msg: Msg | undefined;
 
-  constructor(serviceCode: number, description: string, msg?: unknown) {
+  constructor(serviceCode: number, description: string, msg?: Msg) {
     super('SERVICE_ERROR', `service error ${serviceCode}: ${description}`);
     this.serviceCode = serviceCode;
     this.description = description;

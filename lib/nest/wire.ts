@@ -38,14 +38,25 @@ export interface NestEnvelope {
   id?: string;
 }
 
-/** Recognises a request sent by Nest's built-in NATS client, so it can be answered in kind. */
-export function asNestEnvelope(value: unknown): NestEnvelope | undefined {
+/**
+ * Recognises a packet sent by Nest's built-in NATS client, so it can be answered in kind. Only
+ * `pattern`, `data` and `id` keys; a string pattern must be the subject it was published to
+ * (the built-in client publishes to its pattern); a request (with a reply subject) must carry
+ * its `id`, as the built-in client's always do. Anything else is a plain JSON payload that
+ * happens to look similar, e.g. `{ pattern: 'a*' }` from any other client.
+ */
+export function asNestEnvelope(
+  value: unknown,
+  msg: Pick<Msg, 'subject' | 'reply'>,
+): NestEnvelope | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const keys = Object.keys(value);
   if (!keys.includes('pattern') || keys.some((k) => k !== 'pattern' && k !== 'data' && k !== 'id'))
     return undefined;
-  const id = (value as NestEnvelope).id;
+  const { id, pattern } = value as NestEnvelope;
   if (id !== undefined && typeof id !== 'string') return undefined;
+  if (msg.reply && id === undefined) return undefined;
+  if (typeof pattern === 'string' && pattern !== msg.subject) return undefined;
   return value as NestEnvelope;
 }
 
@@ -84,10 +95,22 @@ export function toWireError(err: unknown): WireError {
   }
   if (typeof err === 'object' && err !== null) {
     const body = { ...(err as Record<string, unknown>) };
-    const message = typeof body.message === 'string' ? body.message : JSON.stringify(body);
-    return { code: numericCode(body), message, body };
+    return { code: numericCode(body), message: describeObject(body), body };
   }
   return { code: 500, message: String(err), body: { message: String(err) } };
+}
+
+/** A one-line description of an error object: its message (or messages, as ValidationPipe gives). */
+function describeObject(body: Record<string, unknown>): string {
+  const m = body.message;
+  if (typeof m === 'string') return m;
+  if (Array.isArray(m) && m.length > 0 && m.every((x) => typeof x === 'string'))
+    return m.join('; ');
+  try {
+    return JSON.stringify(body);
+  } catch {
+    return 'error';
+  }
 }
 
 function numericCode(o: Record<string, unknown>): number {

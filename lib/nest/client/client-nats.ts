@@ -38,6 +38,8 @@ export class ClientNats extends ClientProxy {
   private nc: NatsConnection | null = null;
   private connecting: Promise<NatsConnection> | null = null;
   private router: ReplyRouter | null = null;
+  // Bumped by close(): a connect that was in flight then closes what it opened.
+  private closes = 0;
   private readonly emitter = new EventEmitter();
   private readonly log = new Logger(ClientNats.name);
 
@@ -50,37 +52,48 @@ export class ClientNats extends ClientProxy {
     if (this.nc && !this.nc.isClosed) return Promise.resolve(this.nc);
     if (this.connecting) return this.connecting;
     const { timeout: _t, headers: _h, ...connectOptions } = this.options;
-    this.connecting = connect({
+    const closes = this.closes;
+    const pending: Promise<NatsConnection> = connect({
       ...connectOptions,
       onError: (err) => {
         this.log.error(`${err.code}: ${err.message}`);
         connectOptions.onError?.(err);
       },
     }).then(
-      (nc) => {
+      async (nc) => {
+        if (closes !== this.closes) {
+          // close() ran while this connect was in flight: it was meant to end it too.
+          await nc.close();
+          throw new ConnectionClosedError('ClientNats closed');
+        }
         this.nc = nc;
         this.router = new ReplyRouter(nc, this.options.timeout ?? 5000);
-        this.connecting = null;
+        if (this.connecting === pending) this.connecting = null;
         this._status$.next('connected');
         this.emitter.emit('connected', nc.connectedUrl);
         void this.watchStatus(nc);
         return nc;
       },
       (err: unknown) => {
-        this.connecting = null;
+        if (this.connecting === pending) this.connecting = null;
         throw err;
       },
     );
-    return this.connecting;
+    this.connecting = pending;
+    return pending;
   }
 
   /** Fails pending requests with `ConnectionClosedError` and closes the connection. */
   async close(): Promise<void> {
+    this.closes++;
+    const connecting = this.connecting;
+    this.connecting = null;
     const nc = this.nc;
     this.nc = null;
     this.router?.failAll(new ConnectionClosedError('ClientNats closed'));
     this.router = null;
     if (nc) await nc.close();
+    await connecting?.catch(() => undefined);
   }
 
   /** Connection events: `connected`, `disconnected`, `reconnecting`, `reconnected`. */
@@ -102,7 +115,8 @@ export class ClientNats extends ClientProxy {
     pattern: unknown,
     data: TInput,
   ): Observable<TResult> {
-    if (!this.nc || !this.router || data === undefined || data === null || pattern == null) {
+    const nc = this.nc;
+    if (!nc || nc.isClosed || !this.router || data == null || pattern == null) {
       return super.send<TResult, TInput>(pattern, data);
     }
     return new Observable<TResult>((observer) =>

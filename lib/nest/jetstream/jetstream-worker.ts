@@ -133,21 +133,38 @@ export class JetStreamWorker {
     // Past half the ack wait, tell the server we are still working so it does not redeliver.
     const keepAlive = setInterval(
       () => {
-        if (!msg.isAcked) msg.inProgress();
+        try {
+          if (!msg.isAcked) msg.inProgress();
+        } catch {
+          // The connection closed (an app closed past its grace period): nothing to keep alive.
+          clearInterval(keepAlive);
+        }
       },
       Math.max(ackWait / 2, 50),
     );
     const meta = msg.metadata;
-    let event: Pick<SettledEvent, 'outcome' | 'delay' | 'error'>;
+    let failure: { error: unknown } | undefined;
     try {
       const result = await this.handler(decodePayload(msg.data), new JetStreamContext(msg));
       if (isObservable(result))
         await lastValueFrom(result as Observable<unknown>, { defaultValue: undefined });
-      event = msg.isAcked ? { outcome: 'manual' } : (msg.ack(), { outcome: 'ack' });
     } catch (error) {
-      event = await this.failed(msg, error);
+      failure = { error };
     } finally {
       clearInterval(keepAlive);
+    }
+    let event: Pick<SettledEvent, 'outcome' | 'delay' | 'error'>;
+    try {
+      if (failure) event = await this.failed(msg, failure.error);
+      else event = msg.isAcked ? { outcome: 'manual' } : (msg.ack(), { outcome: 'ack' });
+    } catch (err) {
+      // Typically the connection closed while the handler ran past the grace period.
+      this.log.warn(
+        `could not settle ${meta.stream}#${meta.sequence.stream}: ` +
+          `${err instanceof Error ? err.message : String(err)}; the server delivers it again ` +
+          'after its ack wait',
+      );
+      return;
     }
     this.onSettled({
       subject: msg.subject,

@@ -80,7 +80,7 @@ export class NatsModule implements OnApplicationShutdown {
       const bucket = typeof decl === 'string' ? decl : decl.bucket;
       return {
         provide: getKvToken(bucket),
-        useFactory: (js: JetStreamClient) => openOrCreate(js, decl),
+        useFactory: (js: JetStreamClient) => closingOnFailure(js.nc, () => openOrCreate(js, decl)),
         inject: [JetStreamClient],
       };
     });
@@ -96,7 +96,8 @@ export class NatsModule implements OnApplicationShutdown {
       },
       {
         provide: JetStreamClient,
-        useFactory: (nc: NatsConnection, o: NatsModuleOptions) => nc.jetstream(o.jetstream),
+        useFactory: (nc: NatsConnection, o: NatsModuleOptions) =>
+          closingOnFailure(nc, () => nc.jetstream(o.jetstream)),
         inject: [NatsConnection, NATS_MODULE_OPTIONS],
       },
       {
@@ -104,7 +105,7 @@ export class NatsModule implements OnApplicationShutdown {
         // against a server without it; calls fail with JetStreamNotAvailableError instead.
         provide: JetStreamManager,
         useFactory: (nc: NatsConnection, o: NatsModuleOptions) =>
-          new JetStreamManager(new JsApi(nc, o.jetstream)),
+          closingOnFailure(nc, () => new JetStreamManager(new JsApi(nc, o.jetstream))),
         inject: [NatsConnection, NATS_MODULE_OPTIONS],
       },
       ...kvProviders,
@@ -130,6 +131,19 @@ export class NatsModule implements OnApplicationShutdown {
     await nc
       .drain()
       .catch((err: unknown) => this.log.warn(`drain failed: ${(err as Error).message}`));
+  }
+}
+
+/**
+ * Runs a provider's factory on the module's connection. If it fails, the app does not start and
+ * Nest runs no shutdown hooks, so the connection is closed here rather than left open.
+ */
+async function closingOnFailure<T>(nc: NatsConnection, build: () => T | Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
   }
 }
 

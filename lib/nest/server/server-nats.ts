@@ -4,6 +4,7 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import { isObservable, type Observable } from 'rxjs';
 import {
   connect,
+  MaxPayloadError,
   MsgHeaders,
   type ConnectOptions,
   type Msg,
@@ -52,6 +53,12 @@ export interface ServerNatsOptions extends ConnectOptions {
 
 /** Where a reply goes: a core message, or a Service API request (which also records stats). */
 type Replyable = Pick<Msg, 'reply' | 'subject' | 'respond'>;
+
+/** The error a caller gets for a reply the server would refuse as too large. */
+function tooLargeError(err: unknown): Record<string, unknown> {
+  const message = err instanceof Error ? err.message : String(err);
+  return { statusCode: 413, message: `reply not sent: ${message}`, code: 'MAX_PAYLOAD_EXCEEDED' };
+}
 
 /** Service endpoint names allow `A-Z a-z 0-9 _ -`; a subject pattern becomes one. */
 function endpointName(pattern: string): string {
@@ -239,7 +246,7 @@ export class ServerNats
       return;
     }
     const raw = decodePayload(msg.data);
-    if (asNestEnvelope(raw)) {
+    if (asNestEnvelope(raw, msg)) {
       this.inFlight.track(this.dispatch(pattern, handler, msg, msg, raw));
       return;
     }
@@ -258,7 +265,7 @@ export class ServerNats
     decoded?: unknown,
   ): Promise<void> {
     const raw = decoded === undefined ? decodePayload(msg.data) : decoded;
-    const envelope = asNestEnvelope(raw);
+    const envelope = asNestEnvelope(raw, msg);
     const data = envelope ? envelope.data : raw;
     const ctx = new NatsContext(msg);
     try {
@@ -281,16 +288,15 @@ export class ServerNats
   }
 
   /**
-   * Runs an event handler and the ones chained after it (several `@EventPattern`s on one
-   * subject). The handler is already known from the subscription, so Nest's pattern lookup
-   * (a JSON parse attempt per message) is skipped.
+   * Runs an event handler. Nest chains several `@EventPattern`s on one subject through
+   * `handler.next` and its wrapper calls the next ones itself (joined into the returned
+   * Observable), so only the first is called here. The handler is already known from the
+   * subscription, so Nest's pattern lookup (a JSON parse attempt per message) is skipped.
    */
   private runEvent(handler: MessageHandler, data: unknown, ctx: NatsContext): Promise<void> {
     return this.withHooks(ctx, async () => {
-      for (let h: MessageHandler | undefined = handler; h; h = h.next) {
-        const result = await h(data, ctx);
-        if (isObservable(result)) await consume(result as Observable<unknown>, () => undefined);
-      }
+      const result = await handler(data, ctx);
+      if (isObservable(result)) await consume(result as Observable<unknown>, () => undefined);
     });
   }
 
@@ -355,14 +361,20 @@ export class ServerNats
         held = value;
       },
       error: (err: unknown) => {
-        if (holding) this.sendValue(msg, held, 'more');
-        this.replyError(msg, err);
-        done();
+        try {
+          if (holding) this.sendValue(msg, held, 'more');
+          this.replyError(msg, err);
+        } finally {
+          done();
+        }
       },
       complete: () => {
-        if (holding) this.sendValue(msg, held, undefined);
-        else this.reply(msg, '', new MsgHeaders({ [STREAM_END_HEADER]: 'true' }));
-        done();
+        try {
+          if (holding) this.sendValue(msg, held, undefined);
+          else this.reply(msg, '', new MsgHeaders({ [STREAM_END_HEADER]: 'true' }));
+        } finally {
+          done();
+        }
       },
     });
   }
@@ -376,9 +388,23 @@ export class ServerNats
     }
   }
 
+  /**
+   * Answers with an error. A body that cannot be encoded (an `RpcException` object with a
+   * BigInt or a cycle) or that is too large keeps only the message.
+   */
   private replyError(msg: Replyable, err: unknown): void {
     const wire = toWireError(err);
-    this.reply(msg, JSON.stringify(wire.body), errorHeaders(wire));
+    const headers = errorHeaders(wire);
+    const brief = () => JSON.stringify({ message: wire.message.slice(0, 1024) });
+    let body: string;
+    try {
+      body = JSON.stringify(wire.body);
+    } catch {
+      body = brief();
+    }
+    this.reply(msg, body, headers, () =>
+      this.reply(msg, brief(), headers, (e) => this.cannotReply(msg, e)),
+    );
   }
 
   /** Nest's envelope: `{ id, response }` per value, `{ id, err, isDisposed }` / `{ id, isDisposed }`. */
@@ -394,17 +420,46 @@ export class ServerNats
       const stream = isObservable(result) ? (result as Observable<unknown>) : undefined;
       if (!stream) {
         const { data: value, headers } = unwrapRecord(result);
-        this.reply(msg, JSON.stringify({ id, response: value, isDisposed: true }), headers);
+        this.replyEnvelope(msg, { id, response: value, isDisposed: true }, headers);
         return;
       }
       await consume(stream, (value) => {
         const { data: v, headers } = unwrapRecord(value);
-        this.reply(msg, JSON.stringify({ id, response: v }), headers);
+        this.replyEnvelope(msg, { id, response: v }, headers);
       }).then(
-        () => this.reply(msg, JSON.stringify({ id, isDisposed: true }), undefined),
-        (err: unknown) => this.reply(msg, JSON.stringify({ id, err, isDisposed: true }), undefined),
+        () => this.replyEnvelope(msg, { id, isDisposed: true }, undefined),
+        (err: unknown) => this.replyEnvelope(msg, { id, err, isDisposed: true }, undefined),
       );
     });
+  }
+
+  /**
+   * One packet of Nest's envelope. One that cannot be encoded or is too large is answered
+   * with `{ id, err, isDisposed }` instead, so the built-in client is never left waiting.
+   */
+  private replyEnvelope(
+    msg: Replyable,
+    packet: { id: string; response?: unknown; err?: unknown; isDisposed?: boolean },
+    headers: MsgHeaders | undefined,
+  ): void {
+    const failed = (err: unknown) => {
+      const { message, body } = toWireError(err);
+      let payload: string;
+      try {
+        payload = JSON.stringify({ id: packet.id, err: body, isDisposed: true });
+      } catch {
+        payload = JSON.stringify({ id: packet.id, err: { message }, isDisposed: true });
+      }
+      this.reply(msg, payload, undefined, (e) => this.cannotReply(msg, e));
+    };
+    let payload: string;
+    try {
+      payload = JSON.stringify(packet);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    this.reply(msg, payload, headers, failed);
   }
 
   private send1(msg: Replyable, result: unknown, more: 'more' | undefined): void {
@@ -417,7 +472,17 @@ export class ServerNats
     this.reply(msg, encodePayload(data), h);
   }
 
-  private reply(msg: Replyable, payload: string, headers: MsgHeaders | undefined): void {
+  /**
+   * Sends a reply. One larger than the server's max_payload would never arrive, so the caller
+   * would only see a timeout: `tooLarge` gets the error and answers instead (by default an
+   * error reply with code 413).
+   */
+  private reply(
+    msg: Replyable,
+    payload: string,
+    headers: MsgHeaders | undefined,
+    tooLarge: (err: unknown) => void = (err) => this.replyError(msg, tooLargeError(err)),
+  ): void {
     if (!msg.reply) return;
     try {
       const code = headers?.get(ERROR_CODE_HEADER);
@@ -428,10 +493,15 @@ export class ServerNats
         void msg.respond(payload, headers ? { headers } : undefined);
       }
     } catch (err) {
-      this.log.error(
-        `cannot reply on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      if (err instanceof MaxPayloadError) tooLarge(err);
+      else this.cannotReply(msg, err);
     }
+  }
+
+  private cannotReply(msg: Replyable, err: unknown): void {
+    this.log.error(
+      `cannot reply on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   /** No instrumentation: Nest's default start hook and no end hook. */
