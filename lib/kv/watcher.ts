@@ -45,6 +45,8 @@ export class Watcher<T> implements AsyncIterable<T> {
   private oc: OrderedSubscription | undefined;
   // Stream sequence of the last initial value of a last-per-subject snapshot.
   private snapshotEnd: number | undefined;
+  // The snapshot ended before the consumer was known: changes wait for its restart.
+  private restartPending = false;
 
   private constructor(private readonly spec: WatchSpec<T>) {
     this.initialized = new Promise<number>((resolve, reject) => {
@@ -76,7 +78,10 @@ export class Watcher<T> implements AsyncIterable<T> {
     }
     w.oc = oc;
     if (w.stopped) oc.stop();
-    else if (w.snapshotEnd !== undefined) oc.restartAfter(w.snapshotEnd);
+    else if (w.snapshotEnd !== undefined) {
+      w.restartPending = false;
+      oc.restartAfter(w.snapshotEnd);
+    }
     void oc.closed.then(() => w.stop());
     if (empty) w.markInit();
     return w;
@@ -139,6 +144,9 @@ export class Watcher<T> implements AsyncIterable<T> {
 
   private onMsg(m: JsMsg): void {
     if (this.stopped) return;
+    // Changes after the snapshot, from the consumer about to be replaced: the new one (started
+    // right after the snapshot) delivers them again, so they are taken from it only.
+    if (this.restartPending && m.metadata.sequence.stream > (this.snapshotEnd ?? 0)) return;
     const item = this.spec.map(m, this.initDone);
     if (item !== undefined) {
       this.items.push(item);
@@ -151,7 +159,8 @@ export class Watcher<T> implements AsyncIterable<T> {
       // can skip the first change after one (see OrderedSubscription.restartAfter).
       if (this.spec.deliverPolicy === 'last_per_subject') {
         this.snapshotEnd = m.metadata.sequence.stream;
-        this.oc?.restartAfter(this.snapshotEnd);
+        if (this.oc) this.oc.restartAfter(this.snapshotEnd);
+        else this.restartPending = true; // open() restarts it once the consumer is known
       }
     }
   }

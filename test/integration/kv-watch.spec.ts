@@ -187,6 +187,43 @@ describe('kv.watch()', () => {
     expect(revisions).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
 
+  // A watch that starts while a writer is busy: the snapshot's last value can arrive before the
+  // watcher has its consumer, and the consumer is then restarted after the snapshot. Changes
+  // the first consumer delivered before that restart used to come twice (and out of order).
+  it('delivers every change after the snapshot exactly once when writes race its start', async () => {
+    const problems: string[] = [];
+    for (let round = 0; round < 15; round++) {
+      const kv = await open({ history: 1 });
+      await Promise.all(Array.from({ length: 50 }, (_, i) => kv.put(`k${i}`, `${i}`)));
+      let writing = true;
+      let lastRevision = 0;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) lastRevision = await kv.put(`w${i % 20}`, `${i}`);
+      })();
+      const w = await kv.watch();
+      const entries: KvWatchEntry[] = [];
+      const reader = drainInto(w, entries);
+      await new Promise((r) => setTimeout(r, 150));
+      writing = false;
+      await writer;
+      const initial = await w.initialized;
+      await until(() => entries.at(-1)?.revision === lastRevision);
+      w.stop();
+      await reader;
+      const revs = entries.map((e) => e.revision);
+      const snapshotEnd = Math.max(...revs.slice(0, initial));
+      const changes = revs.slice(initial);
+      const expected = Array.from(
+        { length: lastRevision - snapshotEnd },
+        (_, i) => snapshotEnd + 1 + i,
+      );
+      if (JSON.stringify(changes) !== JSON.stringify(expected)) {
+        problems.push(`round ${round}: changes ${changes.length}, expected ${expected.length}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('stops its consumer when stopped or when the loop breaks', async () => {
     const kv = await open();
     await kv.put('a', '1');
