@@ -9,7 +9,7 @@ import {
   type Subscription,
 } from '../core/index.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
-import { msgSize, pullRequest, pullStatus, statusError } from './pull-status.js';
+import { msgSize, pullRequest, pullStatus, statusError, type PullStatus } from './pull-status.js';
 
 /** Options of `consume()`. */
 export interface ConsumeOptions {
@@ -53,6 +53,10 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly sizes: number[] = [];
   // A message did not fit the budget left: pull again only with the whole budget.
   private needWholeBudget = false;
+  // Largest pull the consumer accepts (learned from a 409 Exceeded MaxRequestBatch).
+  private batchLimit = Infinity;
+  // Limit warnings already reported, by description.
+  private readonly warned = new Set<string>();
   private readonly expires: number;
   private readonly hb: number;
   private readonly sub: Subscription;
@@ -121,21 +125,27 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.resolveClosed(err);
   }
 
+  /** Yields the messages until stopped; a `break` out of the loop stops it too. */
   async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
     if (this.callback) throw new TypeError('a consume() with a callback cannot be iterated');
-    for (;;) {
-      const msg = this.queue.shift();
-      if (msg !== undefined) {
-        if (this.maxBytes > 0) this.queuedBytes -= this.sizes.shift() ?? 0;
-        this.refill();
-        yield msg;
-        continue;
+    try {
+      for (;;) {
+        const msg = this.queue.shift();
+        if (msg !== undefined) {
+          if (this.maxBytes > 0) this.queuedBytes -= this.sizes.shift() ?? 0;
+          this.refill();
+          yield msg;
+          continue;
+        }
+        if (this.stopped) {
+          if (this.error) throw this.error;
+          return;
+        }
+        await new Promise<void>((resolve) => (this.waiter = resolve));
       }
-      if (this.stopped) {
-        if (this.error) throw this.error;
-        return;
-      }
-      await new Promise<void>((resolve) => (this.waiter = resolve));
+    } finally {
+      // Nobody reads any more: stop pulling, or new messages would sit here unacked.
+      this.stop();
     }
   }
 
@@ -169,6 +179,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
         return this.stop(new MessageTooLargeError(this.maxBytes));
       this.needWholeBudget = true;
     }
+    if (status.warning) this.warn(status);
     if (status.pendingMsgs > 0) {
       this.pending = Math.max(0, this.pending - status.pendingMsgs);
       this.pendingBytes = Math.max(0, this.pendingBytes - status.pendingBytes);
@@ -177,8 +188,22 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     // A status without counts ends a pull whose size we cannot tell: start afresh, after a
     // pause for the 409 warnings (max waiting, request limits) and 503s so they cannot spin.
     this.forgetPulls();
-    if (status.code !== 409 && status.code !== 503) return this.refill();
+    if ((status.code !== 409 || status.maxBatch !== undefined) && status.code !== 503)
+      return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
+  }
+
+  /**
+   * A pull refused for breaking a consumer limit: reported through `onError` (once per kind),
+   * and a batch limit is obeyed from now on, so consuming goes on with smaller pulls.
+   */
+  private warn(status: PullStatus): void {
+    if (status.maxBatch !== undefined && status.maxBatch > 0) {
+      this.batchLimit = Math.min(this.batchLimit, status.maxBatch);
+    }
+    if (this.warned.has(status.description)) return;
+    this.warned.add(status.description);
+    this.nc.reportError(statusError(status));
   }
 
   private runCallback(msg: JsMsg): void {
@@ -197,7 +222,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
 
   private refill(): void {
     if (this.stopped || this.paused) return;
-    const want = this.max - this.pending - this.queue.length;
+    const want = Math.min(this.max - this.pending - this.queue.length, this.batchLimit);
     if (this.pending + this.queue.length > this.threshold || want <= 0) return;
     let wantBytes: number | undefined;
     if (this.maxBytes > 0) {

@@ -70,7 +70,8 @@ export function fetchBatch(
         }
         const status = pullStatus(msg);
         if (status === undefined || status.code === 100) return;
-        finish(status.terminal ? statusError(status) : undefined);
+        // A refused pull (over a consumer limit) is an error, not an empty result.
+        finish(status.terminal || status.warning ? statusError(status) : undefined);
       },
     });
     sub.closed.then(() => finish());

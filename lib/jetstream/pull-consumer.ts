@@ -49,8 +49,11 @@ export class PullConsumer {
   }
 
   /**
-   * Pulls continuously; iterate the result or pass a callback, and `stop()` it when done. Ends
-   * with `ConsumerNotFoundError` when the consumer disappears (deleted, or lost in a restart).
+   * Pulls continuously; iterate the result (a `break` stops it) or pass a callback and `stop()`
+   * it when done. Ends with `ConsumerNotFoundError` when the consumer disappears (deleted, or
+   * lost in a restart). A pull the consumer refuses (over its `maxBatch`, `maxExpires`,
+   * `maxBytes` or `maxWaiting`) is reported through `onError`, once; a batch limit is obeyed
+   * from then on.
    */
   consume(opts?: ConsumeOptions): ConsumerMessages {
     return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe);

@@ -1,4 +1,4 @@
-import { JetStreamApiError, type Msg } from '../core/index.js';
+import { ConsumerNotFoundError, JetStreamApiError, type Msg } from '../core/index.js';
 import { isJsMsg } from './jsmsg.js';
 import { msToNs } from './config.js';
 import type { PullRequestWire } from './wire-types.js';
@@ -9,6 +9,14 @@ export interface PullStatus {
   description: string;
   /** A terminal status ends consuming altogether (consumer deleted, push based, bad request). */
   terminal: boolean;
+  /**
+   * The pull broke one of the consumer's limits (`409 Exceeded MaxRequestBatch of 5`,
+   * MaxRequestExpires, MaxRequestMaxBytes, MaxWaiting): nothing comes for it until the pull
+   * changes, so the user must hear of it.
+   */
+  warning: boolean;
+  /** The limit a `409 Exceeded MaxRequestBatch of <n>` names, else undefined. */
+  maxBatch: number | undefined;
   /** Messages of the pull request that were not used (from `Nats-Pending-Messages`). */
   pendingMsgs: number;
   /** Bytes of the pull request that were not used (from `Nats-Pending-Bytes`). */
@@ -25,19 +33,28 @@ export function pullStatus(msg: Msg): PullStatus | undefined {
     h.status === 400 ||
     (h.status === 409 && /consumer deleted|push based/i.test(description)) ||
     h.status === 503;
+  const batchLimit = /exceeded maxrequestbatch of (\d+)/i.exec(description);
   return {
     code: h.status,
     description,
     terminal,
+    warning: h.status === 409 && /^exceeded max/i.test(description),
+    maxBatch: batchLimit ? Number(batchLimit[1]) : undefined,
     pendingMsgs: Number(h.get('Nats-Pending-Messages') ?? 0) || 0,
     pendingBytes: Number(h.get('Nats-Pending-Bytes') ?? 0) || 0,
   };
 }
 
-/** The error a terminal pull status stands for. */
+/** The error a terminal or warning pull status stands for. */
 export function statusError(status: PullStatus): JetStreamApiError {
   const text = status.description || `status ${status.code}`;
-  return new JetStreamApiError(`pull ended: ${text}`, 0, status.code);
+  if (status.code === 409 && /consumer deleted/i.test(text))
+    return new ConsumerNotFoundError(`pull ended: ${text}`, 0, 409);
+  return new JetStreamApiError(
+    `pull ${status.warning ? 'refused' : 'ended'}: ${text}`,
+    0,
+    status.code,
+  );
 }
 
 /** The JSON body of a `CONSUMER.MSG.NEXT` request, durations converted to nanoseconds. */
