@@ -1,4 +1,4 @@
-import { nuid, type NatsConnection } from '../core/index.js';
+import { InvalidOptionError, nuid, type NatsConnection } from '../core/index.js';
 import { JsApi, type JetStreamOptions } from './api.js';
 import type { ConsumerConfig } from './config.js';
 import { ConsumersApi } from './manager/consumers.js';
@@ -98,6 +98,7 @@ export class JetStreamClient {
     opts: JsSubscribeOptions = {},
   ): Promise<JsSubscription | OrderedSubscription> {
     if (!opts.ordered) return pushSubscribe(this.api, this.streams, this.admin, subject, opts);
+    checkOrderedOptions(opts);
     const stream = opts.stream ?? (await this.streams.find(subject));
     const ordered = new OrderedSubscription(this.api, this.admin, stream, {
       filterSubject: subject,
@@ -110,6 +111,26 @@ export class JetStreamClient {
     });
     return ordered.start();
   }
+}
+
+/**
+ * An ordered consumer is ephemeral, ack-less, single-delivery push consumer the library
+ * recreates at will (ADR-17): options that contradict that are refused, not ignored.
+ */
+function checkOrderedOptions(opts: JsSubscribeOptions): void {
+  const c = opts.config ?? {};
+  const refused: string[] = [];
+  if (opts.durable !== undefined || c.durableName !== undefined) refused.push('durable');
+  if (opts.queue !== undefined || c.deliverGroup !== undefined) refused.push('queue');
+  if (c.deliverSubject !== undefined) refused.push('deliverSubject');
+  if (opts.manualAck) refused.push('manualAck');
+  if (c.ackPolicy !== undefined && c.ackPolicy !== 'none') refused.push(`ackPolicy ${c.ackPolicy}`);
+  if (c.maxDeliver !== undefined && c.maxDeliver !== 1) refused.push(`maxDeliver ${c.maxDeliver}`);
+  if (c.flowControl === false) refused.push('flowControl false');
+  if (c.memStorage === false) refused.push('memStorage false');
+  if (c.numReplicas !== undefined) refused.push('numReplicas');
+  if (refused.length > 0)
+    throw new InvalidOptionError(`an ordered consumer cannot have ${refused.join(', ')}`);
 }
 
 /** The JetStream client of `nc` (no server round trip). */

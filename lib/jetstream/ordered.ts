@@ -107,15 +107,21 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.resolveClosed();
   }
 
+  /** Yields the messages in order until stopped; a `break` out of the loop stops it too. */
   async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
     if (this.opts.callback)
       throw new TypeError('an ordered consumer with a callback cannot be iterated');
-    for (;;) {
-      const item = this.queue.shift();
-      if (typeof item === 'string') this.answerFc(item);
-      else if (item !== undefined) yield item;
-      else if (this.stopped) return;
-      else await new Promise<void>((resolve) => (this.waiter = resolve));
+    try {
+      for (;;) {
+        const item = this.queue.shift();
+        if (typeof item === 'string') this.answerFc(item);
+        else if (item !== undefined) yield item;
+        else if (this.stopped) return;
+        else await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      // Nobody reads any more: delete the consumer rather than let it fill a queue.
+      this.stop();
     }
   }
 

@@ -163,6 +163,13 @@ export async function pushSubscribe(
   if (durable) existing = await admin.info(stream, durable).catch(() => undefined);
   if (existing && !existing.config.deliverSubject)
     throw new InvalidOptionError(`consumer ${durable} is a pull consumer`);
+  // Two subscribers on one push consumer (not a deliver group) would each get every message.
+  if (existing?.pushBound && !existing.config.deliverGroup)
+    throw new JetStreamApiError(
+      `consumer ${durable} is already bound to a subscription (use a queue to share it)`,
+      10105,
+      400,
+    );
   const config: ConsumerConfig = { filterSubject: subject, ...opts.config };
   if (durable) config.durableName = durable;
   if (opts.deliverPolicy) config.deliverPolicy = opts.deliverPolicy;

@@ -1,5 +1,6 @@
 import { JetStreamApiError, NatsError, NoRespondersError, TimeoutError } from '../core/index.js';
 import type { StreamsApi } from '../jetstream/index.js';
+import { probeIfSlow } from '../jetstream/probe-if-slow.js';
 
 /** A key (or a watch/keys filter) breaks the naming rules; `reason` says which. */
 export class InvalidKeyError extends NatsError {
@@ -65,16 +66,11 @@ export function bucketNotFound(err: unknown, bucket: string): unknown {
     : err;
 }
 
-// A direct get normally answers within a millisecond or two; one still open after this long
-// may be waiting on a stream that is gone.
-const PROBE_AFTER_MS = 500;
-
 /**
  * Waits for `read`, a get on the bucket's stream. A deleted stream's direct-get subject still
  * reaches the JetStream API, which never answers it, so a get on a deleted bucket would hang for
- * the whole API timeout. If `read` is still open after PROBE_AFTER_MS (or half the timeout),
- * one stream info asks the server, and a "stream not found" rejects at once with
- * `BucketNotFoundError`; otherwise `read` settles as usual.
+ * the whole API timeout: a slow `read` makes one stream info ask the server, and a "stream not
+ * found" rejects at once with `BucketNotFoundError`.
  */
 export function unlessBucketGone<T>(
   read: Promise<T>,
@@ -83,31 +79,17 @@ export function unlessBucketGone<T>(
   bucket: string,
   timeout: number,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let open = true;
-    const settle = (finish: () => void): void => {
-      if (!open) return;
-      open = false;
-      clearTimeout(timer);
-      finish();
-    };
-    const timer = setTimeout(
-      () => {
-        streams.info(stream).then(
-          () => undefined,
-          (err: unknown) => {
-            const missing = bucketNotFound(err, bucket);
-            if (missing !== err) settle(() => reject(missing));
-          },
-        );
+  return probeIfSlow(read, timeout, () =>
+    streams.info(stream).then(
+      () => undefined,
+      (err: unknown) => {
+        const missing = bucketNotFound(err, bucket);
+        // Any other failure of the probe says nothing: keep waiting for the read.
+        if (missing === err) return undefined;
+        throw missing;
       },
-      Math.min(PROBE_AFTER_MS, timeout / 2),
-    );
-    read.then(
-      (value) => settle(() => resolve(value)),
-      (err: unknown) => settle(() => reject(err)),
-    );
-  });
+    ),
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 } from '../../lib/core/index.js';
 import { jetstream, type JsMsg, type PullConsumer } from '../../lib/jetstream/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
+import { rejection } from './kv-helpers.js';
 
 const fx = new JsFixture();
 fx.install();
@@ -24,15 +25,6 @@ async function setup(
   await Promise.all(Array.from({ length: count }, (_, i) => fx.js.publish(`${subj}.m`, `${i}`)));
   await fx.jsm.consumers.add(stream, { durableName: 'c', ackWait: 30_000, ...consumer });
   return { c: await fx.js.consumers.get(stream, 'c'), stream, subj };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('fetch()', () => {

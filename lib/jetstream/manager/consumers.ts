@@ -14,6 +14,7 @@ export class ConsumersApi {
   async add(stream: string, config: ConsumerConfig = {}): Promise<ConsumerInfo> {
     checkName('stream', stream);
     const cfg: ConsumerConfig = { ackPolicy: 'explicit', ...config };
+    if (cfg.durableName !== undefined) checkName('consumer', cfg.durableName);
     const name = cfg.name ?? cfg.durableName;
     let suffix = `CONSUMER.CREATE.${stream}`;
     if (name !== undefined) {

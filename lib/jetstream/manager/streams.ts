@@ -1,4 +1,5 @@
 import { StreamNotFoundError } from '../../core/index.js';
+import { probeIfSlow } from '../probe-if-slow.js';
 import { checkName, type JsApi } from '../api.js';
 import { fromWire, toWire, type StreamConfig, type StreamInfo } from '../config.js';
 import type {
@@ -121,8 +122,17 @@ export class StreamsApi {
       direct = (await this.info(name)).config.allowDirect === true;
       this.direct.set(name, direct);
     }
-    if (direct) return fromDirectGet(await this.api.raw(`DIRECT.GET.${name}`, body));
-    return fromMsgGet(await this.api.request<MsgGetWire>(`STREAM.MSG.GET.${name}`, body));
+    const viaLeader = async () =>
+      fromMsgGet(await this.api.request<MsgGetWire>(`STREAM.MSG.GET.${name}`, body));
+    if (!direct) return viaLeader();
+    const read = this.api.raw(`DIRECT.GET.${name}`, body).then(fromDirectGet);
+    // The stream may have been re-created without direct get (by anyone): its direct-get
+    // subject is then never answered, so a slow read checks the stream's config once.
+    return probeIfSlow(read, this.api.timeout, async () => {
+      const stillDirect = (await this.info(name)).config.allowDirect === true;
+      this.direct.set(name, stillDirect);
+      return stillDirect ? undefined : { value: await viaLeader() };
+    });
   }
 
   /** Deletes one message (overwriting its data unless `erase` is false); resolves true. */
