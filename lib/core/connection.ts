@@ -116,6 +116,10 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private parser: Parser | null = null;
   private readonly outbound: Outbound;
   private readonly subs = new Map<number, Subscription>();
+  // Async subscription callbacks still running, and who waits for them to end (drain).
+  private runningCallbacks = 0;
+  private callbacksIdle: (() => void)[] = [];
+  private dispatching = false;
   private readonly prefixes = new Map<string, Buffer>();
   private readonly seenOnce = new Set<string>();
   // Subject plus reply lengths (UTF-16 units) above which a PUB line may exceed the server's
@@ -445,7 +449,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (this.drainPromise) return this.drainPromise;
     if (this.state !== 'connected') return this.close();
     this.transition('draining');
-    this.drainPromise = this.runDrain();
+    this.drainPromise = this.runDrain(!this.dispatching);
     return this.drainPromise;
   }
 
@@ -485,6 +489,34 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     sub.close();
   }
 
+  /** @internal */
+  callbackRunning(delta: 1 | -1): void {
+    this.runningCallbacks += delta;
+    if (this.runningCallbacks > 0) return;
+    const idle = this.callbacksIdle;
+    this.callbacksIdle = [];
+    for (const resolve of idle) resolve();
+  }
+
+  /**
+   * @internal True while a subscription callback runs (its synchronous part): a drain or stop
+   * asked for from there must not wait for running callbacks, the caller being one of them.
+   */
+  get isDispatching(): boolean {
+    return this.dispatching;
+  }
+
+  /** @internal The drain budget, also used by services stopping. */
+  get drainTimeout(): number {
+    return this.opts.drainTimeout;
+  }
+
+  /** @internal Resolves once no async subscription callback is running. */
+  whenCallbacksIdle(): Promise<void> {
+    if (this.runningCallbacks === 0) return Promise.resolve();
+    return new Promise((resolve) => this.callbacksIdle.push(resolve));
+  }
+
   /** @internal Reports an error that belongs to no call. */
   reportError(err: NatsError): void {
     this.emit({ type: 'error', error: err });
@@ -512,7 +544,10 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     this.counters.inMsgs++;
     this.counters.inBytes += payload.length + (headers === null ? 0 : headers.length);
     const sub = this.subs.get(sid);
-    if (sub !== undefined) sub.deliver(new Msg(subject, sid, reply, payload, headers, this));
+    if (sub === undefined) return;
+    this.dispatching = true;
+    sub.deliver(new Msg(subject, sid, reply, payload, headers, this));
+    this.dispatching = false;
   }
 
   /** @internal */
@@ -883,7 +918,12 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     return this.drainPhase === 'pubs';
   }
 
-  private async runDrain(): Promise<void> {
+  /**
+   * Drains subscriptions, then waits for async callbacks still running (unless drain() was
+   * called from a callback, which would wait for itself) so their replies and publishes go
+   * out, then for requests in flight, then flushes; all within `drainTimeout`.
+   */
+  private async runDrain(waitCallbacks: boolean): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>(
       (resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.drainTimeout)),
@@ -892,6 +932,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       this.drainPhase = 'subs';
       const subs = [...this.subs.values()].filter((s) => s !== this.muxSub);
       await Promise.all(subs.map((s) => s.drain()));
+      if (waitCallbacks) await this.whenCallbacksIdle();
       // Requests in flight get their replies (or their own timeouts) before the inbox goes.
       if (this.mux) await this.mux.whenIdle();
       if (this.muxSub) await this.muxSub.drain();

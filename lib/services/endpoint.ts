@@ -32,7 +32,13 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  let text: string;
+  try {
+    text = err instanceof Error ? err.message : String(err);
+  } catch {
+    // An object String() cannot convert (no prototype, a throwing toString).
+    text = Object.prototype.toString.call(err);
+  }
   return text.length > 0 ? text : 'handler failed';
 }
 
@@ -51,7 +57,6 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
   private numErrors = 0;
   private lastError = '';
   private processingNs = 0;
-  private completed = 0;
   // Bumped by reset(), so requests received before it do not count after it.
   private generation = 0;
   private iterated = false;
@@ -66,6 +71,7 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
     const handler = def.handler;
     this.sub = host.nc.subscribe(def.subject, {
       queue: def.queueGroup,
+      // dispatch() returns an async handler's work, so draining the subscription waits for it.
       callback: handler === undefined ? undefined : (msg) => this.dispatch(handler, msg),
     });
     void this.sub.closed.then((err) => host.endpointClosed(this, err));
@@ -89,7 +95,8 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
       numErrors: this.numErrors,
       lastError: this.lastError,
       processingTime: this.processingNs / 1e6,
-      averageProcessingTime: this.completed === 0 ? 0 : this.processingNs / this.completed / 1e6,
+      averageProcessingTime:
+        this.numRequests === 0 ? 0 : this.processingNs / this.numRequests / 1e6,
     };
     if (data !== undefined) out.data = data;
     return out;
@@ -102,12 +109,16 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
     this.numErrors = 0;
     this.lastError = '';
     this.processingNs = 0;
-    this.completed = 0;
   }
 
   /** @internal Stops taking requests; requests already received are still handled. */
   stop(): Promise<void> {
     return this.sub.drain();
+  }
+
+  /** @internal Resolves once no async handler is running. */
+  whenIdle(): Promise<void> {
+    return this.sub.whenIdle();
   }
 
   /** @internal */
@@ -121,7 +132,6 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
   done(elapsedNs: number, generation: number): void {
     if (generation !== this.generation) return;
     this.processingNs += elapsedNs;
-    this.completed++;
   }
 
   /**
@@ -152,19 +162,19 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
     return new ServiceMsg(msg, this, this.generation);
   }
 
-  // Never throws: a failing handler is answered with a 500 and counted, not reported as a
-  // subscription callback error.
-  private dispatch(handler: ServiceHandler, msg: Msg): void {
+  // Never throws or rejects: a failing handler is answered with a 500 and counted, not
+  // reported as a subscription callback error. Returns the work of an async handler.
+  private dispatch(handler: ServiceHandler, msg: Msg): Promise<void> | undefined {
     const req = this.receive(msg);
     let result: unknown;
     try {
       result = handler(req);
     } catch (err) {
       this.failed(req, err);
-      return;
+      return undefined;
     }
     if (isThenable(result)) {
-      result.then(
+      return Promise.resolve(result).then(
         () => req.finish(),
         (err: unknown) => this.failed(req, err),
       );

@@ -65,10 +65,13 @@ export class ServiceMsg extends MsgView {
     data?: Uint8Array | string,
     opts?: RespondOptions,
   ): Promise<void> | undefined {
-    if (!Number.isInteger(code)) {
+    // A safe integer: its decimal form must parse back as that number (1e21 would not).
+    if (!Number.isSafeInteger(code)) {
       throw new InvalidOptionError('service error code must be an integer');
     }
-    if (typeof description !== 'string' || description.length === 0) {
+    // Header values cannot hold line breaks; a multi-line exception message is folded.
+    const folded = typeof description === 'string' ? description.replace(/[\r\n]+/g, ' ') : '';
+    if (folded.trim().length === 0) {
       throw new InvalidOptionError('service error description is required');
     }
     // A copy: the caller's headers object must not gain the error headers.
@@ -76,8 +79,7 @@ export class ServiceMsg extends MsgView {
     if (opts?.headers) {
       for (const [name, values] of MsgHeaders.from(opts.headers)) headers.set(name, values);
     }
-    // Header values cannot hold line breaks; a multi-line exception message is folded.
-    headers.set(ServiceErrorHeader, description.replace(/[\r\n]+/g, ' '));
+    headers.set(ServiceErrorHeader, folded);
     headers.set(ServiceErrorCodeHeader, String(code));
     const pressure = this.respond(data, { headers });
     this.recorder.error(`${code}:${description}`, this.generation);

@@ -136,18 +136,37 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   }
 
   /**
-   * Drains every endpoint and monitoring subscription (requests already received are still
-   * handled), then resolves `stopped` with `err`. The connection stays open.
+   * Drains every endpoint and monitoring subscription, waits for the handlers still running
+   * to settle (up to the connection's `drainTimeout`), then resolves `stopped` with `err`, so
+   * `await svc.stop()` before closing the connection loses no reply. Called from a handler's
+   * synchronous part it does not wait for handlers (the caller would wait for itself); awaited
+   * inside a handler after an `await`, it waits for that handler until the timeout: use
+   * `void svc.stop()` there. The connection stays open.
    */
   stop(err?: Error): Promise<void> {
     if (this.stopping) return this.stopping;
     this.state = 'stopping';
+    const waitHandlers = !this.nc.isDispatching;
     const subs = [...this.endpoints.map((e) => e.stop()), ...this.monitors.map((s) => s.drain())];
-    this.stopping = Promise.allSettled(subs).then(() => {
-      this.state = 'stopped';
-      this.resolveStopped(err);
-    });
+    this.stopping = Promise.allSettled(subs)
+      .then(() => (waitHandlers ? this.handlersDone() : undefined))
+      .then(() => {
+        this.state = 'stopped';
+        this.resolveStopped(err);
+      });
     return this.stopping;
+  }
+
+  /** Resolves when no handler runs any more, or after the connection's drain budget. */
+  private handlersDone(): Promise<void> {
+    // A closed connection takes no more replies: nothing to wait for.
+    if (this.nc.isClosed) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.nc.drainTimeout);
+    });
+    const idle = Promise.all(this.endpoints.map((e) => e.whenIdle()));
+    return Promise.race([idle.then(() => undefined), budget]).finally(() => clearTimeout(timer));
   }
 
   /** @internal */
@@ -184,32 +203,35 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   // Monitoring requests have an empty body; one without a reply subject cannot be answered.
   private answer(verb: ServiceVerb, msg: Msg): void {
     if (!msg.reply) return;
-    const send = (body: unknown): void => {
+    const failed = (err: unknown): void => {
+      const text = (err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ');
+      const headers = {
+        [ServiceErrorHeader]: text || 'stats failed',
+        [ServiceErrorCodeHeader]: '500',
+      };
       try {
-        msg.respond(JSON.stringify(body));
+        msg.respond(undefined, { headers });
+      } catch {
+        // The connection is closing: nobody is left to answer.
+      }
+    };
+    const send = (body: unknown): void => {
+      let json: string;
+      try {
+        // A statsHandler may return data JSON cannot encode (a BigInt, a cycle).
+        json = JSON.stringify(body);
+      } catch (err) {
+        return failed(err);
+      }
+      try {
+        msg.respond(json);
       } catch {
         // The connection is closing: nobody is left to answer.
       }
     };
     if (verb === 'PING') send(pingToWire(this.ping()));
     else if (verb === 'INFO') send(infoToWire(this.info()));
-    else {
-      this.stats().then(
-        (stats) => send(statsToWire(stats)),
-        (err: unknown) => {
-          const text = (err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ');
-          const headers = {
-            [ServiceErrorHeader]: text || 'stats failed',
-            [ServiceErrorCodeHeader]: '500',
-          };
-          try {
-            msg.respond(undefined, { headers });
-          } catch {
-            // As above.
-          }
-        },
-      );
-    }
+    else this.stats().then((stats) => send(statsToWire(stats)), failed);
   }
 }
 

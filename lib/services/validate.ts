@@ -69,7 +69,7 @@ export function checkMetadata(
     if (typeof value !== 'string') {
       fail(`${what} metadata value of ${JSON.stringify(key)} must be a string`);
     }
-    copy[key] = value;
+    setKey(copy, key, value);
   }
   return Object.freeze(copy);
 }
@@ -133,4 +133,12 @@ export function normalizeServiceConfig(config: ServiceConfig): NormalizedService
     queueGroup: checkQueueGroup('service', config.queueGroup),
     statsHandler: config.statsHandler,
   };
+}
+
+/**
+ * `obj[key] = value`, also for the key `__proto__` (which JSON allows as a plain key, while an
+ * assignment would try to change the prototype and drop it).
+ */
+export function setKey(obj: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }

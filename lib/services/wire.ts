@@ -7,6 +7,7 @@ import {
   type ServicePing,
   type ServiceStats,
 } from './types.js';
+import { setKey } from './validate.js';
 
 // The JSON documents of the monitoring subjects, exactly as ADR-32 spells them: snake_case,
 // processing times in nanoseconds, `started` as an RFC 3339 string.
@@ -109,7 +110,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function stringMap(v: unknown): Record<string, string> | undefined {
   if (!isRecord(v)) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) out[k] = String(val);
+  for (const [k, val] of Object.entries(v)) setKey(out, k, String(val));
   return out;
 }
 

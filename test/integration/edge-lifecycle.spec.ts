@@ -122,7 +122,38 @@ describe('close()', () => {
     expect(out).toBe('answered');
   });
 
-  it('NOTE (not a contract): drain() does not wait for an async callback; its later respond() throws', async () => {
+  it('drain() waits for a callback that returned a promise, so its reply still goes out', async () => {
+    nc.subscribe('lc.async', {
+      callback: async (m) => {
+        await sleep(50);
+        m.respond('answered late');
+      },
+    });
+    await nc.flush();
+    const p = other.request('lc.async', 'x', { timeout: 1000 });
+    await sleep(5);
+    await nc.drain();
+    expect((await p).string()).toBe('answered late');
+  });
+
+  it('drain() called from inside a callback does not wait for that callback', async () => {
+    let drained: Promise<void> | undefined;
+    nc.subscribe('lc.self', {
+      callback: async () => {
+        drained = nc.drain();
+        await drained;
+      },
+    });
+    await nc.flush();
+    other.publish('lc.self');
+    const started = Date.now();
+    await waitUntil(() => drained !== undefined);
+    await drained;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(nc.isClosed).toBe(true);
+  });
+
+  it('drain() cannot wait for work a callback started without returning its promise', async () => {
     let lateErr: unknown;
     nc.subscribe('lc.respond2', {
       callback: (m) => {

@@ -31,6 +31,8 @@ export interface SubscriptionHost {
   unsubscribe(sub: Subscription, max?: number): void;
   drainSubscription(sub: Subscription): Promise<void>;
   reportError(err: NatsError): void;
+  /** An async callback started (+1) or settled (-1). */
+  callbackRunning(delta: 1 | -1): void;
 }
 
 /**
@@ -55,6 +57,9 @@ export class Subscription implements AsyncIterable<Msg> {
   private waiters: ((msg: Msg | null) => void)[] = [];
   private closedFlag = false;
   private closeError: Error | undefined;
+  // Callbacks whose promise has not settled yet; drain() waits for them.
+  private running = 0;
+  private idle: (() => void)[] = [];
   private draining = false;
   private resolveClosed!: (err?: Error) => void;
   /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
@@ -105,7 +110,7 @@ export class Subscription implements AsyncIterable<Msg> {
     if (this.callback !== undefined) {
       try {
         const r = this.callback(msg);
-        if (r instanceof Promise) r.catch((err: unknown) => this.callbackFailed(err));
+        if (r instanceof Promise) this.track(r);
       } catch (err) {
         this.callbackFailed(err);
       }
@@ -203,7 +208,11 @@ export class Subscription implements AsyncIterable<Msg> {
     this.host.unsubscribe(this);
   }
 
-  /** Stops new deliveries, lets already received messages be read, then closes. */
+  /**
+   * Stops new deliveries, lets already received messages be read, then closes. It does not
+   * wait for async callbacks still running (a callback may be the one awaiting this drain);
+   * the connection's `drain()` does.
+   */
   drain(): Promise<void> {
     if (this.closedFlag) return Promise.resolve();
     this.draining = true;
@@ -238,6 +247,33 @@ export class Subscription implements AsyncIterable<Msg> {
       this.head = 0;
     }
     return msg;
+  }
+
+  /** An async callback: a rejection is reported, and drain() waits for it. */
+  private track(work: Promise<unknown>): void {
+    this.running++;
+    this.host.callbackRunning(1);
+    work.then(
+      () => this.ran(),
+      (err: unknown) => {
+        this.callbackFailed(err);
+        this.ran();
+      },
+    );
+  }
+
+  private ran(): void {
+    this.host.callbackRunning(-1);
+    if (--this.running > 0) return;
+    const idle = this.idle;
+    this.idle = [];
+    for (const resolve of idle) resolve();
+  }
+
+  /** @internal Resolves when no promise returned by the callback is still pending. */
+  whenIdle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private callbackFailed(err: unknown): void {
