@@ -473,6 +473,14 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     if (this.outbound.connected) {
       encodeLine(this.outbound, unsubLine(sub.sid));
       this.outbound.written();
+    } else if (this.outbound.pendingBytes > 0) {
+      // Bytes kept from the lost connection may hold this sub's SUB, sent again after the
+      // reconnect: follow them with its UNSUB (an UNSUB of an unknown sid is harmless).
+      try {
+        encodeLine(this.outbound, unsubLine(sub.sid));
+      } catch {
+        // The reconnect buffer is full: the server keeps an interest we no longer read.
+      }
     }
     sub.close();
   }
@@ -731,12 +739,16 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     this.applyGossip(this.serverInfo);
     let lines = '';
     for (const sub of this.subs.values()) {
-      if (sub.limitReached) continue;
+      // A sub whose drain was under way is finished, not resubscribed.
+      if (sub.limitReached || sub.isDraining) continue;
       lines += subLine(sub.subject, sub.sid, sub.queue) + '\r\n';
       if (sub.max > 0) lines += unsubLine(sub.sid, sub.max - sub.delivered) + '\r\n';
     }
     if (lines) socket.write(lines);
+    // PINGs kept from the lost connection go out again before ours: their PONGs come first.
+    const stalePings = this.outbound.queuedPings;
     this.outbound.attach(socket);
+    for (let i = 0; i < stalePings; i++) this.pongs.push(() => undefined);
     // One PING after the replay: its PONG answers flushes made while disconnected and proves
     // the server accepted us past the handshake (a fatal -ERR can follow the handshake PONG).
     const waiters = this.deferredPongs;
@@ -885,7 +897,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** Sends a PING behind everything encoded before it, so its PONG vouches for all of that. */
   private ping(): void {
     encodeLine(this.outbound, 'PING');
-    this.outbound.flush();
+    this.outbound.flush(true);
   }
 
   private stopPings(): void {
@@ -950,10 +962,11 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     } else if (outcome instanceof Error) {
       err = outcome;
     }
-    await this.shutdown(err);
+    // After a timeout the server is not taking bytes: do not spend another second on them.
+    await this.shutdown(err, outcome === 'timeout' ? 100 : undefined);
   }
 
-  private async shutdown(err: Error | undefined): Promise<void> {
+  private async shutdown(err: Error | undefined, endGraceMs?: number): Promise<void> {
     if (this.state === 'closed') {
       await this.closedPromise;
       return;
@@ -965,7 +978,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     this.socket = null;
     if (socket) {
       this.outbound.flushAll();
-      await endSocket(socket);
+      await endSocket(socket, endGraceMs);
     }
     this.outbound.clear();
     const closedErr = new ConnectionClosedError(

@@ -67,7 +67,10 @@ export function encodePubPrefixed(
   const plen = prefix.length;
   // Subjects are ASCII in practice; the reserve still allows 3 bytes per character.
   const rlen = reply.length;
-  if (!out.connected) out.admit(plen + Buffer.byteLength(reply) + 1 + digits(size) + size + 4);
+  if (!out.connected) {
+    const replyBytes = rlen > 0 ? Buffer.byteLength(reply) + 1 : 0;
+    out.admit(plen + replyBytes + digits(size) + size + 4);
+  }
   out.reserve(plen + 3 * rlen + 1 + 12 + size + 2);
   const buf = out.buf;
   let pos = out.len;

@@ -40,6 +40,8 @@ export class Outbound {
   // Chunks waiting for a socket: while disconnected, or while the socket is backed up.
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  // For each queued chunk, 1 when it ends with a PING (ping() cuts right after it), else 0.
+  private queuedPingFlags: number[] = [];
   private writer: ChunkWriter | null = null;
   // The socket holds bytes the kernel has not taken: hand it nothing more until it has.
   private backedUp = false;
@@ -125,11 +127,22 @@ export class Outbound {
 
   /**
    * Sends what is encoded now, in turn behind anything waiting for a backed-up socket (so a
-   * PING follows the publishes before it). No-op while disconnected.
+   * PING follows the publishes before it). No-op while disconnected. `endsWithPing` marks the
+   * bytes as ending with a PING, so `queuedPings` can count those still waiting.
    */
-  flush(): void {
+  flush(endsWithPing = false): void {
     if (this.writer === null) return;
-    this.cut();
+    this.cut(endsWithPing);
+  }
+
+  /**
+   * PINGs not yet given to a socket: after a reconnect they are sent again ahead of new ones,
+   * and their PONGs must not be taken for the answers to those.
+   */
+  get queuedPings(): number {
+    let n = 0;
+    for (const flag of this.queuedPingFlags) n += flag;
+    return n;
   }
 
   /** Hands everything buffered to the socket at once, backed up or not: before it is ended. */
@@ -163,6 +176,7 @@ export class Outbound {
   /** Drops everything buffered (on close). */
   clear(): void {
     this.queued = [];
+    this.queuedPingFlags = [];
     this.queuedBytes = 0;
     this.len = this.start = 0;
     this.backedUp = false;
@@ -206,6 +220,7 @@ export class Outbound {
       n++;
     }
     const parts = this.queued.splice(0, n);
+    this.queuedPingFlags.splice(0, n);
     this.queuedBytes -= bytes;
     return n === 1 ? parts[0]! : Buffer.concat(parts, bytes);
   }
@@ -223,7 +238,7 @@ export class Outbound {
   }
 
   /** Hands `start..len` to the socket, or to the queue while disconnected or backed up. */
-  private cut(): void {
+  private cut(endsWithPing = false): void {
     if (this.len === this.start) return;
     // The socket keeps a view of these bytes until written, so later encodes continue after them.
     const chunk = this.buf.subarray(this.start, this.len);
@@ -231,6 +246,7 @@ export class Outbound {
     const writer = this.live();
     if (writer === null || this.backedUp) {
       this.queued.push(chunk);
+      this.queuedPingFlags.push(endsWithPing ? 1 : 0);
       this.queuedBytes += chunk.length;
     } else {
       this.hand(writer, chunk);

@@ -97,11 +97,11 @@ function connectionError(server: ServerEntry, err: Error): ConnectionError {
   );
 }
 
-/** Ends a socket gracefully (pending writes go out), destroying it if that takes too long. */
-export function endSocket(socket: NatsSocket): Promise<void> {
+/** Ends a socket gracefully (pending writes go out), destroying it after `graceMs`. */
+export function endSocket(socket: NatsSocket, graceMs = 1000): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => socket.destroy(), 1000);
+    const timer = setTimeout(() => socket.destroy(), graceMs);
     socket.once('close', () => {
       clearTimeout(timer);
       resolve();
