@@ -255,19 +255,18 @@ export class KvBucket {
     let e: Entry | null;
     if (this.direct) {
       const nc = this.js.nc;
-      const opts = { timeout: this.js.api.timeout };
       try {
         // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
-        const request =
+        const send = (timeout: number) =>
           revision === undefined && !/[*>]/.test(key)
-            ? nc.request(`${this.directGet}.${subject}`, undefined, opts)
-            : nc.request(this.directGet, JSON.stringify(body), opts);
+            ? nc.request(`${this.directGet}.${subject}`, undefined, { timeout })
+            : nc.request(this.directGet, JSON.stringify(body), { timeout });
         const msg = await unlessBucketGone(
-          request,
+          send,
           this.streams,
           this.streamName,
           this.bucket,
-          opts.timeout,
+          this.js.api.timeout,
         );
         e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
       } catch (err) {

@@ -1,6 +1,6 @@
 import { JetStreamApiError, NatsError, NoRespondersError, TimeoutError } from '../core/index.js';
 import type { StreamsApi } from '../jetstream/index.js';
-import { probeIfSlow } from '../jetstream/probe-if-slow.js';
+import { askAgainIfSlow } from '../jetstream/ask-again-if-slow.js';
 
 /** A key (or a watch/keys filter) breaks the naming rules; `reason` says which. */
 export class InvalidKeyError extends NatsError {
@@ -67,24 +67,24 @@ export function bucketNotFound(err: unknown, bucket: string): unknown {
 }
 
 /**
- * Waits for `read`, a get on the bucket's stream. A deleted stream's direct-get subject still
- * reaches the JetStream API, which never answers it, so a get on a deleted bucket would hang for
- * the whole API timeout: a slow `read` makes one stream info ask the server, and a "stream not
- * found" rejects at once with `BucketNotFoundError`.
+ * Sends `send(timeout)`, a read on the bucket's stream. A deleted stream's direct-get subject
+ * still reaches the JetStream API, which never answers it, so a get on a deleted bucket would
+ * hang for the whole API timeout: a slow first try makes one stream info ask the server, and a
+ * "stream not found" rejects at once with `BucketNotFoundError`.
  */
 export function unlessBucketGone<T>(
-  read: Promise<T>,
+  send: (timeout: number) => Promise<T>,
   streams: StreamsApi,
   stream: string,
   bucket: string,
   timeout: number,
 ): Promise<T> {
-  return probeIfSlow(read, timeout, () =>
+  return askAgainIfSlow(send, timeout, () =>
     streams.info(stream).then(
       () => undefined,
       (err: unknown) => {
         const missing = bucketNotFound(err, bucket);
-        // Any other failure of the probe says nothing: keep waiting for the read.
+        // Any other failure of the probe says nothing: ask again.
         if (missing === err) return undefined;
         throw missing;
       },

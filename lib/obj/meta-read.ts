@@ -24,11 +24,12 @@ export async function readLastMeta(
   stream: string,
   subject: string,
   direct: boolean,
+  timeout = js.api.timeout,
 ): Promise<MetaMsg | null> {
   const body = { last_by_subj: subject };
   if (direct) {
     const msg = await js.nc.request(`${js.api.prefix}.DIRECT.GET.${stream}`, JSON.stringify(body), {
-      timeout: js.api.timeout,
+      timeout,
     });
     const h = msg.headers;
     if (h?.status === 404) return null;
@@ -39,7 +40,7 @@ export async function readLastMeta(
     return { wire: msg.json<ObjectInfoWire>(), seq, time: parseTime(h.get('Nats-Time-Stamp')) };
   }
   try {
-    const r = await js.api.request<MsgGetReply>(`STREAM.MSG.GET.${stream}`, body);
+    const r = await js.api.request<MsgGetReply>(`STREAM.MSG.GET.${stream}`, body, timeout);
     const text = Buffer.from(r.message.data ?? '', 'base64').toString('utf8');
     return {
       wire: JSON.parse(text) as ObjectInfoWire,

@@ -302,7 +302,7 @@ export class ObjectStore {
   private async lastMeta(subject: string): Promise<MetaMsg | null> {
     try {
       return await unlessBucketGone(
-        readLastMeta(this.js, this.streamName, subject, this.direct),
+        (timeout) => readLastMeta(this.js, this.streamName, subject, this.direct, timeout),
         this.streams,
         this.streamName,
         this.bucket,

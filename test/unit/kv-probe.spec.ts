@@ -3,8 +3,8 @@ import type { StreamsApi } from '../../lib/jetstream/index.js';
 import { BucketNotFoundError } from '../../lib/kv/index.js';
 import { unlessBucketGone } from '../../lib/kv/internal.js';
 
-// unlessBucketGone() with a stand-in for the one StreamsApi call it makes; the real-server
-// behaviour (a get on a deleted bucket) is covered in test/integration/kv-bucket.spec.ts.
+// unlessBucketGone() with stand-ins for the read and the one StreamsApi call it makes; the
+// real-server behaviour (a get on a deleted bucket) is in test/integration/kv-bucket.spec.ts.
 
 function streams(info: () => Promise<unknown>): StreamsApi & { calls: number } {
   const api = {
@@ -17,42 +17,63 @@ function streams(info: () => Promise<unknown>): StreamsApi & { calls: number } {
   return api as unknown as StreamsApi & { calls: number };
 }
 
-const later = <T>(ms: number, value: T): Promise<T> =>
-  new Promise((resolve) => setTimeout(() => resolve(value), ms));
+/** A read that answers `value` after `ms`, or times out first like a request would. */
+function read<T>(answers: { ms: number; value: T }[]) {
+  const timeouts: number[] = [];
+  const send = (timeout: number): Promise<T> => {
+    const { ms, value } = answers[timeouts.length] ?? answers[answers.length - 1]!;
+    timeouts.push(timeout);
+    return new Promise((resolve, reject) => {
+      if (ms <= timeout) setTimeout(() => resolve(value), ms);
+      else setTimeout(() => reject(new TimeoutError('timed out')), timeout);
+    });
+  };
+  return { send, timeouts };
+}
+
 const notFound = () => Promise.reject(new JetStreamApiError('stream not found', 10059, 404));
+const NEVER = 1e9;
 
 describe('unlessBucketGone()', () => {
-  it('does not ask the server when the read answers quickly', async () => {
+  it('asks once, and not the server, when the read answers quickly', async () => {
     const api = streams(notFound);
-    await expect(unlessBucketGone(later(5, 'v'), api, 'KV_b', 'b', 1000)).resolves.toBe('v');
-    await later(600, undefined);
+    const r = read([{ ms: 5, value: 'v' }]);
+    await expect(unlessBucketGone(r.send, api, 'KV_b', 'b', 5000)).resolves.toBe('v');
+    expect(r.timeouts).toEqual([500]);
     expect(api.calls).toBe(0);
   });
 
-  it('rejects with BucketNotFoundError as soon as the probe finds no stream', async () => {
+  it('rejects with BucketNotFoundError once a slow read meets a missing stream', async () => {
     const api = streams(notFound);
-    const never = new Promise<string>(() => undefined);
+    const r = read([{ ms: NEVER, value: 'v' }]);
     const started = Date.now();
-    const err = await unlessBucketGone(never, api, 'KV_b', 'b', 5000).catch((e: unknown) => e);
+    const err = await unlessBucketGone(r.send, api, 'KV_b', 'b', 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BucketNotFoundError);
     expect((err as BucketNotFoundError).bucket).toBe('b');
     expect(Date.now() - started).toBeLessThan(2000);
     expect(api.calls).toBe(1);
+    expect(r.timeouts).toHaveLength(1);
   });
 
-  it('keeps waiting for a slow read when the stream exists', async () => {
+  it('asks again for the rest of the timeout when the stream exists', async () => {
     const api = streams(() => Promise.resolve({}));
-    await expect(unlessBucketGone(later(150, 'slow'), api, 'KV_b', 'b', 100)).resolves.toBe('slow');
+    const r = read([
+      { ms: NEVER, value: 'lost' },
+      { ms: 20, value: 'second' },
+    ]);
+    await expect(unlessBucketGone(r.send, api, 'KV_b', 'b', 400)).resolves.toBe('second');
     expect(api.calls).toBe(1);
+    expect(r.timeouts[0]).toBe(200);
+    expect(r.timeouts[1]).toBeGreaterThan(150);
+    expect(r.timeouts[1]).toBeLessThanOrEqual(200);
   });
 
-  it("passes the read's own error through when the probe fails for another reason", async () => {
+  it("ends with the read's own TimeoutError when the stream exists but nothing answers", async () => {
     const api = streams(() => Promise.reject(new TimeoutError('probe timed out')));
-    const read = later(150, undefined).then(() => {
-      throw new TimeoutError('read timed out');
-    });
-    const err = await unlessBucketGone(read, api, 'KV_b', 'b', 100).catch((e: unknown) => e);
+    const r = read([{ ms: NEVER, value: 'v' }]);
+    const err = await unlessBucketGone(r.send, api, 'KV_b', 'b', 200).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
-    expect((err as Error).message).toBe('read timed out');
+    expect((err as Error).message).toBe('timed out');
+    expect(r.timeouts).toHaveLength(2);
   });
 });

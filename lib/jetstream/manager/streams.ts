@@ -1,5 +1,5 @@
 import { StreamNotFoundError } from '../../core/index.js';
-import { probeIfSlow } from '../probe-if-slow.js';
+import { askAgainIfSlow } from '../ask-again-if-slow.js';
 import { checkName, type JsApi } from '../api.js';
 import { fromWire, toWire, type StreamConfig, type StreamInfo } from '../config.js';
 import type {
@@ -125,10 +125,11 @@ export class StreamsApi {
     const viaLeader = async () =>
       fromMsgGet(await this.api.request<MsgGetWire>(`STREAM.MSG.GET.${name}`, body));
     if (!direct) return viaLeader();
-    const read = this.api.raw(`DIRECT.GET.${name}`, body).then(fromDirectGet);
+    const send = async (timeout: number) =>
+      fromDirectGet(await this.api.raw(`DIRECT.GET.${name}`, body, timeout));
     // The stream may have been re-created without direct get (by anyone): its direct-get
     // subject is then never answered, so a slow read checks the stream's config once.
-    return probeIfSlow(read, this.api.timeout, async () => {
+    return askAgainIfSlow(send, this.api.timeout, async () => {
       const stillDirect = (await this.info(name)).config.allowDirect === true;
       this.direct.set(name, stillDirect);
       return stillDirect ? undefined : { value: await viaLeader() };
