@@ -922,6 +922,9 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
           break;
         }
       }
+    } else {
+      // The request never left the server: fail it now rather than at its timeout.
+      this.mux?.failSubject(err.subject, err);
     }
     this.reportError(err);
   }

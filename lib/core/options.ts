@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { InvalidOptionError, type NatsError } from './errors.js';
 import { checkDelay } from './delays.js';
 import { isValidPublishSubject } from './subjects.js';
@@ -196,5 +197,19 @@ export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
     );
   if ((opts.user === undefined) !== (opts.pass === undefined))
     throw new InvalidOptionError('user and pass go together');
+  if (opts.nkeySeed !== undefined && (typeof opts.nkeySeed !== 'string' || opts.nkeySeed === ''))
+    throw new InvalidOptionError('option nkeySeed must be a non-empty seed');
+  checkTlsFiles(opts.tls);
   return resolved;
+}
+
+/** TLS files that do not exist fail here, before any connect attempt (and its retries). */
+function checkTlsFiles(tls: ConnectOptions['tls']): void {
+  if (typeof tls !== 'object' || tls === null) return;
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+    const file = tls[key];
+    if (file !== undefined && !existsSync(file)) {
+      throw new InvalidOptionError(`tls.${key} ${JSON.stringify(file)} does not exist`);
+    }
+  }
 }

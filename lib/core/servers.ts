@@ -49,8 +49,16 @@ export function parseServerUrl(raw: string, implicit = false): ServerEntry {
       `server URL has no host: ${JSON.stringify(stripCredentials(raw))}`,
     );
   const port = url.port ? Number(url.port) : 4222;
-  const user = url.username ? decodeURIComponent(url.username) : undefined;
-  const pass = url.password ? decodeURIComponent(url.password) : undefined;
+  let user: string | undefined;
+  let pass: string | undefined;
+  try {
+    user = url.username ? decodeURIComponent(url.username) : undefined;
+    pass = url.password ? decodeURIComponent(url.password) : undefined;
+  } catch {
+    throw new InvalidOptionError(
+      `server URL has a malformed %-escape in its credentials: ${JSON.stringify(stripCredentials(raw))}`,
+    );
+  }
   const hostport = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   return {
     hostport,
@@ -70,8 +78,17 @@ function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
+/**
+ * The URL with anything that may be credentials hidden: everything between `//` and the last
+ * `@`, which may itself hold `/`, `:` or `@` when the URL does not parse.
+ */
 function stripCredentials(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//***@');
+  const start = raw.indexOf('//');
+  const at = raw.lastIndexOf('@');
+  if (at < 0) return raw;
+  return start >= 0 && start < at
+    ? `${raw.slice(0, start + 2)}***${raw.slice(at)}`
+    : `***${raw.slice(at)}`;
 }
 
 function shuffle<T>(list: T[], from = 0): void {

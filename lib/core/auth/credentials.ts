@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidOptionError } from '../errors.js';
+import { ConnectionError, InvalidOptionError } from '../errors.js';
 import type { AuthCredentials, ConnectOptions } from '../options.js';
 import type { ServerEntry } from '../servers.js';
 import { parseCreds } from './creds.js';
@@ -14,7 +14,7 @@ export async function credentialFields(
   server: ServerEntry,
   nonce: string | undefined,
 ): Promise<AuthCredentials> {
-  if (opts.authenticator) return opts.authenticator(nonce);
+  if (opts.authenticator) return fromAuthenticator(opts.authenticator, nonce);
   if (opts.nkeySeed) {
     if (!nonce)
       throw new InvalidOptionError(
@@ -46,4 +46,33 @@ async function readCredsFile(path: string): Promise<string> {
       `cannot read creds file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
+}
+
+const CREDENTIAL_FIELDS = ['user', 'pass', 'auth_token', 'nkey', 'sig', 'jwt'] as const;
+
+/**
+ * Calls the user's authenticator: a failure becomes a `ConnectionError` (with the original as
+ * its cause), and only the credential fields of what it returns reach CONNECT, so it cannot
+ * change protocol fields such as `headers` or `verbose` by accident.
+ */
+async function fromAuthenticator(
+  authenticator: NonNullable<ConnectOptions['authenticator']>,
+  nonce: string | undefined,
+): Promise<AuthCredentials> {
+  let got: unknown;
+  try {
+    got = await authenticator(nonce);
+  } catch (err) {
+    throw new ConnectionError(
+      `the authenticator failed: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const out: AuthCredentials = {};
+  if (typeof got !== 'object' || got === null) return out;
+  for (const field of CREDENTIAL_FIELDS) {
+    const value = (got as Record<string, unknown>)[field];
+    if (typeof value === 'string') out[field] = value;
+  }
+  return out;
 }

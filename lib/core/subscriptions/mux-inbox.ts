@@ -87,6 +87,19 @@ export class MuxInbox {
     this.notifyIdle();
   }
 
+  /**
+   * Fails the pending requests to `subject` (the server refused to let us publish there, so
+   * none of them can be answered). Permissions are per connection, so all of them were refused.
+   */
+  failSubject(subject: string, err: NatsError): void {
+    const failed: PendingRequest[] = [];
+    for (const [token, entry] of this.pending) {
+      if (entry.subject === subject) failed.push(this.take(token)!);
+    }
+    for (const entry of failed) entry.reject(err);
+    if (failed.length > 0) this.notifyIdle();
+  }
+
   /** Fails every pending request (the connection closed). */
   failAll(err: NatsError): void {
     const entries = [...this.pending.values()];

@@ -13,10 +13,16 @@ export function openSocket(
   timeout: number,
   tlsOpts: TlsOptions | undefined,
 ): Promise<NatsSocket> {
+  const first = tlsOpts?.handshakeFirst === true;
+  let context: tls.ConnectionOptions | undefined;
+  try {
+    if (first) context = secureContext(server, tlsOpts);
+  } catch (err) {
+    return Promise.reject(connectionError(server, err as Error));
+  }
   return new Promise((resolve, reject) => {
-    const first = tlsOpts?.handshakeFirst === true;
     const socket: NatsSocket = first
-      ? tls.connect({ host: server.hostname, port: server.port, ...secureContext(server, tlsOpts) })
+      ? tls.connect({ host: server.hostname, port: server.port, ...context })
       : net.connect({ host: server.hostname, port: server.port });
     const timer = setTimeout(
       () =>
@@ -45,8 +51,21 @@ export function upgradeTls(
   tlsOpts: TlsOptions | undefined,
   timeout: number,
 ): Promise<tls.TLSSocket> {
+  let context: tls.ConnectionOptions;
+  try {
+    context = secureContext(server, tlsOpts);
+  } catch (err) {
+    return Promise.reject(connectionError(server, err as Error));
+  }
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({ socket, ...secureContext(server, tlsOpts) });
+    let secure: tls.TLSSocket;
+    try {
+      secure = tls.connect({ socket, ...context });
+    } catch (err) {
+      // A key that does not match its certificate fails here, synchronously.
+      reject(connectionError(server, err as Error));
+      return;
+    }
     const timer = setTimeout(
       () => fail(new ConnectionError(`TLS handshake with ${server.hostport} timed out`)),
       timeout,
@@ -77,8 +96,9 @@ function secureContext(server: ServerEntry, o: TlsOptions | undefined): tls.Conn
   if (ca) opts.ca = ca;
   if (cert) opts.cert = cert;
   if (key) opts.key = key;
-  // Verification of an IP address goes against the certificate's IP SANs.
-  if (net.isIP(server.hostname) && !o?.servername)
+  // Verification of an IP address goes against the certificate's IP SANs, unless the server was
+  // gossiped and is checked against the host name we were configured with (tlsName).
+  if (net.isIP(server.hostname) && !o?.servername && !server.tlsName)
     opts.checkServerIdentity = (_host, c) => tls.checkServerIdentity(server.hostname, c);
   return opts;
 }

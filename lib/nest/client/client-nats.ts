@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Observable, from, of, throwError } from 'rxjs';
@@ -45,6 +46,10 @@ export class ClientNats extends ClientProxy {
 
   constructor(private readonly options: ClientNatsOptions = {}) {
     super();
+  }
+  /** What `console.log()` shows: the connection, never the options (they hold secrets). */
+  [inspect.custom](): string {
+    return `ClientNats { connection: ${this.nc ? inspect(this.nc) : 'none'} }`;
   }
 
   /** Opens the shared connection (once). */

@@ -16,7 +16,10 @@ export interface JetStreamHandlerOptions {
   ackWait?: number;
   /** Deliveries before the server gives up on a message. @default 5 */
   maxDeliver?: number;
-  /** Server-side redelivery delays for unacked messages, ms. */
+  /**
+   * Server-side redelivery delays for unacked messages, ms. The server then uses `backoff[0]` as
+   * the ack wait (whatever `ackWait` says), and slow handlers are kept alive accordingly.
+   */
   backoff?: number[];
   /** Subject filter of the consumer. @default the handler's subject */
   filterSubject?: string;

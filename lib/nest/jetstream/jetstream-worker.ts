@@ -41,6 +41,13 @@ export interface WorkerLog {
 }
 
 export const DEFAULT_ACK_WAIT = 30_000;
+
+/** The ack wait the server applies: with a backoff list, nats-server uses its first entry. */
+export function effectiveAckWait(
+  opts: Pick<JetStreamHandlerOptions, 'ackWait' | 'backoff'>,
+): number {
+  return opts.backoff?.length ? opts.backoff[0]! : (opts.ackWait ?? DEFAULT_ACK_WAIT);
+}
 // First wait before re-creating a consumer that disappeared.
 const RECOVER_DELAY = 500;
 export const DEFAULT_MAX_DELIVER = 5;
@@ -129,7 +136,8 @@ export class JetStreamWorker {
   }
 
   private async process(msg: JsMsg): Promise<void> {
-    const ackWait = this.opts.ackWait ?? DEFAULT_ACK_WAIT;
+    // The shortest wait the server may apply (ack wait, or any backoff step) sets the pace.
+    const ackWait = Math.min(effectiveAckWait(this.opts), ...(this.opts.backoff ?? []));
     // Past half the ack wait, tell the server we are still working so it does not redeliver.
     const keepAlive = setInterval(
       () => {

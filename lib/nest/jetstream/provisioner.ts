@@ -5,7 +5,7 @@ import {
   type StreamConfig,
 } from '../../jetstream/index.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
-import { DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVER } from './jetstream-worker.js';
+import { DEFAULT_MAX_DELIVER, effectiveAckWait } from './jetstream-worker.js';
 
 /** A declared stream or consumer differs from the server's in a way that cannot be updated. */
 export class ProvisioningError extends NatsError {
@@ -58,7 +58,8 @@ export function consumerConfig(opts: JetStreamHandlerOptions): ConsumerConfig {
     durableName: opts.durable,
     ackPolicy: 'explicit',
     deliverPolicy: opts.deliverPolicy ?? 'all',
-    ackWait: opts.ackWait ?? DEFAULT_ACK_WAIT,
+    // As the server will store it, so a restart sees no difference to update.
+    ackWait: effectiveAckWait(opts),
     maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
     maxAckPending: opts.maxAckPending ?? 1000,
     ...(opts.filterSubject ? { filterSubject: opts.filterSubject } : {}),

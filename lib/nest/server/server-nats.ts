@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
@@ -32,7 +33,11 @@ import {
   type JetStreamHandlerOptions,
 } from '../jetstream/jetstream-handler.decorator.js';
 import { JetStreamWorker, type SettledEvent } from '../jetstream/jetstream-worker.js';
-import { provisionConsumer, provisionStreams } from '../jetstream/provisioner.js';
+import {
+  ProvisioningError,
+  provisionConsumer,
+  provisionStreams,
+} from '../jetstream/provisioner.js';
 
 /** Options of `new ServerNats(...)`: connect options plus the transport's own. */
 export interface ServerNatsOptions extends ConnectOptions {
@@ -53,6 +58,22 @@ export interface ServerNatsOptions extends ConnectOptions {
 
 /** Where a reply goes: a core message, or a Service API request (which also records stats). */
 type Replyable = Pick<Msg, 'reply' | 'subject' | 'respond'>;
+
+/**
+ * Two handlers on one durable would overwrite each other's consumer config and split its
+ * messages between them: refused at start-up.
+ */
+function refuseSharedDurables(handlers: JetStreamHandlerOptions[]): void {
+  const seen = new Set<string>();
+  for (const { stream, durable } of handlers) {
+    const key = `${stream}/${durable}`;
+    if (seen.has(key))
+      throw new ProvisioningError(
+        `two @JetStreamHandler declare the durable ${durable} on stream ${stream}: give each its own`,
+      );
+    seen.add(key);
+  }
+}
 
 /** The error a caller gets for a reply the server would refuse as too large. */
 function tooLargeError(err: unknown): Record<string, unknown> {
@@ -100,6 +121,10 @@ export class ServerNats
   constructor(private readonly options: ServerNatsOptions = {}) {
     super();
     this.defaultStartHook = this.onProcessingStartHook;
+  }
+  /** What `console.log()` shows: the connection, never the options (they hold secrets). */
+  [inspect.custom](): string {
+    return `ServerNats { connection: ${this.nc ? inspect(this.nc) : 'none'} }`;
   }
 
   /** Connects and subscribes every handler; `callback(err)` when the connection fails. */
@@ -171,6 +196,7 @@ export class ServerNats
     const handlers = [...this.messageHandlers.values()].filter((h) => jetStreamOptions(h));
     const streams = this.options.streams ?? [];
     if (handlers.length === 0 && streams.length === 0) return;
+    refuseSharedDurables(handlers.map((h) => jetStreamOptions(h) as JetStreamHandlerOptions));
     const jsm = await nc.jetstreamManager(this.options.jetstream);
     await provisionStreams(jsm, streams);
     const js = nc.jetstream(this.options.jetstream);
