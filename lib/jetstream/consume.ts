@@ -30,6 +30,11 @@ export interface ConsumeOptions {
   idleHeartbeat?: number;
   /** Called with each message; without it, iterate with `for await`. */
   callback?: (msg: JsMsg) => unknown;
+  /**
+   * Sends an in-progress ack this often (ms) for every message waiting in the buffer, so a slow
+   * reader does not get buffered messages redelivered (and handled twice) past the ack wait.
+   */
+  keepBufferedAlive?: number;
 }
 
 /**
@@ -53,6 +58,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly sizes: number[] = [];
   // A message did not fit the budget left: pull again only with the whole budget.
   private needWholeBudget = false;
+  private aliveTimer: NodeJS.Timeout | undefined;
   // Largest pull the consumer accepts (learned from a 409 Exceeded MaxRequestBatch).
   private batchLimit = Infinity;
   // Limit warnings already reported, by description.
@@ -100,9 +106,41 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.sub = nc.subscribe(nc.newInbox(), { callback: (m) => this.onMsg(m) });
     void this.sub.closed.then(() => this.stop());
     this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
+    if (opts.keepBufferedAlive !== undefined) {
+      checkDelay(opts.keepBufferedAlive, 'keepBufferedAlive', 1);
+      this.aliveTimer = setInterval(() => this.keepAlive(), opts.keepBufferedAlive).unref();
+    }
     this.statusIter = nc.status();
     void this.watchStatus();
     this.refill();
+  }
+
+  /**
+   * Naks every buffered, unread message so the server delivers it again at once (to another
+   * reader), instead of after its ack wait; the buffer is empty afterwards.
+   */
+  handBack(): void {
+    const unread = this.queue;
+    this.queue = [];
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
+    for (const msg of unread) {
+      try {
+        msg.nak();
+      } catch {
+        // The connection is closing: the ack wait will bring it back.
+      }
+    }
+  }
+
+  private keepAlive(): void {
+    for (const msg of this.queue) {
+      try {
+        msg.inProgress();
+      } catch {
+        return; // the connection is closing
+      }
+    }
   }
 
   /** Messages received but not yet read. */
@@ -116,6 +154,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.stopped = true;
     this.error = err;
     clearInterval(this.hbTimer);
+    clearInterval(this.aliveTimer);
     this.sub.unsubscribe();
     void this.statusIter.return?.();
     this.queue = [];

@@ -4,10 +4,11 @@ import {
   ConsumerNotFoundError,
   JetStreamApiError,
   MsgHeaders,
+  StreamNotFoundError,
   type NatsConnection,
 } from '../../core/index.js';
 import {
-  NoStreamForSubjectError,
+  StreamsApi,
   type ConsumerMessages,
   type JetStreamClient,
   type JsMsg,
@@ -50,6 +51,10 @@ export function effectiveAckWait(
 }
 // First wait before re-creating a consumer that disappeared.
 const RECOVER_DELAY = 500;
+// Lifetime of each pull: short, so a consumer deleted meanwhile is noticed within seconds.
+const PULL_EXPIRES = 5000;
+// Longest retry delay a nak can carry (beyond it the server reads no valid delay at all).
+const MAX_RETRY_DELAY = 24 * 3600 * 1000;
 export const DEFAULT_MAX_DELIVER = 5;
 
 /**
@@ -80,24 +85,43 @@ export class JetStreamWorker {
 
   async start(): Promise<void> {
     const consumer = await this.js.consumers.get(this.opts.stream, this.opts.durable);
-    // Prefetch no more than can be worked on, so nothing waits in a buffer past its ack wait.
-    this.messages = consumer.consume({ maxMessages: this.concurrency });
+    this.messages = consumer.consume({
+      // Prefetch no more than can be worked on; what waits in the buffer is kept alive.
+      maxMessages: this.concurrency,
+      keepBufferedAlive: this.keepAliveEvery(),
+      // Short pulls: a consumer deleted while we are busy is noticed within seconds (missed
+      // heartbeats), not after a 30 s pull.
+      expires: PULL_EXPIRES,
+    });
     void this.loop(this.messages);
   }
 
-  /** Stops pulling; messages in progress finish (the caller waits for them via InFlight). */
+  /** Stops pulling and hands back what was pulled but not started; running ones finish. */
   stop(): void {
     this.stopped = true;
+    this.messages?.handBack();
     this.messages?.stop();
     this.slotFreed?.();
   }
 
+  /** In-progress acks go out at half the shortest wait the server may apply. */
+  private keepAliveEvery(): number {
+    const wait = Math.min(effectiveAckWait(this.opts), ...(this.opts.backoff ?? []));
+    return Math.max(wait / 2, 50);
+  }
+
   private async loop(messages: ConsumerMessages): Promise<void> {
+    const it = messages[Symbol.asyncIterator]();
     try {
-      for await (const msg of messages) {
+      for (;;) {
+        // A slot first, then a message: one taken early would wait without in-progress acks.
         while (this.active >= this.concurrency && !this.stopped) {
           await new Promise<void>((resolve) => (this.slotFreed = resolve));
         }
+        if (this.stopped) return;
+        const next = await it.next();
+        if (next.done) break;
+        const msg = next.value;
         if (this.stopped) {
           // Pulled but not started: hand it back at once rather than wait out the ack wait.
           msg.nak();
@@ -136,20 +160,15 @@ export class JetStreamWorker {
   }
 
   private async process(msg: JsMsg): Promise<void> {
-    // The shortest wait the server may apply (ack wait, or any backoff step) sets the pace.
-    const ackWait = Math.min(effectiveAckWait(this.opts), ...(this.opts.backoff ?? []));
     // Past half the ack wait, tell the server we are still working so it does not redeliver.
-    const keepAlive = setInterval(
-      () => {
-        try {
-          if (!msg.isAcked) msg.inProgress();
-        } catch {
-          // The connection closed (an app closed past its grace period): nothing to keep alive.
-          clearInterval(keepAlive);
-        }
-      },
-      Math.max(ackWait / 2, 50),
-    );
+    const keepAlive = setInterval(() => {
+      try {
+        if (!msg.isAcked) msg.inProgress();
+      } catch {
+        // The connection closed (an app closed past its grace period): nothing to keep alive.
+        clearInterval(keepAlive);
+      }
+    }, this.keepAliveEvery());
     const meta = msg.metadata;
     let failure: { error: unknown } | undefined;
     try {
@@ -201,7 +220,12 @@ export class JetStreamWorker {
         msg.term();
         return { outcome: 'dead-letter', error };
       } catch (dlqError) {
-        this.log.error(dlqError);
+        // The server delivers it no more (max deliveries): say where it is left.
+        this.log.error(
+          `could not dead-letter ${msg.metadata.stream}#${msg.metadata.sequence.stream} to ` +
+            `${this.opts.deadLetterSubject}: ${errorText(dlqError)}; it stays in the stream ` +
+            'but is not delivered again',
+        );
       }
     }
     const delay = this.retryDelay(delivered);
@@ -209,28 +233,58 @@ export class JetStreamWorker {
     return { outcome: 'nak', delay, error };
   }
 
+  /**
+   * The nak delay for a message delivered `delivered` times: the option's function or base
+   * (doubling, capped at 60 s), kept to a number of ms the server accepts; a function that
+   * throws or gives no number falls back to the default.
+   */
   private retryDelay(delivered: number): number {
     const r = this.opts.retryDelay;
-    if (typeof r === 'function') return Math.max(0, r(delivered));
-    const base = r ?? 1000;
-    return Math.min(base * 2 ** (delivered - 1), 60_000);
+    const fallback = Math.min(1000 * 2 ** (delivered - 1), 60_000);
+    let delay: number;
+    if (typeof r === 'function') {
+      try {
+        delay = r(delivered);
+      } catch (err) {
+        this.log.warn(`retryDelay threw (${errorText(err)}); using ${fallback} ms`);
+        delay = fallback;
+      }
+    } else {
+      delay = Math.min((r ?? 1000) * 2 ** (delivered - 1), 60_000);
+    }
+    if (typeof delay !== 'number' || Number.isNaN(delay)) delay = fallback;
+    return Math.round(Math.min(Math.max(0, delay), MAX_RETRY_DELAY));
   }
 
   /** Publishes the failed message with its error to the dead-letter subject (JetStream if a stream takes it). */
   private async deadLetter(msg: JsMsg, error: unknown, subject: string): Promise<void> {
     const meta = msg.metadata;
     const headers = new MsgHeaders();
-    for (const [name, values] of msg.headers ?? []) for (const v of values) headers.append(name, v);
+    for (const [name, values] of msg.headers ?? []) {
+      // The original's publish expectations and message id would make the dead-letter stream
+      // refuse or deduplicate it; the id is kept under another name.
+      if (/^nats-expected-/i.test(name)) continue;
+      const kept = /^nats-msg-id$/i.test(name) ? 'Nats-Dead-Letter-Msg-Id' : name;
+      for (const v of values) headers.append(kept, v);
+    }
     headers.set('Nats-Dead-Letter-Subject', msg.subject);
     headers.set('Nats-Dead-Letter-Stream', meta.stream);
     headers.set('Nats-Dead-Letter-Consumer', meta.consumer);
     headers.set('Nats-Dead-Letter-Sequence', String(meta.sequence.stream));
     headers.set('Nats-Dead-Letter-Deliveries', String(meta.numDelivered));
     headers.set('Nats-Dead-Letter-Error', errorText(error));
-    try {
+    // Through JetStream (a PubAck proves it is stored) when a stream takes the subject; else a
+    // core publish, since a plain subscriber would never answer the request of js.publish.
+    const captured = await new StreamsApi(this.js.api).find(subject).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StreamNotFoundError) return false;
+        throw err;
+      },
+    );
+    if (captured) {
       await this.js.publish(subject, msg.data, { headers, retries: 0 });
-    } catch (err) {
-      if (!(err instanceof NoStreamForSubjectError)) throw err;
+    } else {
       await this.nc.publish(subject, msg.data, { headers });
       await this.nc.flush();
     }

@@ -1,0 +1,129 @@
+// JetStream handlers and app.close(): unstarted messages handed back, prompt close during pulls or
+// outages.
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  connect,
+  JetStreamContext,
+  JetStreamHandler,
+  type NatsConnection,
+  type SettledEvent,
+} from '../../lib/index.js';
+import { startServer, type NatsServerHandle } from '../support/index.js';
+import { outcomesOf, sleep, startApp, waitFor } from './apps/jetstream-faults.helpers.js';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+beforeAll(async () => {
+  server = await startServer({ jetstream: true });
+  nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'CR', subjects: ['cr.>'], storage: 'file' });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+const handled: Array<{ seq: number; n: number; at: number }> = [];
+
+@Controller()
+class CrController {
+  @JetStreamHandler('cr.work.>', {
+    stream: 'CR',
+    durable: 'cr-work',
+    ackWait: 10_000,
+    concurrency: 1,
+  })
+  async work(@Payload() p: { sleep?: number }, @Ctx() ctx: JetStreamContext) {
+    handled.push({
+      seq: ctx.getMetadata().sequence.stream,
+      n: ctx.getMetadata().numDelivered,
+      at: Date.now(),
+    });
+    if (p?.sleep) await sleep(p.sleep);
+  }
+
+  @MessagePattern('cr.core.ping')
+  ping() {
+    return 'pong';
+  }
+}
+
+const base = () => ({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+
+it('app.close() while the worker waits in an idle long pull is prompt', async () => {
+  const { app } = await startApp(CrController, { ...base() });
+  await sleep(300);
+  const t0 = Date.now();
+  await app.close();
+  expect(Date.now() - t0).toBeLessThan(1000);
+});
+
+it('close() twice (concurrently, then again) resolves both times without errors', async () => {
+  const { app } = await startApp(CrController, { ...base(), gracefulShutdownTimeout: 2000 });
+  await nc.jetstream().publish('cr.work.twice', JSON.stringify({ sleep: 300 }));
+  await waitFor(() => handled.length > 0);
+  const t0 = Date.now();
+  const r = await Promise.allSettled([app.close(), app.close()]);
+  await expect(app.close()).resolves.toBeUndefined();
+  expect(r.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled']);
+  expect(Date.now() - t0).toBeLessThan(2000);
+});
+
+it('messages pulled but not started are handed back at once on close (not after the 10 s ack wait)', async () => {
+  const settled: SettledEvent[] = [];
+  const first = await startApp(CrController, { ...base(), gracefulShutdownTimeout: 3000 }, settled);
+  handled.length = 0;
+  const seqs: number[] = [];
+  for (let i = 0; i < 4; i++)
+    seqs.push(
+      (await nc.jetstream().publish(`cr.work.nak${i}`, JSON.stringify({ sleep: 400 }))).seq,
+    );
+  await waitFor(() => handled.length > 0);
+  await first.app.close();
+  const startedBefore = handled.map((h) => h.seq);
+  const t0 = Date.now();
+  const second = await startApp(CrController, { ...base() }, settled);
+  try {
+    await waitFor(
+      () => seqs.every((q) => outcomesOf(settled, q).includes('ack')),
+      6000,
+      'all acked',
+    );
+    expect(Date.now() - t0).toBeLessThan(4000);
+  } catch (err) {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.consumers.info('CR', 'cr-work');
+    throw new Error(
+      `${(err as Error).message}; started before close: ${startedBefore}; acked: ${settled
+        .filter((e) => e.outcome === 'ack')
+        .map(
+          (e) => e.streamSeq,
+        )}; consumer ackPending=${info.numAckPending} pending=${info.numPending}`,
+    );
+  } finally {
+    await second.app.close();
+  }
+}, 14_000);
+
+it('close() while the server is down finishes within gracefulShutdownTimeout plus a margin', async () => {
+  const { app, strategy } = await startApp(CrController, {
+    ...base(),
+    gracefulShutdownTimeout: 1000,
+  });
+  let down = false;
+  strategy.on('disconnected', () => (down = true));
+  await nc.jetstream().publish('cr.work.down', JSON.stringify({ sleep: 3000 }));
+  await waitFor(() => handled.some((h) => h.at > Date.now() - 2000));
+  await server.kill('SIGKILL');
+  try {
+    await waitFor(() => down, 3000, 'disconnected');
+    const t0 = Date.now();
+    await app.close();
+    expect(Date.now() - t0).toBeLessThan(1500);
+  } finally {
+    await server.restart();
+  }
+}, 14_000);

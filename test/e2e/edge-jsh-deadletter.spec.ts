@@ -1,0 +1,193 @@
+// Dead letters: to a stream or a core subject, headers kept or renamed, ids that would deduplicate.
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import {
+  connect,
+  JetStreamHandler,
+  MsgHeaders,
+  type Msg,
+  type NatsConnection,
+} from '../../lib/index.js';
+import { startServer, type NatsServerHandle } from '../support/index.js';
+import { outcomesOf, sleep, startApp, waitFor } from './apps/jetstream-faults.helpers.js';
+
+const USERS = `authorization {
+  users: [
+    { user: "app", password: "pw", permissions: { publish: { deny: ["dlq.denied.>"] } } },
+    { user: "admin", password: "pw" }
+  ]
+}`;
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+beforeAll(async () => {
+  server = await startServer({ jetstream: true, config: USERS });
+  nc = await connect({ servers: server.url, user: 'admin', pass: 'pw' });
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'DL', subjects: ['dl.>'], storage: 'memory' });
+  await jsm.streams.add({ name: 'DL2', subjects: ['dl2.>'], storage: 'memory' });
+  await jsm.streams.add({
+    name: 'DLQS',
+    subjects: ['dlq.stream.>', 'dlq.denied.>'],
+    storage: 'memory',
+  });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+const opts = { stream: 'DL', ackWait: 2000, maxDeliver: 2, retryDelay: 20 } as const;
+
+@Controller()
+class DlController {
+  @JetStreamHandler('dl.s.>', { ...opts, durable: 'dl-s', deadLetterSubject: 'dlq.stream.s' })
+  s(@Payload() _p: unknown) {
+    throw new Error('boom\r\nsecond line');
+  }
+  @JetStreamHandler('dl2.>', {
+    ...opts,
+    stream: 'DL2',
+    durable: 'dl2',
+    deadLetterSubject: 'dlq.stream.s',
+  })
+  s2(@Payload() _p: unknown) {
+    throw new Error('boom2');
+  }
+  @JetStreamHandler('dl.nosub.>', {
+    ...opts,
+    durable: 'dl-nosub',
+    deadLetterSubject: 'dlq.nobody.x',
+  })
+  nosub(@Payload() _p: unknown) {
+    throw new Error('nosub');
+  }
+  @JetStreamHandler('dl.core.>', { ...opts, durable: 'dl-core', deadLetterSubject: 'dlq.core.x' })
+  core(@Payload() _p: unknown) {
+    throw new Error('core');
+  }
+  @JetStreamHandler('dl.denied.>', {
+    ...opts,
+    durable: 'dl-denied',
+    deadLetterSubject: 'dlq.denied.x',
+  })
+  denied(@Payload() _p: unknown) {
+    throw new Error('denied');
+  }
+}
+
+describe('dead letters', () => {
+  let s: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    s = await startApp(DlController, { servers: server.url, user: 'app', pass: 'pw' });
+  });
+  afterAll(async () => {
+    await s?.app.close();
+  });
+
+  it('to a stream: all Nats-Dead-Letter-* headers and the original headers are kept', async () => {
+    const { seq } = await nc.jetstream().publish('dl.s.1', JSON.stringify({ a: 1 }), {
+      headers: new MsgHeaders({ 'X-Trace': 'abc', 'X-Multi': 'v1' }),
+    });
+    await waitFor(() => outcomesOf(s.settled, seq).includes('dead-letter'), 4000);
+    const jsm = await nc.jetstreamManager();
+    const dead = await jsm.streams.getMessage('DLQS', { lastBySubject: 'dlq.stream.s' });
+    const h = dead.headers!;
+    expect({
+      body: dead.json(),
+      trace: h.get('X-Trace'),
+      subject: h.get('Nats-Dead-Letter-Subject'),
+      stream: h.get('Nats-Dead-Letter-Stream'),
+      consumer: h.get('Nats-Dead-Letter-Consumer'),
+      seq: h.get('Nats-Dead-Letter-Sequence'),
+      deliveries: h.get('Nats-Dead-Letter-Deliveries'),
+      error: h.get('Nats-Dead-Letter-Error'),
+    }).toEqual({
+      body: { a: 1 },
+      trace: 'abc',
+      subject: 'dl.s.1',
+      stream: 'DL',
+      consumer: 'dl-s',
+      seq: String(seq),
+      deliveries: '2',
+      error: 'Internal server error',
+    });
+    expect(outcomesOf(s.settled, seq)).toEqual(['nak', 'dead-letter']);
+  });
+
+  it('an original published with an expected-stream header still reaches the dead-letter stream', async () => {
+    const { seq } = await nc
+      .jetstream()
+      .publish('dl.s.exp', JSON.stringify({ b: 2 }), { expect: { stream: 'DL' } });
+    await waitFor(() => outcomesOf(s.settled, seq).length >= 2, 4000);
+    await sleep(200);
+    const jsm = await nc.jetstreamManager();
+    const dead = await jsm.streams
+      .getMessage('DLQS', { lastBySubject: 'dlq.stream.s' })
+      .then((m) => m.headers?.get('Nats-Dead-Letter-Sequence'))
+      .catch((e: Error) => e.message);
+    const info = await jsm.consumers.info('DL', 'dl-s');
+    expect({
+      outcomes: outcomesOf(s.settled, seq),
+      deadSeq: dead,
+      errors: s.logger.lines.filter((l) => l.startsWith('error') && /dl-s:/.test(l)),
+      stillOnConsumer: info.numAckPending + info.numPending,
+    }).toEqual({
+      outcomes: ['nak', 'dead-letter'],
+      deadSeq: String(seq),
+      errors: [],
+      stillOnConsumer: 0,
+    });
+  });
+
+  it('two source streams whose publishers use the same msg id: both failures are stored in the dead-letter stream', async () => {
+    const { seq: s1 } = await nc.jetstream().publish('dl.s.id', '{"c":1}', { msgId: 'order-42' });
+    const { seq: s2 } = await nc.jetstream().publish('dl2.x', '{"d":1}', { msgId: 'order-42' });
+    await waitFor(
+      () =>
+        outcomesOf(s.settled, s1).includes('dead-letter') &&
+        s.settled.some(
+          (e) => e.stream === 'DL2' && e.streamSeq === s2 && e.outcome === 'dead-letter',
+        ),
+      4000,
+    );
+    const jsm = await nc.jetstreamManager();
+    const stored: string[] = [];
+    const info = await jsm.streams.info('DLQS');
+    for (let q = info.state.firstSeq; q <= info.state.lastSeq; q++) {
+      const m = await jsm.streams.getMessage('DLQS', { seq: q }).catch(() => undefined);
+      if (m?.headers?.get('Nats-Dead-Letter-Msg-Id') === 'order-42')
+        stored.push(m.headers.get('Nats-Dead-Letter-Stream') ?? '?');
+    }
+    expect(stored.sort()).toEqual(['DL', 'DL2']);
+  });
+
+  it('to a core subject with a (non-replying) subscriber: delivered with the headers, then term, promptly', async () => {
+    const got: Msg[] = [];
+    const sub = nc.subscribe('dlq.core.x', { callback: (m) => got.push(m) });
+    await nc.flush();
+    try {
+      const t0 = Date.now();
+      const { seq } = await nc.jetstream().publish('dl.core.1', '{"z":1}', {
+        headers: new MsgHeaders({ 'X-Trace': 'core' }),
+      });
+      await waitFor(() => outcomesOf(s.settled, seq).length >= 2, 9000);
+      expect({
+        outcomes: outcomesOf(s.settled, seq),
+        received: got.length,
+        trace: got[0]?.headers?.get('X-Trace'),
+        fast: Date.now() - t0 < 2000,
+        errors: s.logger.lines.filter((l) => l.startsWith('error') && /dl-core/.test(l)),
+      }).toEqual({
+        outcomes: ['nak', 'dead-letter'],
+        received: 1,
+        trace: 'core',
+        fast: true,
+        errors: [],
+      });
+    } finally {
+      sub.unsubscribe();
+    }
+  }, 14_000);
+});
