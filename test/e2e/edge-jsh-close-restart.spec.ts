@@ -127,3 +127,24 @@ it('close() while the server is down finishes within gracefulShutdownTimeout plu
     await server.restart();
   }
 }, 14_000);
+
+it('the stream deleted under a running app: an error is logged, core handlers keep working, consumption resumes when the stream is back', async () => {
+  const { app, logger, settled } = await startApp(CrController, { ...base() });
+  const client = await connect({ servers: server.url });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete('CR');
+    const reply = await client.request('cr.core.ping', '');
+    expect(reply.string()).toBe('"pong"');
+    // Noticed at once when a pull is outstanding (409), else within a few 5 s pulls.
+    const logged = () =>
+      logger.lines.some((l) => /cr-work/.test(l) && /^(error|warn)/.test(l) && /CR/.test(l));
+    await waitFor(logged, 15_000, 'an error about the deleted stream');
+    await jsm.streams.add({ name: 'CR', subjects: ['cr.>'], storage: 'file' });
+    const { seq } = await nc.jetstream().publish('cr.work.back', '{}');
+    await waitFor(() => outcomesOf(settled, seq).includes('ack'), 30_000, 'consumed again');
+  } finally {
+    await client.close();
+    await app.close();
+  }
+}, 60_000);

@@ -109,3 +109,19 @@ it('SIGTERM restart with handlers mid-flight: every message acked, nothing left 
     dupFirstAcks: [],
   });
 }, 15_000);
+
+// After a crash the server may have lost acks it confirmed (README, "delivery is at least
+// once"): such messages come again and are handled again, so this waits for them to settle.
+it('SIGKILL restart with handlers mid-flight: every message acked, and nothing left pending once redeliveries settle', async () => {
+  const r = await scenario('SIGKILL', 'kill');
+  const jsm = await nc.jetstreamManager();
+  let info = r.info;
+  for (let i = 0; i < 50 && (info.numAckPending > 0 || info.numPending > 0); i++) {
+    await sleep(200);
+    info = await jsm.consumers.info('RI', 'ri-work');
+  }
+  expect({ ackPending: info.numAckPending, pending: info.numPending }).toEqual({
+    ackPending: 0,
+    pending: 0,
+  });
+}, 30_000);
