@@ -42,6 +42,7 @@ import {
   checkSubscribeSubject,
 } from './subjects.js';
 import { checkDelay } from './delays.js';
+import { InFlight } from './in-flight.js';
 import {
   resolveOptions,
   type ConnectOptions,
@@ -116,9 +117,8 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   private parser: Parser | null = null;
   private readonly outbound: Outbound;
   private readonly subs = new Map<number, Subscription>();
-  // Async subscription callbacks still running, and who waits for them to end (drain).
-  private runningCallbacks = 0;
-  private callbacksIdle: (() => void)[] = [];
+  /** @internal Async subscription callbacks still running: drain() waits for them. */
+  readonly callbacks = new InFlight();
   private dispatching = false;
   private readonly prefixes = new Map<string, Buffer>();
   private readonly seenOnce = new Set<string>();
@@ -497,15 +497,6 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
     sub.close();
   }
 
-  /** @internal */
-  callbackRunning(delta: 1 | -1): void {
-    this.runningCallbacks += delta;
-    if (this.runningCallbacks > 0) return;
-    const idle = this.callbacksIdle;
-    this.callbacksIdle = [];
-    for (const resolve of idle) resolve();
-  }
-
   /**
    * @internal True while a subscription callback runs (its synchronous part): a drain or stop
    * asked for from there must not wait for running callbacks, the caller being one of them.
@@ -517,12 +508,6 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** @internal The drain budget, also used by services stopping. */
   get drainTimeout(): number {
     return this.opts.drainTimeout;
-  }
-
-  /** @internal Resolves once no async subscription callback is running. */
-  whenCallbacksIdle(): Promise<void> {
-    if (this.runningCallbacks === 0) return Promise.resolve();
-    return new Promise((resolve) => this.callbacksIdle.push(resolve));
   }
 
   /** @internal Reports an error that belongs to no call. */
@@ -947,7 +932,7 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
       this.drainPhase = 'subs';
       const subs = [...this.subs.values()].filter((s) => s !== this.muxSub);
       await Promise.all(subs.map((s) => s.drain()));
-      if (waitCallbacks) await this.whenCallbacksIdle();
+      if (waitCallbacks) await this.callbacks.settle(this.opts.drainTimeout);
       // Requests in flight get their replies (or their own timeouts) before the inbox goes.
       if (this.mux) await this.mux.whenIdle();
       if (this.muxSub) await this.muxSub.drain();

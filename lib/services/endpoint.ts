@@ -116,9 +116,9 @@ export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
     return this.sub.drain();
   }
 
-  /** @internal Resolves once no async handler is running. */
-  whenIdle(): Promise<void> {
-    return this.sub.whenIdle();
+  /** @internal Resolves true once no async handler runs, false after `timeout` ms. */
+  settle(timeout: number): Promise<boolean> {
+    return this.sub.settle(timeout);
   }
 
   /** @internal */

@@ -158,15 +158,10 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   }
 
   /** Resolves when no handler runs any more, or after the connection's drain budget. */
-  private handlersDone(): Promise<void> {
+  private async handlersDone(): Promise<void> {
     // A closed connection takes no more replies: nothing to wait for.
-    if (this.nc.isClosed) return Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const budget = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.nc.drainTimeout);
-    });
-    const idle = Promise.all(this.endpoints.map((e) => e.whenIdle()));
-    return Promise.race([idle.then(() => undefined), budget]).finally(() => clearTimeout(timer));
+    if (this.nc.isClosed) return;
+    await Promise.all(this.endpoints.map((e) => e.settle(this.nc.drainTimeout)));
   }
 
   /** @internal */

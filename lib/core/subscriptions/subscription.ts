@@ -1,4 +1,5 @@
 import { checkDelay } from '../delays.js';
+import { InFlight } from '../in-flight.js';
 import {
   CallbackError,
   InvalidOperationError,
@@ -31,8 +32,8 @@ export interface SubscriptionHost {
   unsubscribe(sub: Subscription, max?: number): void;
   drainSubscription(sub: Subscription): Promise<void>;
   reportError(err: NatsError): void;
-  /** An async callback started (+1) or settled (-1). */
-  callbackRunning(delta: 1 | -1): void;
+  /** Async callbacks of every subscription still running. */
+  readonly callbacks: InFlight;
 }
 
 /**
@@ -57,9 +58,8 @@ export class Subscription implements AsyncIterable<Msg> {
   private waiters: ((msg: Msg | null) => void)[] = [];
   private closedFlag = false;
   private closeError: Error | undefined;
-  // Callbacks whose promise has not settled yet; drain() waits for them.
-  private running = 0;
-  private idle: (() => void)[] = [];
+  // Callbacks whose promise has not settled yet (a service stopping waits for them).
+  private readonly running = new InFlight();
   private draining = false;
   private resolveClosed!: (err?: Error) => void;
   /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
@@ -249,31 +249,19 @@ export class Subscription implements AsyncIterable<Msg> {
     return msg;
   }
 
-  /** An async callback: a rejection is reported, and drain() waits for it. */
+  /** An async callback: a rejection is reported; the connection's drain() waits for it. */
   private track(work: Promise<unknown>): void {
-    this.running++;
-    this.host.callbackRunning(1);
-    work.then(
-      () => this.ran(),
-      (err: unknown) => {
-        this.callbackFailed(err);
-        this.ran();
-      },
-    );
+    const settled = work.then(undefined, (err: unknown) => this.callbackFailed(err));
+    this.running.track(settled);
+    this.host.callbacks.track(settled);
   }
 
-  private ran(): void {
-    this.host.callbackRunning(-1);
-    if (--this.running > 0) return;
-    const idle = this.idle;
-    this.idle = [];
-    for (const resolve of idle) resolve();
-  }
-
-  /** @internal Resolves when no promise returned by the callback is still pending. */
-  whenIdle(): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+  /**
+   * @internal Resolves true once no promise returned by the callback is pending, false after
+   * `timeout` ms.
+   */
+  settle(timeout: number): Promise<boolean> {
+    return this.running.settle(timeout);
   }
 
   private callbackFailed(err: unknown): void {

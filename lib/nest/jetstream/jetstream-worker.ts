@@ -14,7 +14,7 @@ import {
   type JsMsg,
 } from '../../jetstream/index.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
-import type { InFlight } from '../server/in-flight.js';
+import type { InFlight } from '../../core/in-flight.js';
 import { decodePayload, toWireError } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { isTerminal } from './term.exception.js';

@@ -25,7 +25,7 @@ import {
   toWireError,
   unwrapRecord,
 } from '../wire.js';
-import { InFlight } from './in-flight.js';
+import { InFlight } from '../../core/in-flight.js';
 import { ServiceMsg, type Service, type ServiceConfig } from '../../services/index.js';
 import type { JetStreamOptions, StreamConfig } from '../../jetstream/index.js';
 import {
