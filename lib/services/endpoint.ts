@@ -31,7 +31,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   );
 }
 
-function errorText(err: unknown): string {
+/** The text of whatever was thrown (`fallback` when empty); never throws itself. */
+export function errorText(err: unknown, fallback = 'handler failed'): string {
   let text: string;
   try {
     text = err instanceof Error ? err.message : String(err);
@@ -39,7 +40,7 @@ function errorText(err: unknown): string {
     // An object String() cannot convert (no prototype, a throwing toString).
     text = Object.prototype.toString.call(err);
   }
-  return text.length > 0 ? text : 'handler failed';
+  return text.length > 0 ? text : fallback;
 }
 
 /**

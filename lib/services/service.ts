@@ -5,7 +5,12 @@ import {
   type NatsConnection,
   type Subscription,
 } from '../core/index.js';
-import { ServiceEndpoint, type EndpointDefinition, type EndpointHost } from './endpoint.js';
+import {
+  ServiceEndpoint,
+  errorText,
+  type EndpointDefinition,
+  type EndpointHost,
+} from './endpoint.js';
 import { ServiceGroup, type GroupHost } from './group.js';
 import {
   DEFAULT_SERVICE_PREFIX,
@@ -199,9 +204,8 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   private answer(verb: ServiceVerb, msg: Msg): void {
     if (!msg.reply) return;
     const failed = (err: unknown): void => {
-      const text = (err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ');
       const headers = {
-        [ServiceErrorHeader]: text || 'stats failed',
+        [ServiceErrorHeader]: errorText(err, 'stats failed').replace(/[\r\n]+/g, ' '),
         [ServiceErrorCodeHeader]: '500',
       };
       try {
