@@ -79,17 +79,11 @@ export function unlessBucketGone<T>(
   bucket: string,
   timeout: number,
 ): Promise<T> {
-  return askAgainIfSlow(send, timeout, () =>
-    streams.info(stream).then(
-      () => undefined,
-      (err: unknown) => {
-        const missing = bucketNotFound(err, bucket);
-        // Any other failure of the probe says nothing: ask again.
-        if (missing === err) return undefined;
-        throw missing;
-      },
-    ),
-  );
+  return askAgainIfSlow(send, timeout, async () => {
+    const gone = await bucketGone(streams, stream, bucket);
+    if (gone) throw gone;
+    return undefined; // not gone, or the probe failed and says nothing: ask again
+  });
 }
 
 /**
@@ -105,11 +99,23 @@ export async function explainUnanswered(
   err: unknown,
 ): Promise<unknown> {
   if (!(err instanceof NoRespondersError || err instanceof TimeoutError)) return err;
+  return (await bucketGone(streams, stream, bucket)) ?? err;
+}
+
+/**
+ * Asks the server whether the bucket's stream exists: `BucketNotFoundError` when it does not,
+ * undefined when it does or when the question itself failed.
+ */
+async function bucketGone(
+  streams: StreamsApi,
+  stream: string,
+  bucket: string,
+): Promise<BucketNotFoundError | undefined> {
   try {
     await streams.info(stream);
-    return err;
-  } catch (infoErr) {
-    const missing = bucketNotFound(infoErr, bucket);
-    return missing === infoErr ? err : missing;
+    return undefined;
+  } catch (err) {
+    const missing = bucketNotFound(err, bucket);
+    return missing === err ? undefined : (missing as BucketNotFoundError);
   }
 }
