@@ -1,12 +1,9 @@
 // Extra certificates for the TLS edge cases: expired, not yet valid, DNS-only, another host.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { watchTempDir } from './reaper.js';
-
-const run = promisify(execFile);
+import { KEY_ARGS, openssl } from './tls-fixtures.js';
 
 const CNF = `[req]
 distinguished_name = dn
@@ -46,8 +43,6 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:other.example.com
 `;
 
-const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
 export interface EdgeCerts {
   dir: string;
   caFile: string;
@@ -66,15 +61,15 @@ const fmt = (d: Date): string =>
     .slice(0, 15);
 
 export async function edgeCerts(): Promise<EdgeCerts> {
-  const dir = mkdtempSync(join(tmpdir(), 'audit-certs-'));
+  const dir = mkdtempSync(join(tmpdir(), 'edge-certs-'));
   watchTempDir(dir);
   writeFileSync(join(dir, 'cnf'), CNF);
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '1000\n');
-  const o = (args: string[]) => run('openssl', args, { cwd: dir });
+  const o = (args: string[]) => openssl(dir, args);
   await o([
-    ...'req -x509 -config cnf -extensions ca_ext -subj /CN=audit-ca -days 2'.split(' '),
-    ...KEY,
+    ...'req -x509 -config cnf -extensions ca_ext -subj /CN=edge-ca -days 2'.split(' '),
+    ...KEY_ARGS,
     ...'-keyout ca-key.pem -out ca.pem'.split(' '),
   ]);
   const leaf = async (
@@ -85,7 +80,7 @@ export async function edgeCerts(): Promise<EdgeCerts> {
   ): Promise<{ certFile: string; keyFile: string }> => {
     await o([
       ...`req -new -config cnf -subj /CN=${name} -keyout ${name}-key.pem`.split(' '),
-      ...KEY,
+      ...KEY_ARGS,
       ...`-out ${name}.csr`.split(' '),
     ]);
     await o([

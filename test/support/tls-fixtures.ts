@@ -46,9 +46,10 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
 `;
 
-const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+export const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-async function openssl(dir: string, args: string[]): Promise<void> {
+/** Runs the openssl CLI in `dir`, with a clear error when it is missing or fails. */
+export async function openssl(dir: string, args: string[]): Promise<void> {
   try {
     await run('openssl', args, { cwd: dir });
   } catch (err) {
