@@ -147,6 +147,9 @@ export class ServerNats
       void this.watchStatus(this.nc);
       await this.startJetStream(this.nc);
       await this.bindHandlers(this.nc);
+      // Once listen() resolves the server has our subscriptions: a request sent right after
+      // must not meet 'no responders' because our SUBs were still on their way.
+      await this.nc.flush();
       this._status$.next('connected');
       this.emitter.emit('connected', this.nc.connectedUrl);
       callback();
