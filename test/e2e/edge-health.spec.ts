@@ -80,13 +80,13 @@ it('reports down within the timeout when the server is frozen (SIGSTOP)', async 
   const nc = await connect({ servers: s.url, reconnectTimeWait: 50 });
   const { app, health } = await setup(nc);
   try {
-    s.signal('SIGSTOP');
+    await s.freeze();
     const started = Date.now();
     const r = await health.isHealthy('nats', 300);
     expect(r.nats.status).toBe('down');
     expect(Date.now() - started).toBeLessThan(1000);
   } finally {
-    s.signal('SIGCONT');
+    s.thaw();
     await app.close();
     await nc.close();
   }
@@ -100,11 +100,11 @@ it('does not leave an rtt probe behind that rejects unhandled after a timeout', 
   const nc = await connect({ servers: s.url, reconnect: false });
   const { app, health } = await setup(nc);
   try {
-    s.signal('SIGSTOP');
+    await s.freeze();
     const r = await health.isHealthy('nats', 100);
     expect(r.nats.status).toBe('down');
     // Closing fails the outstanding PING waiter of the probe.
-    s.signal('SIGCONT');
+    s.thaw();
     await nc.close();
     await sleep(50);
     expect(unhandled).toEqual([]);

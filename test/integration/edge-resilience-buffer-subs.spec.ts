@@ -194,7 +194,7 @@ describe('subscription state after reconnect', () => {
     nc.subscribe('d.keep');
     await nc.flush();
     // Freeze the server so the UNSUB + PING of the drain stay unanswered, then crash it.
-    server.signal('SIGSTOP');
+    await server.freeze();
     const drained = draining.drain();
     await sleep(100);
     await server.kill();
@@ -220,7 +220,7 @@ describe('subscription state after reconnect', () => {
     const w = watch(nc);
     nc.subscribe('q.keep');
     await nc.flush();
-    server.signal('SIGSTOP');
+    await server.freeze();
     const big = new Uint8Array(64 * 1024);
     for (let i = 0; i < 160; i++) void nc.publish('q.bulk', big); // ~10 MB: the socket backs up
     await sleep(100);

@@ -133,7 +133,7 @@ describe('drain and close under faults', () => {
     });
     nc.subscribe('frozen');
     await nc.flush();
-    server.signal('SIGSTOP');
+    await server.freeze();
     try {
       const t0 = performance.now();
       await nc.drain();
@@ -144,7 +144,7 @@ describe('drain and close under faults', () => {
       // without a timeout; the budget is what this test is about).
       if (took >= 490) expect(errors.some((e) => e instanceof TimeoutError)).toBe(true);
     } finally {
-      server.signal('SIGCONT');
+      server.thaw();
     }
   });
 
@@ -159,7 +159,7 @@ describe('drain and close under faults', () => {
     const sub = nc.subscribe('crash');
     const req = track(nc.request('crash', '', { timeout: 20_000 }));
     await nc.flush();
-    server.signal('SIGSTOP');
+    await server.freeze();
     const d = track(nc.drain());
     await sleep(100);
     await server.kill();

@@ -338,9 +338,9 @@ describe('consume() heartbeat monitor', () => {
       callback: (m) => void got.push(m.string()),
     });
     await sleep(100);
-    fx.server.signal('SIGSTOP');
+    await fx.server.freeze();
     await sleep(900);
-    fx.server.signal('SIGCONT');
+    fx.server.thaw();
     await sleep(100);
     await fx.js.publish(`${subj}.m`, 'resumed');
     for (let i = 0; got.length < 1 && i < 40; i++) await sleep(50);

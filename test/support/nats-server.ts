@@ -1,7 +1,7 @@
 // Starts real nats-server processes for tests. Every server is tracked so that `stopAllServers()`
 // stops it, and registered with the reaper (see reaper.ts) in case the test process dies first.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,13 @@ export interface NatsServerHandle {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Sends any signal without waiting (SIGHUP, SIGUSR2…). */
   signal(signal: NodeJS.Signals): void;
+  /**
+   * SIGSTOP, resolved once the kernel reports every thread stopped: until then a thread that is
+   * already running may still answer a PING written after the signal.
+   */
+  freeze(): Promise<void>;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
   /** Stops the process if needed and starts it again on the same port with the same store. */
   restart(): Promise<void>;
   /** Enters lame duck mode (SIGUSR2); resolves once the server logged it. */
@@ -191,6 +198,21 @@ class ServerProcess implements NatsServerHandle {
     if (this.running) this.child?.kill(signal);
   }
 
+  async freeze(): Promise<void> {
+    const pid = this.pid;
+    if (pid < 0) return;
+    this.signal('SIGSTOP');
+    const deadline = Date.now() + 5000;
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline) throw new Error(`nats-server ${pid} did not stop after SIGSTOP`);
+      await sleep(2);
+    }
+  }
+
+  thaw(): void {
+    this.signal('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     if (this.stopped) throw new Error('cannot restart a server after stop()');
     await this.terminate('SIGTERM');
@@ -274,4 +296,18 @@ export async function startServer(opts: StartServerOptions = {}): Promise<NatsSe
 /** Stops every server started by this process (use in `afterAll`). */
 export async function stopAllServers(): Promise<void> {
   await Promise.all([...servers].map((s) => s.stop()));
+}
+
+/** True when /proc shows every thread of `pid` in state T (stopped); false if it is gone. */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    return tasks.every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state follows the parenthesised command name, which may itself contain spaces.
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+    });
+  } catch {
+    return false;
+  }
 }
