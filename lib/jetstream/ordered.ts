@@ -6,6 +6,7 @@ import {
   type Subscription,
 } from '../core/index.js';
 import type { JsApi } from './api.js';
+import type { ApiResponseWire } from './wire-types.js';
 import type { ConsumerConfig, DeliverPolicy } from './config.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
@@ -42,6 +43,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private gen = 0;
   private expected = 1;
   private lastSseq = 0;
+  /** Server timestamp (ns) of the last message seen, to tell a re-created stream apart. */
+  private lastStamp = 0n;
   private sub: Subscription | undefined;
   private consumer = '';
   private stopped = false;
@@ -172,6 +175,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       if (meta.sequence.consumer !== this.expected) return void this.reset();
       this.expected++;
       this.lastSseq = meta.sequence.stream;
+      this.lastStamp = meta.timestampNanos;
       return this.deliver(jm);
     }
     const h = msg.headers;
@@ -222,6 +226,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.drop();
     for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
       try {
+        if (await this.streamRecreated()) this.lastSseq = 0;
         await this.create();
         break;
       } catch {
@@ -229,6 +234,25 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       }
     }
     this.recreating = false;
+  }
+
+  /**
+   * True when the stream was created after the last message we saw was stored: it was deleted
+   * and made again, its sequences start over, and resuming after our last sequence would skip
+   * the new stream's first messages. Then we start over with the configured deliver policy.
+   * Unknown (no permission to read stream info, stream still missing) counts as false.
+   */
+  private async streamRecreated(): Promise<boolean> {
+    if (this.lastSseq === 0) return false;
+    try {
+      const info = await this.api.request<ApiResponseWire & { created?: string }>(
+        `STREAM.INFO.${this.stream}`,
+      );
+      const created = info.created === undefined ? undefined : rfc3339Nanos(info.created);
+      return created !== undefined && created > this.lastStamp;
+    } catch {
+      return false;
+    }
   }
 
   private drop(): void {
@@ -258,4 +282,12 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.waiter = undefined;
     w?.();
   }
+}
+
+/** Nanoseconds since the epoch of an RFC 3339 time with up to 9 fraction digits. */
+export function rfc3339Nanos(text: string): bigint | undefined {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(.*)$/.exec(text);
+  const ms = m ? Date.parse(m[1] + m[3]) : NaN;
+  if (!m || Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }

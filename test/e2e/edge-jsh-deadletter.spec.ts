@@ -14,7 +14,7 @@ import { outcomesOf, sleep, startApp, waitFor } from './apps/jetstream-faults.he
 
 const USERS = `authorization {
   users: [
-    { user: "app", password: "pw", permissions: { publish: { deny: ["dlq.denied.>"] } } },
+    { user: "app", password: "pw", permissions: { publish: { deny: ["dlq.denied.>", "dlq.coredenied.>"] } } },
     { user: "admin", password: "pw" }
   ]
 }`;
@@ -74,6 +74,14 @@ class DlController {
   })
   denied(@Payload() _p: unknown) {
     throw new Error('denied');
+  }
+  @JetStreamHandler('dl.cdenied.>', {
+    ...opts,
+    durable: 'dl-cdenied',
+    deadLetterSubject: 'dlq.coredenied.x',
+  })
+  coreDenied(@Payload() _p: unknown) {
+    throw new Error('core denied');
   }
 }
 
@@ -190,4 +198,26 @@ describe('dead letters', () => {
       sub.unsubscribe();
     }
   }, 14_000);
+
+  it.each([
+    ['nobody subscribes to', 'dl.nosub.1', 'dl-nosub', /no responders for dlq\.nobody\.x/],
+    ['the app may not publish to', 'dl.cdenied.1', 'dl-cdenied', /permission/i],
+  ])(
+    'to a core subject %s: not lost silently but logged, naked and left in the stream',
+    async (_case, subject, durable, reason) => {
+      const { seq } = await nc.jetstream().publish(subject, '{"n":1}');
+      await waitFor(() => outcomesOf(s.settled, seq).length >= 2, 9000);
+      await sleep(50);
+      const errors = s.logger.lines.filter((l) => l.includes(`could not dead-letter DL#${seq}`));
+      expect({ outcomes: outcomesOf(s.settled, seq), errors: errors.length }).toEqual({
+        outcomes: ['nak', 'nak'],
+        errors: 1,
+      });
+      expect(errors[0]).toMatch(reason);
+      const jsm = await nc.jetstreamManager();
+      expect((await jsm.streams.getMessage('DL', { seq })).subject).toBe(subject);
+      expect((await jsm.consumers.info('DL', durable)).numAckPending).toBe(0);
+    },
+    14_000,
+  );
 });

@@ -63,6 +63,27 @@ describe('ordered consumers', () => {
     expect(got[9].metadata.sequence.consumer).toBe(5);
   });
 
+  it('starts over on a stream that was deleted and created again, even one longer than before', async () => {
+    const { stream, subj } = await fx.stream();
+    for (let i = 0; i < 3; i++) await fx.js.publish(`${subj}.a`, `old${i}`);
+    const got: string[] = [];
+    const oc = await fx.js.consumers.ordered(stream, {
+      idleHeartbeat: 100,
+      callback: (m) => void got.push(`${m.seq}:${m.string()}`),
+    });
+    await until(() => got.length === 3);
+    await fx.jsm.streams.delete(stream);
+    await fx.jsm.streams.add({ name: stream, subjects: [`${subj}.>`], storage: 'memory' });
+    // More messages than the old stream had: a resume after sequence 3 would skip new1..new3.
+    for (let i = 1; i <= 6; i++) await fx.js.publish(`${subj}.a`, `new${i}`);
+    await until(() => got.length === 9, 8000);
+    oc.stop();
+    expect(got).toEqual([
+      ...['1:old0', '2:old1', '3:old2'],
+      ...[1, 2, 3, 4, 5, 6].map((i) => `${i}:new${i}`),
+    ]);
+  }, 15_000);
+
   it('answers flow control while a slow iterator reads large messages', async () => {
     const { stream, subj } = await fx.stream();
     const payload = new Uint8Array(128 * 1024);

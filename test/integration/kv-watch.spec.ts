@@ -242,4 +242,28 @@ describe('kv.watch()', () => {
     }
     expect(consumers).toEqual([]);
   });
+
+  it('follows a bucket that was deleted and created again, from the start of the new one', async () => {
+    const bucket = bucketName();
+    const kv = await fx.js.createKeyValue({ bucket, storage: 'memory' });
+    for (const k of ['a', 'b', 'c', 'd']) await kv.put(k, 'old');
+    const w = await kv.watch();
+    const got: KvWatchEntry[] = [];
+    const done = drainInto(w, got);
+    await w.initialized;
+    await fx.js.deleteKeyValue(bucket);
+    const again = await fx.js.createKeyValue({ bucket, storage: 'memory' });
+    for (const k of ['x', 'y']) await again.put(k, 'new');
+    await until(() => got.length === 6, 8000).catch(() => undefined);
+    w.stop();
+    await done;
+    expect(got.map(show)).toEqual([
+      'a=old@1',
+      'b=old@2',
+      'c=old@3',
+      'd=old@4',
+      'x=new@1+',
+      'y=new@2+',
+    ]);
+  }, 15_000);
 });

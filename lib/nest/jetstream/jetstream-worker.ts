@@ -5,6 +5,7 @@ import {
   JetStreamApiError,
   MsgHeaders,
   StreamNotFoundError,
+  TimeoutError,
   type NatsConnection,
 } from '../../core/index.js';
 import {
@@ -274,7 +275,8 @@ export class JetStreamWorker {
     headers.set('Nats-Dead-Letter-Deliveries', String(meta.numDelivered));
     headers.set('Nats-Dead-Letter-Error', errorText(error));
     // Through JetStream (a PubAck proves it is stored) when a stream takes the subject; else a
-    // core publish, since a plain subscriber would never answer the request of js.publish.
+    // core publish that fails when nobody subscribes (js.publish would wait for an answer that
+    // a plain subscriber never sends).
     const captured = await new StreamsApi(this.js.api).find(subject).then(
       () => true,
       (err: unknown) => {
@@ -285,9 +287,28 @@ export class JetStreamWorker {
     if (captured) {
       await this.js.publish(subject, msg.data, { headers, retries: 0 });
     } else {
-      await this.nc.publish(subject, msg.data, { headers });
-      await this.nc.flush();
+      await this.publishToListener(subject, msg.data, headers);
     }
+  }
+
+  /**
+   * A core publish that fails when nothing takes it. Sent as a request, so the server answers
+   * "no responders" at once when no subscription matches (and a denied subject fails it too);
+   * either answer arrives before the PONG of the flush that follows. Listeners need not reply.
+   */
+  private async publishToListener(
+    subject: string,
+    data: Uint8Array,
+    headers: MsgHeaders,
+  ): Promise<void> {
+    let failure: unknown;
+    this.nc.request(subject, data, { headers, timeout: this.js.api.timeout }).catch((err) => {
+      if (!(err instanceof TimeoutError)) failure = err;
+    });
+    await this.nc.flush();
+    // The rejection settled while the PONG was read; its handler has run by the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (failure !== undefined) throw failure;
   }
 }
 
