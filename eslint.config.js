@@ -16,6 +16,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS scripts (the require() check of the built package).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The core, JetStream, KV, object store and services layers must stay framework-free.
     files: [
       'lib/core/**/*.ts',

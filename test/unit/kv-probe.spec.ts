@@ -65,7 +65,8 @@ describe('unlessBucketGone()', () => {
     expect(api.calls).toBe(1);
     expect(r.timeouts[0]).toBe(200);
     expect(r.timeouts[1]).toBeGreaterThan(150);
-    expect(r.timeouts[1]).toBeLessThanOrEqual(200);
+    // A timer can fire a millisecond before Date.now() shows its full delay passed.
+    expect(r.timeouts[1]).toBeLessThanOrEqual(201);
   });
 
   it("ends with the read's own TimeoutError when the stream exists but nothing answers", async () => {
