@@ -49,7 +49,8 @@ export class JetStreamClient {
               })
             : await this.admin.info(stream, name),
         ),
-      ordered: (stream, opts) => new OrderedSubscription(api, this.admin, stream, opts).start(),
+      ordered: async (stream, opts) =>
+        new OrderedSubscription(api, this.admin, stream, opts).start(),
     };
   }
 

@@ -5,6 +5,7 @@ import {
   type Status,
   type Subscription,
 } from '../core/index.js';
+import { checkDelay } from '../core/delays.js';
 import type { JsApi } from './api.js';
 import type { ApiResponseWire } from './wire-types.js';
 import type { ConsumerConfig, DeliverPolicy } from './config.js';
@@ -45,12 +46,6 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private lastSseq = 0;
   /** Server timestamp (ns) of the last message seen, to tell a re-created stream apart. */
   private lastStamp = 0n;
-  /** `numPending` of the last message seen (-1: none yet from this incarnation). */
-  private lastPending = -1;
-  /** Messages of this incarnation received while a possible skip is being checked. */
-  private held: JsMsg[] | undefined;
-  /** False while a last-per-subject snapshot runs: its gaps are older values, left out. */
-  private gapsCheckable = false;
   private sub: Subscription | undefined;
   private consumer = '';
   private stopped = false;
@@ -71,6 +66,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     private readonly opts: OrderedOptions = {},
   ) {
     this.hb = opts.idleHeartbeat ?? 5000;
+    checkDelay(this.hb, 'idleHeartbeat', 1);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
     this.statusIter = this.nc.status();
@@ -102,7 +98,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     if (this.stopped) return;
     this.lastSseq = seq;
     this.recreating = false;
-    void this.reset();
+    void this.reset(false);
   }
 
   /** Stops reading and deletes the current consumer (best effort). */
@@ -160,7 +156,6 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       config.optStartSeq = this.lastSseq + 1;
       config.optStartTime = undefined;
     }
-    this.gapsCheckable = config.deliverPolicy !== 'last_per_subject';
     this.lastSeen = Date.now();
     try {
       const info = await this.admin.add(this.stream, config);
@@ -181,8 +176,6 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       const meta = jm.metadata;
       if (meta.sequence.consumer !== this.expected) return void this.reset();
       this.expected++;
-      if (this.held !== undefined) return void this.held.push(jm);
-      if (this.maySkip(jm)) return this.checkSkip(gen, jm);
       return this.accept(jm);
     }
     const h = msg.headers;
@@ -203,71 +196,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     const meta = jm.metadata;
     this.lastSseq = meta.sequence.stream;
     this.lastStamp = meta.timestampNanos;
-    this.lastPending = meta.numPending;
     this.deliver(jm);
-  }
-
-  /**
-   * Whether this message may follow messages the server skipped. nats-server 2.9 moves every
-   * consumer whose filter covers a purged subject up to that subject's first remaining message
-   * (a rollup, a KV purge, an object's metadata write, a filtered purge), skipping whatever it
-   * had not delivered yet, on any subject. A gap in stream sequences is suspect when it lands on
-   * a rollup, when the server's count of pending messages fell by more than one, or on the first
-   * message of a consumer that resumed (it is most likely to be behind right then).
-   */
-  private maySkip(jm: JsMsg): boolean {
-    const meta = jm.metadata;
-    if (!this.gapsCheckable || this.lastSseq === 0) return false;
-    if (meta.sequence.stream <= this.lastSseq + 1) return false;
-    return (
-      this.lastPending < 0 ||
-      meta.numPending < this.lastPending - 1 ||
-      jm.headers?.get('Nats-Rollup') !== undefined
-    );
-  }
-
-  /**
-   * Holds `jm` (and what follows it) while asking the stream for the first message after the
-   * last one seen: one before `jm` was skipped, so the consumer is recreated from there;
-   * otherwise the held messages go on. When the stream cannot tell, they go on as well.
-   */
-  private checkSkip(gen: number, jm: JsMsg): void {
-    this.held = [jm];
-    const from = this.lastSseq + 1;
-    const filter = this.opts.filterSubject ?? '>';
-    this.api
-      .request<ApiResponseWire & { message?: { seq: number } }>(`STREAM.MSG.GET.${this.stream}`, {
-        seq: from,
-        next_by_subj: filter,
-      })
-      .then(
-        (r) => r.message?.seq,
-        () => undefined,
-      )
-      .then((next) => {
-        if (gen !== this.gen || this.stopped) return;
-        if (next !== undefined && next < jm.metadata.sequence.stream) {
-          this.held = undefined;
-          this.recreating = false;
-          void this.reset();
-          return;
-        }
-        this.release(gen);
-      });
-  }
-
-  private release(gen: number): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (let i = 0; i < held.length; i++) {
-      if (gen !== this.gen || this.stopped) return;
-      if (i > 0 && this.maySkip(held[i])) {
-        this.checkSkip(gen, held[i]);
-        this.held!.push(...held.slice(i + 1));
-        return;
-      }
-      this.accept(held[i]);
-    }
   }
 
   private deliver(msg: JsMsg): void {
@@ -296,15 +225,19 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     void this.nc.publish(subject);
   }
 
-  /** Recreates the consumer from the last stream sequence, retrying with a backoff. */
-  private async reset(): Promise<void> {
+  /**
+   * Recreates the consumer from the last stream sequence, retrying with a backoff. Unless the
+   * caller knows the stream is the same (`mayBeRecreated` false saves a STREAM.INFO), a stream
+   * created since the last message seen is read from the start.
+   */
+  private async reset(mayBeRecreated = true): Promise<void> {
     if (this.recreating || this.stopped) return;
     this.recreating = true;
     this.resets++;
     this.drop();
     for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
       try {
-        if (await this.streamRecreated()) this.lastSseq = 0;
+        if (mayBeRecreated && (await this.streamRecreated())) this.lastSseq = 0;
         await this.create();
         break;
       } catch {
@@ -335,8 +268,6 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
 
   private drop(): void {
     this.gen++;
-    this.held = undefined;
-    this.lastPending = -1;
     this.sub?.unsubscribe();
     this.sub = undefined;
     const name = this.consumer;

@@ -225,6 +225,7 @@ export class KvBucket {
         optStartSeq: start,
         headersOnly: opts.metaOnly,
         updatesOnly: opts.updatesOnly,
+        idleHeartbeat: opts.idleHeartbeat,
         map: (m, isUpdate) => {
           const e = entryFromJsMsg(this.bucket, prefixLen, m, isUpdate);
           return opts.ignoreDeletes && e.operation !== 'PUT' ? undefined : e;

@@ -102,6 +102,11 @@ export interface KvWatchOptions {
   metaOnly?: boolean;
   /** Start at this revision (all revisions from there on). */
   resumeFromRevision?: number;
+  /**
+   * Idle heartbeat of the watch's consumer in ms: three missed ones (a deleted bucket, a lost
+   * consumer) make it start again. @default 5000
+   */
+  idleHeartbeat?: number;
 }
 
 /** Options of `kv.purgeDeletes()`. */

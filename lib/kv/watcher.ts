@@ -15,6 +15,7 @@ export interface WatchSpec<T> {
   deliverPolicy: DeliverPolicy;
   optStartSeq?: number;
   headersOnly?: boolean;
+  idleHeartbeat?: number;
   /** Only changes: the initial values are done at once. */
   updatesOnly?: boolean;
   /** The item for a message, or undefined to skip it. */
@@ -67,6 +68,7 @@ export class Watcher<T> implements AsyncIterable<T> {
       deliverPolicy: spec.deliverPolicy,
       optStartSeq: spec.optStartSeq,
       headersOnly: spec.headersOnly,
+      idleHeartbeat: spec.idleHeartbeat,
       callback: (m) => w.onMsg(m),
     });
     let empty: boolean;

@@ -1,4 +1,5 @@
 // kv.watch(): initial values, the end-of-initial-values signal, live updates and the options.
+import { InvalidOptionError } from '../../lib/core/index.js';
 import type { KvBucket, KvOptions, KvWatchEntry } from '../../lib/kv/index.js';
 import { JsFixture } from './jetstream-helpers.js';
 import { bucketName, drainInto, until } from './kv-helpers.js';
@@ -247,7 +248,7 @@ describe('kv.watch()', () => {
     const bucket = bucketName();
     const kv = await fx.js.createKeyValue({ bucket, storage: 'memory' });
     for (const k of ['a', 'b', 'c', 'd']) await kv.put(k, 'old');
-    const w = await kv.watch();
+    const w = await kv.watch({ idleHeartbeat: 200 });
     const got: KvWatchEntry[] = [];
     const done = drainInto(w, got);
     await w.initialized;
@@ -266,4 +267,9 @@ describe('kv.watch()', () => {
       'y=new@2+',
     ]);
   }, 15_000);
+
+  it('refuses an idle heartbeat that is not a usable number of ms', async () => {
+    const kv = await open();
+    await expect(kv.watch({ idleHeartbeat: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
 });
