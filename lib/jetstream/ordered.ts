@@ -7,10 +7,10 @@ import {
 } from '../core/index.js';
 import { checkDelay } from '../core/delays.js';
 import type { JsApi } from './api.js';
-import type { ApiResponseWire } from './wire-types.js';
 import type { ConsumerConfig, DeliverPolicy } from './config.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
+import { StreamsApi } from './manager/streams.js';
 
 /** Options of an ordered consumer (`js.consumers.ordered()`, `js.subscribe({ ordered })`). */
 export interface OrderedOptions {
@@ -176,7 +176,9 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       const meta = jm.metadata;
       if (meta.sequence.consumer !== this.expected) return void this.reset();
       this.expected++;
-      return this.accept(jm);
+      this.lastSseq = meta.sequence.stream;
+      this.lastStamp = meta.timestampNanos;
+      return this.deliver(jm);
     }
     const h = msg.headers;
     if (h === undefined) return;
@@ -190,13 +192,6 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
         else this.queue.push(msg.reply);
       }
     } else if (h.status === 409 && /consumer deleted/i.test(h.description)) void this.reset();
-  }
-
-  private accept(jm: JsMsg): void {
-    const meta = jm.metadata;
-    this.lastSseq = meta.sequence.stream;
-    this.lastStamp = meta.timestampNanos;
-    this.deliver(jm);
   }
 
   private deliver(msg: JsMsg): void {
@@ -256,10 +251,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private async streamRecreated(): Promise<boolean> {
     if (this.lastSseq === 0) return false;
     try {
-      const info = await this.api.request<ApiResponseWire & { created?: string }>(
-        `STREAM.INFO.${this.stream}`,
-      );
-      const created = info.created === undefined ? undefined : rfc3339Nanos(info.created);
+      const info = await new StreamsApi(this.api).info(this.stream);
+      const created = rfc3339Nanos(info.created);
       return created !== undefined && created > this.lastStamp;
     } catch {
       return false;
@@ -296,7 +289,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
 }
 
 /** Nanoseconds since the epoch of an RFC 3339 time with up to 9 fraction digits. */
-export function rfc3339Nanos(text: string): bigint | undefined {
+function rfc3339Nanos(text: string): bigint | undefined {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(.*)$/.exec(text);
   const ms = m ? Date.parse(m[1] + m[3]) : NaN;
   if (!m || Number.isNaN(ms)) return undefined;
