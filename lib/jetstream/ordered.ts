@@ -46,6 +46,10 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private lastSseq = 0;
   /** Server timestamp (ns) of the last message seen, to tell a re-created stream apart. */
   private lastStamp = 0n;
+  /** A rollup read again after it followed a gap: seeing it again after that gap is fine. */
+  private rereadRollup = 0;
+  /** False while a last-per-subject snapshot runs: its gaps are older values, left out. */
+  private gapsCheckable = false;
   private sub: Subscription | undefined;
   private consumer = '';
   private stopped = false;
@@ -156,12 +160,15 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       config.optStartSeq = this.lastSseq + 1;
       config.optStartTime = undefined;
     }
+    this.gapsCheckable = config.deliverPolicy !== 'last_per_subject';
     this.lastSeen = Date.now();
     try {
       const info = await this.admin.add(this.stream, config);
       // Stopped or replaced while it was being created: it must not outlive us.
-      if (gen === this.gen && !this.stopped) this.consumer = info.name;
-      else this.admin.delete(this.stream, info.name).catch(() => undefined);
+      if (gen === this.gen && !this.stopped) {
+        this.consumer = info.name;
+        if (info.numPending === 0) this.gapsCheckable = true; // no snapshot to deliver
+      } else this.admin.delete(this.stream, info.name).catch(() => undefined);
     } catch (err) {
       this.sub.unsubscribe();
       throw err;
@@ -175,9 +182,11 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       const jm = new JsMsg(msg, this.nc);
       const meta = jm.metadata;
       if (meta.sequence.consumer !== this.expected) return void this.reset();
+      if (this.mayFollowSkip(jm)) return void this.reset(false);
       this.expected++;
       this.lastSseq = meta.sequence.stream;
       this.lastStamp = meta.timestampNanos;
+      if (meta.numPending === 0) this.gapsCheckable = true; // a snapshot is over
       return this.deliver(jm);
     }
     const h = msg.headers;
@@ -192,6 +201,22 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
         else this.queue.push(msg.reply);
       }
     } else if (h.status === 409 && /consumer deleted/i.test(h.description)) void this.reset();
+  }
+
+  /**
+   * nats-server 2.9 moves every consumer whose filter covers a purged subject up to that
+   * subject's first remaining message, skipping what it had not delivered yet on any subject.
+   * After a rollup (KV purge, object metadata write) that message is the rollup itself, so a
+   * rollup that follows a gap in stream sequences may have skipped messages: it is read again
+   * from a consumer started right after the last message seen, once, which delivers whatever
+   * was skipped first. Filtered stream purges without a rollup are not caught (see README).
+   */
+  private mayFollowSkip(jm: JsMsg): boolean {
+    const seq = jm.metadata.sequence.stream;
+    if (!this.gapsCheckable || this.lastSseq === 0 || seq <= this.lastSseq + 1) return false;
+    if (seq === this.rereadRollup || jm.headers?.get('Nats-Rollup') === undefined) return false;
+    this.rereadRollup = seq;
+    return true;
   }
 
   private deliver(msg: JsMsg): void {
@@ -232,7 +257,10 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.drop();
     for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
       try {
-        if (mayBeRecreated && (await this.streamRecreated())) this.lastSseq = 0;
+        if (mayBeRecreated && (await this.streamRecreated())) {
+          this.lastSseq = 0;
+          this.rereadRollup = 0;
+        }
         await this.create();
         break;
       } catch {
