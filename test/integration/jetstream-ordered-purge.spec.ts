@@ -72,6 +72,25 @@ describe('ordered consumers behind a purge', () => {
     ]);
   });
 
+  it('a KV watch keeps every initial value when a purge lands during them', async () => {
+    const kv = await fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory' });
+    const value = new Uint8Array(32 * 1024);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => kv.put(`k${i}`, value)));
+    const w = await kv.watch();
+    // The initial values are still on their way when the purge's rollup lands (a last-per-subject
+    // snapshot follows its own list of sequences, which nats-server 2.9.10 does not move).
+    await kv.purge('zz');
+    const entries: KvWatchEntry[] = [];
+    const reading = drainInto(w, entries);
+    await until(() => entries.some((e) => e.key === 'zz'), 10_000);
+    w.stop();
+    await reading;
+    expect(entries.map((e) => e.key)).toEqual([
+      ...Array.from({ length: 300 }, (_, i) => `k${i}`),
+      'zz',
+    ]);
+  });
+
   it('an object watch keeps the puts a metadata write lands behind', async () => {
     const os = await fx.js.createObjectStore({ bucket: bucketName('o'), storage: 'memory' });
     await os.put({ name: 'a' }, '1');
