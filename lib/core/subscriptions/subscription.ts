@@ -44,12 +44,11 @@ export interface SubscriptionHost {
  */
 export class Subscription implements AsyncIterable<Msg> {
   readonly queue: string | undefined;
-  /** Messages received from the server (including dropped ones). */
-  delivered = 0;
-  /** Messages dropped because the pending limits were exceeded. */
-  dropped = 0;
-  /** The auto-unsubscribe limit, 0 for none. */
-  max: number;
+  // Read-only to users through getters: after a reconnect the connection resends
+  // `max - delivered` as the remaining auto-unsubscribe count, so a user write would corrupt it.
+  private deliveredCount = 0;
+  private droppedCount = 0;
+  private maxMsgs: number;
   private pending: Msg[] = [];
   private head = 0;
   private bytes = 0;
@@ -76,10 +75,25 @@ export class Subscription implements AsyncIterable<Msg> {
   ) {
     this.queue = opts.queue;
     this.callback = opts.callback;
-    this.max = opts.max ?? 0;
+    this.maxMsgs = opts.max ?? 0;
     this.msgsLimit = limit(opts.pendingMsgsLimit, DEFAULT_SUB_PENDING_MSGS_LIMIT);
     this.bytesLimit = limit(opts.pendingBytesLimit, DEFAULT_SUB_PENDING_BYTES_LIMIT);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve as (err?: Error) => void));
+  }
+
+  /** Messages received from the server (including dropped ones). */
+  get delivered(): number {
+    return this.deliveredCount;
+  }
+
+  /** Messages dropped because the pending limits were exceeded. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** The auto-unsubscribe limit, 0 for none. */
+  get max(): number {
+    return this.maxMsgs;
   }
 
   get pendingMsgs(): number {
@@ -100,13 +114,13 @@ export class Subscription implements AsyncIterable<Msg> {
 
   /** True when the server has delivered everything the auto-unsubscribe limit allows. */
   get limitReached(): boolean {
-    return this.max > 0 && this.delivered >= this.max;
+    return this.maxMsgs > 0 && this.deliveredCount >= this.maxMsgs;
   }
 
   /** Called by the connection for every message on this sid. Never throws. */
   deliver(msg: Msg): void {
     if (this.closedFlag || this.limitReached) return;
-    this.delivered++;
+    this.deliveredCount++;
     if (this.callback !== undefined) {
       try {
         const r = this.callback(msg);
@@ -124,7 +138,7 @@ export class Subscription implements AsyncIterable<Msg> {
       this.pendingMsgs >= this.msgsLimit ||
       this.bytes + msg.data.length > this.bytesLimit
     ) {
-      this.dropped++;
+      this.droppedCount++;
       if (!this.slow) {
         this.slow = true;
         this.host.reportError(
@@ -199,7 +213,7 @@ export class Subscription implements AsyncIterable<Msg> {
     }
     if (this.closedFlag) return;
     if (limit !== undefined && limit > 0) {
-      this.max = limit;
+      this.maxMsgs = limit;
       if (!this.limitReached) {
         this.host.unsubscribe(this, limit);
         return;
