@@ -59,6 +59,10 @@ export class ObjectStore {
     private readonly direct = true,
   ) {
     this.streamName = objStreamName(bucket);
+    // Writes use these plain subjects under a domain or API prefix too, unlike KV's: nats-server
+    // maps `$JS.<domain>.API.$OBJ.>` (sic), never `$O`, and does not deny `$O` on a leafnode
+    // link, so the plain subject is the one that reaches the other domain (nats.go and nats.js
+    // write there as well). See test/integration/jetstream-domain.spec.ts.
     this.metaPrefix = `$O.${bucket}.M.`;
     this.chunkPrefix = `$O.${bucket}.C.`;
     this.streams = new StreamsApi(js.api);

@@ -69,12 +69,27 @@ describe('streamed puts', () => {
 });
 
 describe('chunked gets', () => {
-  it('streams a 64 MB object with RSS growth far below its size', async () => {
+  it('puts a 256 MB object from a stream and reads it back as one, RSS growth far below its size', async () => {
     const gc = collector();
-    const os = await open();
-    const size = 64 * MB;
-    const info = await os.put({ name: 'big' }, generate(size, MB));
-    expect(info.chunks).toBe(512);
+    // File storage: the server keeps the object on disk rather than in its memory.
+    const os = await fx.js.createObjectStore({ bucket: bucketName('big'), storage: 'file' });
+    const size = 256 * MB;
+    let peakPut = 0;
+    gc();
+    const putBase = process.memoryUsage.rss();
+    async function* measured(): AsyncGenerator<Uint8Array> {
+      let n = 0;
+      for await (const piece of generate(size, MB)) {
+        yield piece;
+        n += piece.length;
+        if (n % (16 * MB) === 0) {
+          gc();
+          peakPut = Math.max(peakPut, process.memoryUsage.rss() - putBase);
+        }
+      }
+    }
+    const info = await os.put({ name: 'big' }, measured());
+    expect(info.chunks).toBe(2048);
     const r = await os.get('big');
     gc();
     const base = process.memoryUsage.rss();
@@ -87,7 +102,7 @@ describe('chunked gets', () => {
       h.update(chunk);
       n += chunk.length;
       ahead = Math.max(ahead, fx.nc.stats().inBytes - received - n);
-      if (n % (4 * MB) === 0) {
+      if (n % (16 * MB) === 0) {
         // A slow reader: the download must wait for it rather than buffer the object.
         await new Promise((res) => setTimeout(res, 10));
         gc();
@@ -97,8 +112,12 @@ describe('chunked gets', () => {
     expect(n).toBe(size);
     expect(`SHA-256=${h.digest('base64url')}=`).toBe(info.digest);
     expect(ahead).toBeLessThan(8 * MB);
-    expect(peakRss).toBeLessThan(16 * MB);
-  }, 60_000);
+    // The put holds 32 chunk publishes (4 MiB) in flight plus the outbound buffer, and freed
+    // buffers stay in RSS for a while: measured, it levels off at 20-45 MB without growing.
+    expect(peakPut).toBeLessThan(64 * MB);
+    expect(peakRss).toBeLessThan(32 * MB);
+    await fx.js.deleteObjectStore(os.bucket);
+  }, 120_000);
 
   it('fails reads of corrupt objects with DigestMismatchError', async () => {
     const os = await open();

@@ -3,6 +3,7 @@ export * from './cluster.js';
 export * from './fake-server.js';
 export * from './find-server.js';
 export * from './jwt.js';
+export * from './leafnode.js';
 export * from './nats-server.js';
 export * from './ports.js';
 export * from './prng.js';

@@ -8,6 +8,8 @@ export interface StartServerOptions {
   port?: number;
   /** Enable JetStream with a fresh temp store dir (kept across restarts, removed on stop). */
   jetstream?: boolean;
+  /** JetStream domain of this server (with `jetstream: true`); none by default. */
+  jetstreamDomain?: string;
   /** Extra configuration text appended verbatim. */
   config?: string;
   user?: string;
@@ -80,7 +82,10 @@ export function renderConfig(opts: StartServerOptions, ctx: ConfigContext): stri
   if (opts.serverName) lines.push(`server_name: ${q(opts.serverName)}`);
   if (ctx.httpPort) lines.push(`http: ${q(`127.0.0.1:${ctx.httpPort}`)}`);
   if (opts.debug) lines.push('debug: true', 'trace: true');
-  if (ctx.storeDir) lines.push('jetstream {', `  store_dir: ${q(ctx.storeDir)}`, '}');
+  if (ctx.storeDir) {
+    const domain = opts.jetstreamDomain ? [`  domain: ${q(opts.jetstreamDomain)}`] : [];
+    lines.push('jetstream {', `  store_dir: ${q(ctx.storeDir)}`, ...domain, '}');
+  }
   lines.push(...authBlock(opts), ...tlsBlock(opts, ctx.tls));
   if (opts.config) lines.push('', opts.config);
   return lines.join('\n') + '\n';
