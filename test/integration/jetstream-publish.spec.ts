@@ -38,6 +38,26 @@ describe('js.publish()', () => {
     expect((await fx.jsm.streams.info(stream)).state.messages).toBe(200);
   });
 
+  it('keeps a window of thousands in flight, answered through one shared reply inbox', async () => {
+    const { stream, subj } = await fx.stream();
+    const replies: string[] = [];
+    const spy = await fx.connect();
+    spy.subscribe(`${subj}.>`, { callback: (m) => void replies.push(m.reply ?? '') });
+    await spy.flush();
+    const n = 5000;
+    const acks = await Promise.all(
+      Array.from({ length: n }, (_, i) => fx.js.publish(`${subj}.w`, String(i))),
+    );
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect((await fx.jsm.streams.info(stream)).state.messages).toBe(n);
+    await spy.flush();
+    expect(replies).toHaveLength(n);
+    expect(new Set(replies).size).toBe(n);
+    const inboxes = new Set(replies.map((r) => r.slice(0, r.lastIndexOf('.'))));
+    expect([...inboxes]).toHaveLength(1);
+    expect([...inboxes][0]).toMatch(/^_INBOX\./);
+  });
+
   it('de-duplicates by msgId and sends the exact Nats-Msg-Id header', async () => {
     const { stream, subj } = await fx.stream();
     const seen: Msg[] = [];
