@@ -5,12 +5,14 @@ import { firstValueFrom, toArray } from 'rxjs';
 import {
   ClientNats,
   NatsRecordBuilder,
+  type NatsRecord,
   ServerNats,
   type PubAck,
   type ServiceError,
   type SettledEvent,
 } from '../lib/index.js';
 import { OrdersModule } from './orders/orders.module.js';
+import type { Order } from './orders/orders.service.js';
 import { startPrivateServer, type PrivateServer } from './private-server.js';
 
 /**
@@ -39,13 +41,21 @@ async function main(): Promise<void> {
   const client = new ClientNats({ servers: url, timeout: 2000 });
   await client.connect();
   try {
+    // replyAsRecord(): the reply comes back as a NatsRecord, so its headers can be read.
     const created = await firstValueFrom(
-      client.send(
+      client.send<NatsRecord<Order>>(
         'orders.create',
-        new NatsRecordBuilder({ item: 'book', qty: 2 }).setHeaders({ 'x-trace-id': 't-1' }).build(),
+        new NatsRecordBuilder({ item: 'book', qty: 2 })
+          .setHeaders({ 'x-trace-id': 't-1' })
+          .replyAsRecord()
+          .build(),
       ),
     );
-    console.log('created      ->', created);
+    console.log(
+      'created      ->',
+      created.data,
+      `(reply header x-trace-id: ${created.headers?.get('x-trace-id')})`,
+    );
     await firstValueFrom(client.send('orders.create', { item: 'pen', qty: 10 }));
 
     console.log('get 1        ->', await firstValueFrom(client.send('orders.get', '1')));

@@ -28,15 +28,23 @@ export class InFlight {
   readonly end = this.done;
 
   /** Resolves true once nothing is running, false after `timeout` ms. */
-  async settle(timeout: number): Promise<boolean> {
-    if (this.count === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<false>(
-      (resolve) => (timer = setTimeout(() => resolve(false), timeout)),
-    );
-    const done = new Promise<true>((resolve) => this.idle.push(() => resolve(true)));
-    const result = await Promise.race([done, expired]);
-    clearTimeout(timer);
-    return result;
+  settle(timeout: number): Promise<boolean> {
+    if (this.count === 0) return Promise.resolve(true);
+    return settlesWithin(new Promise<void>((resolve) => this.idle.push(resolve)), timeout);
   }
+}
+
+/** Resolves true when `work` settles (either way) within `ms`, false after that (it goes on). */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), false);
+  });
+  const settled = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  const result = await Promise.race([settled, expired]);
+  clearTimeout(timer);
+  return result;
 }

@@ -7,6 +7,12 @@ export class NatsRecord<TData = unknown> {
     readonly headers: MsgHeaders | undefined,
     /** JetStream publish options: set to publish through JetStream and get a PubAck back. */
     readonly jetstream?: { msgId?: string; expectStream?: string },
+    /**
+     * On a request record: `ClientNats.send()` emits each reply as a `NatsRecord` (the decoded
+     * payload and the reply's headers, or undefined) instead of the bare payload.
+     * @default false
+     */
+    readonly replyAsRecord = false,
   ) {}
 }
 
@@ -14,6 +20,7 @@ export class NatsRecord<TData = unknown> {
 export class NatsRecordBuilder<TData = unknown> {
   private headers: MsgHeaders | undefined;
   private js: { msgId?: string; expectStream?: string } | undefined;
+  private asRecord = false;
 
   constructor(private data?: TData) {}
 
@@ -39,7 +46,16 @@ export class NatsRecordBuilder<TData = unknown> {
     return this;
   }
 
+  /**
+   * Makes `send()` emit every reply as a `NatsRecord`, so the caller can read reply headers:
+   * `client.send<NatsRecord<Order>>('orders.get', record)`. Errors are unchanged.
+   */
+  replyAsRecord(): this {
+    this.asRecord = true;
+    return this;
+  }
+
   build(): NatsRecord<TData> {
-    return new NatsRecord(this.data as TData, this.headers, this.js);
+    return new NatsRecord(this.data as TData, this.headers, this.js, this.asRecord);
   }
 }

@@ -60,6 +60,16 @@ export function asNestEnvelope(
   return value as NestEnvelope;
 }
 
+/**
+ * A reply as `send()` emits it for a `replyAsRecord()` request: the decoded payload and the
+ * reply's headers, without the stream marker (transport bookkeeping, not the handler's).
+ */
+export function replyRecord(msg: Msg): NatsRecord {
+  let headers = msg.hasHeaders ? msg.headers : undefined;
+  if (headers?.delete(STREAM_HEADER) && headers.size === 0) headers = undefined;
+  return new NatsRecord(decodePayload(msg.data), headers);
+}
+
 /** Splits a handler's result into the payload and any reply headers it set via `NatsRecord`. */
 export function unwrapRecord(value: unknown): { data: unknown; headers: MsgHeaders | undefined } {
   return value instanceof NatsRecord

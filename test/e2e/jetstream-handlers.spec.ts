@@ -1,6 +1,10 @@
-import { connect, type NatsConnection } from '../../lib/index.js';
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { JetStreamHandler, connect, type NatsConnection } from '../../lib/index.js';
 import type { SettledEvent } from '../../lib/index.js';
 import { startServer, type NatsServerHandle } from '../support/index.js';
+import { startApp } from './apps/jetstream-faults.helpers.js';
 import { jobsSeen, startJobsApp, type Job } from './apps/jobs.app.js';
 
 let server: NatsServerHandle;
@@ -36,6 +40,16 @@ async function waitFor(cond: () => boolean, timeout = 5000): Promise<void> {
 
 const outcomes = (settled: SettledEvent[], seq: number) =>
   settled.filter((e) => e.streamSeq === seq).map((e) => e.outcome);
+
+const freshSeen: string[] = [];
+
+@Controller()
+class FreshController {
+  @JetStreamHandler('fresh.>', { stream: 'FRESH', durable: 'fresh-only', deliverPolicy: 'new' })
+  handle(@Payload() msg: { id: string }): void {
+    freshSeen.push(msg.id);
+  }
+}
 
 describe('@JetStreamHandler', () => {
   it('acks on success, naks with a growing delay, terms, dead-letters and respects manual control', async () => {
@@ -136,6 +150,22 @@ describe('@JetStreamHandler', () => {
       await app.close();
     }
   }, 15_000);
+
+  it("with deliverPolicy 'new' skips what the stream held before start-up and takes what follows", async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'FRESH', subjects: ['fresh.>'], storage: 'memory' });
+    const js = nc.jetstream();
+    for (const id of ['old-1', 'old-2']) await js.publish(`fresh.${id}`, JSON.stringify({ id }));
+    const { app } = await startApp(FreshController, { servers: server.url });
+    try {
+      for (const id of ['new-1', 'new-2']) await js.publish(`fresh.${id}`, JSON.stringify({ id }));
+      await waitFor(() => freshSeen.includes('new-2'));
+      // Delivery follows stream order: old messages, had they been due, would have come first.
+      expect(freshSeen).toEqual(['new-1', 'new-2']);
+    } finally {
+      await app.close();
+    }
+  });
 
   it('provisions idempotently and refuses an incompatible change with a clear error', async () => {
     const { app } = await startJobsApp({ servers: server.url });

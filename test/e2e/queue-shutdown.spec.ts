@@ -1,5 +1,5 @@
 import { firstValueFrom } from 'rxjs';
-import { ClientNats, type NatsConnection } from '../../lib/index.js';
+import { ClientNats, type NatsConnection, type ServiceConfig } from '../../lib/index.js';
 import { startServer, type NatsServerHandle } from '../support/index.js';
 import { seen, startCalcApp } from './apps/calc.app.js';
 
@@ -13,6 +13,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
+async function waitFor(cond: () => boolean, timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 it('shares requests between two app instances in one queue group', async () => {
   const a = await startCalcApp('qa', { servers: server.url, queue: 'calc' });
   const b = await startCalcApp('qb', { servers: server.url, queue: 'calc' });
@@ -25,6 +33,34 @@ it('shares requests between two app instances in one queue group', async () => {
     expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     const byA = seen.handledBy.filter((n) => n === 'qa').length;
     const byB = seen.handledBy.filter((n) => n === 'qb').length;
+    expect(byA + byB).toBe(200);
+    expect(byA).toBeGreaterThan(20);
+    expect(byB).toBeGreaterThan(20);
+  } finally {
+    await client.close();
+    await a.close();
+    await b.close();
+  }
+});
+
+it('puts a handler in the queue group its extras name, over options.queue', async () => {
+  // Different default groups: without its own group, each app would take every request.
+  const a = await startCalcApp('xa', { servers: server.url, queue: 'only-xa' });
+  const b = await startCalcApp('xb', { servers: server.url, queue: 'only-xb' });
+  const client = new ClientNats({ servers: server.url });
+  try {
+    seen.queuedBy.length = 0;
+    seen.handledBy.length = 0;
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => firstValueFrom(client.send('calc.queued', i))),
+    );
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    // calc.sum keeps the default groups, so both apps get this one; published after the
+    // calc.queued requests, it reaches each app after every one of them that app got.
+    await firstValueFrom(client.send('calc.sum', [1]));
+    await waitFor(() => seen.handledBy.includes('xa') && seen.handledBy.includes('xb'));
+    const byA = seen.queuedBy.filter((n) => n === 'xa').length;
+    const byB = seen.queuedBy.filter((n) => n === 'xb').length;
     expect(byA + byB).toBe(200);
     expect(byA).toBeGreaterThan(20);
     expect(byB).toBeGreaterThan(20);
@@ -50,6 +86,42 @@ it('lets in-flight requests finish when the app closes', async () => {
     await client.close();
   }
 });
+
+const calcService: ServiceConfig = { name: 'calc', version: '1.0.0' };
+
+it.each([
+  ['core subscriptions', undefined],
+  ['Service API endpoints', calcService],
+])(
+  'closes within gracefulShutdownTimeout while a handler runs past it (%s)',
+  async (_kind, service) => {
+    const name = service ? 'bounded-svc' : 'bounded-core';
+    const app = await startCalcApp(name, {
+      servers: server.url,
+      gracefulShutdownTimeout: 1000,
+      ...(service ? { service } : {}),
+    });
+    // Longer than the handler: a reply that still got out would arrive before the timeout.
+    const client = new ClientNats({ servers: server.url, timeout: 5000 });
+    try {
+      const pending = firstValueFrom(client.send('calc.slow', 4000)).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      await waitFor(() => seen.slowStartedIn.includes(name));
+      const started = Date.now();
+      await app.close();
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(900);
+      // About 1 s; the bound is well short of the 4 s handler, with room for a loaded machine.
+      expect(took).toBeLessThan(3000);
+      expect(await pending).toEqual({ error: expect.objectContaining({ code: 'TIMEOUT' }) });
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  },
+);
 
 it('fails pending sends with ConnectionClosedError when the client closes', async () => {
   const app = await startCalcApp('c', { servers: server.url });

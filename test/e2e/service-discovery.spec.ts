@@ -36,6 +36,8 @@ it('exposes @MessagePattern handlers as Service API endpoints with live stats', 
     // Events are not request endpoints.
     expect(subjects).not.toContain('calc.events.>');
     expect(info.endpoints.find((e) => e.subject === 'calc.sum')?.queueGroup).toBe('calc');
+    // A handler's own queue (its extras) wins over options.queue here too.
+    expect(info.endpoints.find((e) => e.subject === 'calc.queued')?.queueGroup).toBe('calc-queued');
 
     const [stats] = await nc.services.stats('calc', info.id);
     const sum = stats.endpoints.find((e) => e.subject === 'calc.sum')!;

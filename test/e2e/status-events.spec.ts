@@ -1,3 +1,4 @@
+import { firstValueFrom } from 'rxjs';
 import { ClientNats, ServerNats, type NatsConnection } from '../../lib/index.js';
 import { startServer, type NatsServerHandle } from '../support/index.js';
 import { startCalcApp } from './apps/calc.app.js';
@@ -52,6 +53,34 @@ it('reports connected, disconnected, reconnecting and reconnected on both sides'
     expect(statuses.at(-1)).toBe('connected');
     await waitFor(() => serverEvents.includes('reconnected'));
     expect(serverEvents).toEqual(['disconnected', 'reconnected']);
+  } finally {
+    sub.unsubscribe();
+    await client.close();
+    await app.close();
+  }
+});
+
+it('reports the server side status and each reconnect attempt while nats-server is down', async () => {
+  const opts = { servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 };
+  const app = await startCalcApp('st-down', opts);
+  const strategy = (app as unknown as { serverInstance: ServerNats }).serverInstance;
+  const statuses: string[] = [];
+  const attempts: number[] = [];
+  const sub = strategy.status.subscribe((s) => statuses.push(s));
+  strategy.on('reconnecting', (attempt) => attempts.push(attempt));
+  const client = new ClientNats(opts);
+  try {
+    expect(statuses).toEqual(['connected']);
+    await server.kill();
+    // Down for good until restarted: attempts keep failing, so 'reconnecting' must show.
+    await waitFor(() => attempts.length >= 2, 10_000);
+    expect(attempts.slice(0, 2)).toEqual([1, 2]);
+    expect(statuses.slice(0, 3)).toEqual(['connected', 'disconnected', 'reconnecting']);
+    await server.restart();
+    await waitFor(() => statuses.at(-1) === 'connected', 15_000);
+    // The app serves again over its restored subscriptions (flushed: the server has them).
+    await strategy.unwrap<NatsConnection>().flush();
+    await expect(firstValueFrom(client.send('calc.sum', [2, 3]))).resolves.toBe(5);
   } finally {
     sub.unsubscribe();
     await client.close();

@@ -32,7 +32,8 @@ type ClientEvents = {
 
 /**
  * A Nest `ClientProxy` on this library's NATS client. `send()` is a request over one shared
- * inbox (plain JSON, streamed replies supported), `emit()` publishes an event. The connection
+ * inbox (plain JSON, streamed replies supported; a record built with `replyAsRecord()` gets
+ * each reply as a `NatsRecord` with its headers), `emit()` publishes an event. The connection
  * is opened lazily and shared; concurrent `connect()` calls collapse into one.
  */
 export class ClientNats extends ClientProxy {
@@ -171,7 +172,8 @@ export class ClientNats extends ClientProxy {
       return () => undefined;
     }
     const subject = this.normalizePattern(packet.pattern);
-    const route = router.open(subject, callback);
+    const asRecord = packet.data instanceof NatsRecord && packet.data.replyAsRecord;
+    const route = router.open(subject, callback, asRecord);
     try {
       const { payload, headers } = this.outgoing(packet.data);
       const opts = headers ? { reply: route.reply, headers } : { reply: route.reply };

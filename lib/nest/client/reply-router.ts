@@ -6,7 +6,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from '../../core/index.js';
-import { decodePayload, hasMore, isStreamEnd } from '../wire.js';
+import { decodePayload, hasMore, isStreamEnd, replyRecord } from '../wire.js';
 
 /** What a pending `send()` is told: Nest's `WritePacket` shape. */
 export interface RoutedReply {
@@ -18,6 +18,8 @@ export interface RoutedReply {
 interface Route {
   subject: string;
   deadline: number;
+  /** Deliver each reply as a `NatsRecord` (payload and headers), not the bare payload. */
+  asRecord: boolean;
   deliver(reply: RoutedReply): void;
 }
 
@@ -43,10 +45,17 @@ export class ReplyRouter {
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (m) => this.route(m) });
   }
 
-  /** Opens a route; returns the reply subject and a function that closes it. */
-  open(subject: string, deliver: (reply: RoutedReply) => void): { reply: string; close(): void } {
+  /**
+   * Opens a route; returns the reply subject and a function that closes it. With `asRecord`
+   * each reply is delivered as a `NatsRecord` carrying its headers.
+   */
+  open(
+    subject: string,
+    deliver: (reply: RoutedReply) => void,
+    asRecord = false,
+  ): { reply: string; close(): void } {
     const token = (this.counter++).toString(36);
-    this.routes.set(token, { subject, deliver, deadline: Date.now() + this.timeout });
+    this.routes.set(token, { subject, deliver, asRecord, deadline: Date.now() + this.timeout });
     if (this.timer === undefined) this.arm();
     return { reply: this.prefix + token, close: () => this.routes.delete(token) };
   }
@@ -70,7 +79,7 @@ export class ReplyRouter {
       this.routes.delete(token);
       route.deadline = Date.now() + this.timeout;
       this.routes.set(token, route);
-      route.deliver({ response: decodePayload(msg.data) });
+      route.deliver({ response: route.asRecord ? replyRecord(msg) : decodePayload(msg.data) });
       return;
     }
     this.routes.delete(token);
@@ -81,7 +90,8 @@ export class ReplyRouter {
     } else if (isStreamEnd(msg)) {
       route.deliver({ isDisposed: true });
     } else {
-      route.deliver({ response: decodePayload(msg.data), isDisposed: true });
+      const response = route.asRecord ? replyRecord(msg) : decodePayload(msg.data);
+      route.deliver({ response, isDisposed: true });
     }
   }
 

@@ -25,7 +25,7 @@ import {
   toWireError,
   unwrapRecord,
 } from '../wire.js';
-import { InFlight } from '../../core/in-flight.js';
+import { InFlight, settlesWithin } from '../../core/in-flight.js';
 import { ServiceMsg, type Service, type ServiceConfig } from '../../services/index.js';
 import type { JetStreamOptions, StreamConfig } from '../../jetstream/index.js';
 import {
@@ -74,6 +74,9 @@ function refuseSharedDurables(handlers: JetStreamHandlerOptions[]): void {
     seen.add(key);
   }
 }
+
+/** What a close past its budget still allows the drain, for the replies just sent. */
+const MIN_DRAIN = 100;
 
 /** The error a caller gets for a reply the server would refuse as too large. */
 function tooLargeError(err: unknown): Record<string, unknown> {
@@ -162,22 +165,35 @@ export class ServerNats
   }
 
   /**
-   * Stops taking messages, waits for in-flight handlers (up to `gracefulShutdownTimeout`) so
-   * their replies go out, then drains and closes the connection.
+   * Stops taking messages, waits for in-flight handlers so their replies go out, then drains
+   * and closes the connection; all within `gracefulShutdownTimeout`. Handlers still running
+   * then are abandoned: their replies are lost and their JetStream messages, unacked, are
+   * delivered again after the ack wait.
    */
   async close(): Promise<void> {
     const nc = this.nc;
     if (!nc) return;
     this.nc = null;
+    // One budget for the whole close: a service's stop() alone would wait for its handlers up
+    // to the connection's drainTimeout (30 s by default).
+    const deadline = Date.now() + (this.options.gracefulShutdownTimeout ?? 10_000);
+    const left = () => deadline - Date.now();
     for (const w of this.workers) w.stop();
     this.workers = [];
-    await this.service?.stop().catch(() => undefined);
+    const service = this.service;
     this.service = undefined;
-    await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
+    const unsubscribed = Promise.allSettled([
+      service?.stop(),
+      ...this.subscriptions.map((s) => s.drain()),
+    ]);
     this.subscriptions.length = 0;
-    const settled = await this.inFlight.settle(this.options.gracefulShutdownTimeout ?? 10_000);
+    const settled =
+      (await settlesWithin(unsubscribed, left())) && (await this.inFlight.settle(left()));
     if (!settled) this.log.warn(`closing with ${this.inFlight.size} handler(s) still running`);
-    await nc.drain().catch(() => nc.close());
+    // Drain only once nothing runs (it would wait for service handlers, async callbacks): it
+    // is then about one round trip, still kept within budget.
+    const drained = settled && (await settlesWithin(nc.drain(), Math.max(left(), MIN_DRAIN)));
+    if (!drained || !nc.isClosed) await nc.close();
     this.emitter.removeAllListeners();
   }
 
@@ -310,10 +326,9 @@ export class ServerNats
     }
   }
 
+  /** Nest's exception layer hands back objects such as `{ status, message }`, not only Errors. */
   private handlerFailed(pattern: string, err: unknown): void {
-    this.log.error(
-      `handler for ${pattern} failed: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    this.log.error(`handler for ${pattern} failed: ${toWireError(err).message}`);
   }
 
   /**
@@ -493,11 +508,9 @@ export class ServerNats
 
   private send1(msg: Replyable, result: unknown, more: 'more' | undefined): void {
     const { data, headers } = unwrapRecord(result);
-    let h = headers;
-    if (more) {
-      h = h ?? new MsgHeaders();
-      h.set(STREAM_HEADER, 'more');
-    }
+    // The marker goes on a copy: records of one stream may share a headers object, and the
+    // last reply must not inherit the marker from the ones before it.
+    const h = more ? withHeader(headers, STREAM_HEADER, more) : headers;
     this.reply(msg, encodePayload(data), h);
   }
 
@@ -580,6 +593,13 @@ export class ServerNats
       }
     }
   }
+}
+
+/** A copy of `headers` (or new headers) with `name` set. */
+function withHeader(headers: MsgHeaders | undefined, name: string, value: string): MsgHeaders {
+  const copy = new MsgHeaders();
+  if (headers) for (const [k, values] of headers) copy.set(k, values);
+  return copy.set(name, value);
 }
 
 function jetStreamOptions(handler: MessageHandler): JetStreamHandlerOptions | undefined {

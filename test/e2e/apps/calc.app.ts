@@ -9,6 +9,7 @@ import {
   type CallHandler,
   type CanActivate,
   type ExecutionContext,
+  type LoggerService,
   type NestInterceptor,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -22,8 +23,10 @@ import {
 } from '@nestjs/microservices';
 import { interval, map, of, take, throwError, type Observable } from 'rxjs';
 import {
+  MsgHeaders,
   NatsContext,
   NatsExceptionFilter,
+  NatsRecord,
   NatsRecordBuilder,
   ServerNats,
   type ServerNatsOptions,
@@ -33,6 +36,10 @@ import {
 export const seen = {
   events: [] as Array<{ subject: string; data: unknown; app: string }>,
   handledBy: [] as string[],
+  /** Apps that ran `calc.queued`, one entry per request. */
+  queuedBy: [] as string[],
+  /** Apps that started a `calc.slow` request. */
+  slowStartedIn: [] as string[],
 };
 
 class UpperInterceptor implements NestInterceptor {
@@ -60,8 +67,16 @@ export function calcController(appName: string) {
 
     @MessagePattern('calc.slow')
     async slow(@Payload() ms: number): Promise<string> {
+      seen.slowStartedIn.push(appName);
       await new Promise((r) => setTimeout(r, ms));
       return `slept ${ms}`;
+    }
+
+    /** In its own queue group, whatever the app's default `queue` says. */
+    @MessagePattern<string>('calc.queued', { queue: 'calc-queued' })
+    queued(@Payload() n: number): number {
+      seen.queuedBy.push(appName);
+      return n;
     }
 
     @MessagePattern('calc.count')
@@ -96,6 +111,22 @@ export function calcController(appName: string) {
       return new NatsRecordBuilder({ subject: ctx.getSubject() })
         .setHeaders({ 'x-request-id': id, 'x-app': appName })
         .build();
+    }
+
+    /** `n` streamed replies, each with its own `x-index` header. */
+    @MessagePattern('calc.count-records')
+    countRecords(@Payload() n: number) {
+      return interval(5).pipe(
+        take(n),
+        map((i) => new NatsRecordBuilder(i).setHeaders({ 'x-index': String(i) }).build()),
+      );
+    }
+
+    /** Three streamed replies sharing one headers object. */
+    @MessagePattern('calc.count-shared-headers')
+    countSharedHeaders() {
+      const headers = new MsgHeaders({ 'x-app': appName });
+      return of(1, 2, 3).pipe(map((v) => new NatsRecord(v, headers)));
     }
 
     @MessagePattern('calc.wild.*')
@@ -134,13 +165,17 @@ export function calcController(appName: string) {
   return CalcController;
 }
 
-/** Starts a microservice app with the calc controller on ServerNats. */
-export async function startCalcApp(appName: string, options: ServerNatsOptions) {
+/** Starts a microservice app with the calc controller on ServerNats; silent unless given a logger. */
+export async function startCalcApp(
+  appName: string,
+  options: ServerNatsOptions,
+  logger: LoggerService | false = false,
+) {
   @Module({ controllers: [calcController(appName)] })
   class CalcModule {}
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(CalcModule, {
     strategy: new ServerNats(options),
-    logger: false,
+    logger,
   });
   await app.listen();
   return app;
