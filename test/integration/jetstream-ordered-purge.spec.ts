@@ -3,7 +3,7 @@
 // every consumer whose filter covers it up to the subject's first remaining message, skipping
 // what it had not delivered yet on any subject.
 import { MsgHeaders } from '../../lib/core/index.js';
-import type { KvWatchEntry } from '../../lib/kv/index.js';
+import type { KvBucket, KvWatchEntry } from '../../lib/kv/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 import { bucketName, drainInto, until } from './kv-helpers.js';
 import type { ObjectInfo } from '../../lib/obj/index.js';
@@ -12,6 +12,24 @@ const fx = new JsFixture();
 fx.install();
 
 const ROLLUP = new MsgHeaders({ 'Nats-Rollup': 'sub' });
+const KEYS = Array.from({ length: 300 }, (_, i) => `k${i}`);
+
+/** Large values, so a watch takes a while to be fed them all. */
+function putKeys(kv: KvBucket): Promise<number[]> {
+  const value = new Uint8Array(32 * 1024);
+  return Promise.all(KEYS.map((k) => kv.put(k, value)));
+}
+
+/** Purges key 'zz' (a rollup), reads the watch up to it and stops it: the keys seen, in order. */
+async function purgeThenRead(kv: KvBucket, w: AsyncIterable<KvWatchEntry> & { stop(): void }) {
+  await kv.purge('zz');
+  const entries: KvWatchEntry[] = [];
+  const reading = drainInto(w, entries);
+  await until(() => entries.some((e) => e.key === 'zz'), 10_000);
+  w.stop();
+  await reading;
+  return entries.map((e) => e.key);
+}
 
 describe('ordered consumers behind a purge', () => {
   it('deliver every message when a rollup lands while they are behind', async () => {
@@ -56,39 +74,18 @@ describe('ordered consumers behind a purge', () => {
     const kv = await fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory' });
     const w = await kv.watch();
     await w.initialized;
-    const value = new Uint8Array(32 * 1024);
-    const writes = Array.from({ length: 300 }, (_, i) => kv.put(`k${i}`, value));
-    await Promise.all(writes);
+    await putKeys(kv);
     // The watch is still being fed the puts when the purge's rollup lands.
-    await kv.purge('zz');
-    const entries: KvWatchEntry[] = [];
-    const reading = drainInto(w, entries);
-    await until(() => entries.some((e) => e.key === 'zz'), 10_000);
-    w.stop();
-    await reading;
-    expect(entries.map((e) => e.key)).toEqual([
-      ...Array.from({ length: 300 }, (_, i) => `k${i}`),
-      'zz',
-    ]);
+    expect(await purgeThenRead(kv, w)).toEqual([...KEYS, 'zz']);
   });
 
   it('a KV watch keeps every initial value when a purge lands during them', async () => {
     const kv = await fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory' });
-    const value = new Uint8Array(32 * 1024);
-    await Promise.all(Array.from({ length: 300 }, (_, i) => kv.put(`k${i}`, value)));
+    await putKeys(kv);
     const w = await kv.watch();
     // The initial values are still on their way when the purge's rollup lands (a last-per-subject
     // snapshot follows its own list of sequences, which nats-server 2.9.10 does not move).
-    await kv.purge('zz');
-    const entries: KvWatchEntry[] = [];
-    const reading = drainInto(w, entries);
-    await until(() => entries.some((e) => e.key === 'zz'), 10_000);
-    w.stop();
-    await reading;
-    expect(entries.map((e) => e.key)).toEqual([
-      ...Array.from({ length: 300 }, (_, i) => `k${i}`),
-      'zz',
-    ]);
+    expect(await purgeThenRead(kv, w)).toEqual([...KEYS, 'zz']);
   });
 
   it('an object watch keeps the puts a metadata write lands behind', async () => {
