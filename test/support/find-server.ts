@@ -1,7 +1,15 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-const FALLBACK = '/usr/sbin/nats-server';
+// Debian's package installs the binary in /usr/sbin, which is often not on a user's PATH.
+const FALLBACK_DIRS: readonly string[] = ['/usr/sbin'];
+
+export interface FindNatsServerOptions {
+  /** Where `NATS_SERVER_BIN` and `PATH` are read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Directories tried after `PATH`. @default ['/usr/sbin'] */
+  fallbackDirs?: readonly string[];
+}
 
 function isExecutable(file: string): boolean {
   try {
@@ -16,16 +24,20 @@ function isExecutable(file: string): boolean {
  * Locates the `nats-server` binary: `NATS_SERVER_BIN`, then `PATH`, then `/usr/sbin/nats-server`.
  * Throws an Error explaining how to install it when none is found.
  */
-export function findNatsServer(): string {
-  const fromEnv = process.env['NATS_SERVER_BIN'];
+export function findNatsServer({
+  env = process.env,
+  fallbackDirs = FALLBACK_DIRS,
+}: FindNatsServerOptions = {}): string {
+  const fromEnv = env['NATS_SERVER_BIN'];
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
     throw new Error(`NATS_SERVER_BIN is set to "${fromEnv}", which is not an executable file`);
   }
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'nats-server'))) return join(dir, 'nats-server');
+  const pathDirs = (env['PATH'] ?? '').split(delimiter).filter((dir) => dir !== '');
+  for (const dir of [...pathDirs, ...fallbackDirs]) {
+    const file = join(dir, 'nats-server');
+    if (isExecutable(file)) return file;
   }
-  if (isExecutable(FALLBACK)) return FALLBACK;
   throw new Error(
     'nats-server was not found. Install it (Debian/Ubuntu: `sudo apt-get install nats-server`, ' +
       'or download a release from https://github.com/nats-io/nats-server/releases) ' +
