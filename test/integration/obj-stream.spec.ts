@@ -31,7 +31,7 @@ async function* generate(total: number, piece: number): AsyncGenerator<Uint8Arra
   }
 }
 
-/** V8's collector, so RSS shows what is retained rather than garbage not yet collected. */
+/** V8's collector, so memory shows what is retained rather than garbage not yet collected. */
 function collector(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
@@ -68,15 +68,22 @@ describe('streamed puts', () => {
   });
 });
 
+// What the process holds after a collection: V8's heap and the buffers outside it. RSS would also
+// count memory the allocator freed but kept, which depends on the specs run before in the worker.
+const live = (): number => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
+
 describe('chunked gets', () => {
-  it('puts a 256 MB object from a stream and reads it back as one, RSS growth far below its size', async () => {
+  it('puts a 256 MB object from a stream and reads it back as one, memory growth far below its size', async () => {
     const gc = collector();
     // File storage: the server keeps the object on disk rather than in its memory.
     const os = await fx.js.createObjectStore({ bucket: bucketName('big'), storage: 'file' });
     const size = 256 * MB;
     let peakPut = 0;
     gc();
-    const putBase = process.memoryUsage.rss();
+    const putBase = live();
     async function* measured(): AsyncGenerator<Uint8Array> {
       let n = 0;
       for await (const piece of generate(size, MB)) {
@@ -84,7 +91,7 @@ describe('chunked gets', () => {
         n += piece.length;
         if (n % (16 * MB) === 0) {
           gc();
-          peakPut = Math.max(peakPut, process.memoryUsage.rss() - putBase);
+          peakPut = Math.max(peakPut, live() - putBase);
         }
       }
     }
@@ -92,9 +99,9 @@ describe('chunked gets', () => {
     expect(info.chunks).toBe(2048);
     const r = await os.get('big');
     gc();
-    const base = process.memoryUsage.rss();
+    const base = live();
     const received = fx.nc.stats().inBytes;
-    let peakRss = 0;
+    let peakGet = 0;
     let ahead = 0;
     let n = 0;
     const h = createHash('sha256');
@@ -106,16 +113,16 @@ describe('chunked gets', () => {
         // A slow reader: the download must wait for it rather than buffer the object.
         await new Promise((res) => setTimeout(res, 10));
         gc();
-        peakRss = Math.max(peakRss, process.memoryUsage.rss() - base);
+        peakGet = Math.max(peakGet, live() - base);
       }
     }
     expect(n).toBe(size);
     expect(`SHA-256=${h.digest('base64url')}=`).toBe(info.digest);
     expect(ahead).toBeLessThan(8 * MB);
-    // The put holds 32 chunk publishes (4 MiB) in flight plus the outbound buffer, and freed
-    // buffers stay in RSS for a while: measured, it levels off at 20-45 MB without growing.
+    // Measured on 2 cores: 23-37 MiB during the put (32 chunk publishes in flight plus the
+    // outbound buffer) and 31-33 MiB during the get; a copy of the object would be 256.
     expect(peakPut).toBeLessThan(64 * MB);
-    expect(peakRss).toBeLessThan(32 * MB);
+    expect(peakGet).toBeLessThan(64 * MB);
     await fx.js.deleteObjectStore(os.bucket);
   }, 120_000);
 
