@@ -40,8 +40,8 @@ export interface ConsumeOptions {
 /**
  * A continuous pull: one inbox subscription shared by every pull request; a new pull is sent
  * when what is outstanding plus what is buffered falls to half of `maxMessages`. Heartbeats and
- * 404/408/409 statuses are handled here and never reach the reader; missed heartbeats and
- * reconnects re-issue the pull.
+ * 404/408/409 statuses are handled here and never reach the reader; a leader change of a
+ * clustered consumer (409 Leadership Change), missed heartbeats and reconnects re-issue the pull.
  */
 export class ConsumerMessages implements AsyncIterable<JsMsg> {
   /** Resolves when consuming ends: undefined after `stop()`, or the terminal error. */
@@ -66,6 +66,9 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly expires: number;
   private readonly hb: number;
   private readonly sub: Subscription;
+  // Every pull gets its own reply `<inbox>.<n>`, all under one wildcard subscription.
+  private readonly inbox: string;
+  private pulls = 0;
   private readonly callback: ((msg: JsMsg) => unknown) | undefined;
   private queue: JsMsg[] = [];
   private pending = 0;
@@ -103,7 +106,12 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       throw new InvalidOptionError('idleHeartbeat must be at most half of expires');
     this.callback = opts.callback;
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.sub = nc.subscribe(nc.newInbox(), { callback: (m) => this.onMsg(m) });
+    // Followers of a clustered consumer remember waiting pulls by reply subject (to end them with
+    // 409 Leadership Change when the leader moves) and forget the subject when any pull on it
+    // completes: with one reply for all pulls, the others would be dropped silently and consuming
+    // would stall until the heartbeat monitor noticed.
+    this.inbox = nc.newInbox();
+    this.sub = nc.subscribe(`${this.inbox}.*`, { callback: (m) => this.onMsg(m) });
     void this.sub.closed.then(() => this.stop());
     this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
     if (opts.keepBufferedAlive !== undefined) {
@@ -274,7 +282,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.pending += want;
     try {
       const body = JSON.stringify(pullRequest(want, this.expires, wantBytes, this.hb));
-      void this.nc.publish(this.subject, body, { reply: this.sub.subject });
+      void this.nc.publish(this.subject, body, { reply: `${this.inbox}.${++this.pulls}` });
     } catch (err) {
       this.stop(err as Error);
     }

@@ -18,8 +18,10 @@ const CLIENT_GRACE_MS = 1000;
 
 /**
  * Sends one pull request to `subject` on its own inbox and collects what arrives until the batch
- * is filled, the request expires (408), nothing is available, or the heartbeat goes quiet.
- * Resolves an empty array when nothing arrived; rejects only on a terminal status with no messages.
+ * is filled, the request expires (408), nothing is available, the server ends it (409 Leadership
+ * Change of a clustered consumer), or the heartbeat goes quiet. Resolves what arrived, possibly an
+ * empty array; rejects only on a terminal status or a refused pull (409 Exceeded MaxWaiting,
+ * MaxRequestBatch…) that came with no messages.
  * A pull the server never answered at all (not even its 408) is what a missing consumer gets:
  * then `probe` asks whether the consumer exists, and the `ConsumerNotFoundError` (or
  * `StreamNotFoundError`) it resolves is the rejection.

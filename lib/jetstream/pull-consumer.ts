@@ -35,8 +35,10 @@ export class PullConsumer {
 
   /**
    * Pulls up to `batch` messages, waiting at most `timeout` ms (the pull's `expires`). Resolves
-   * an empty array when nothing arrived in time; rejects with `ConsumerNotFoundError` when the
-   * consumer no longer exists.
+   * what arrived, an empty array when nothing did, and early when a clustered consumer changes
+   * leader (pull again). Rejects with `ConsumerNotFoundError` when the consumer no longer exists,
+   * and with a `JetStreamApiError` (status 409) when the consumer refuses the pull for breaking
+   * one of its limits (`maxWaiting`, `maxBatch`, `maxExpires`).
    */
   fetch(batch: number, opts?: FetchOptions): Promise<JsMsg[]> {
     return fetchBatch(this.api.nc, this.nextSubject, batch, opts, this.probe);

@@ -54,12 +54,19 @@ export async function waitForCluster(
 
 const tailOf = (s: NatsServerHandle): string => s.logs().split('\n').slice(-15).join('\n');
 
+/** Options of `startCluster`: those of every member, plus per-member extras. */
+export interface StartClusterOptions extends StartServerOptions {
+  /** Extra configuration text of member `index` (0-based), e.g. its `server_tags`. */
+  memberConfig?: (index: number) => string;
+}
+
 /**
  * Starts `n` servers routed to each other (`cluster { name, listen, routes }`) with the
  * monitoring port on, and waits until all routes are up. With `jetstream: true` every member
  * gets its own store dir and `server_name`, and the wait includes a JetStream meta leader.
  */
-export async function startCluster(n = 3, opts: StartServerOptions = {}): Promise<NatsCluster> {
+export async function startCluster(n = 3, opts: StartClusterOptions = {}): Promise<NatsCluster> {
+  const { memberConfig, ...serverOpts } = opts;
   const clusterPorts = await Promise.all(Array.from({ length: n }, () => getFreePort()));
   const started = await Promise.allSettled(
     clusterPorts.map((port, i) => {
@@ -73,9 +80,9 @@ export async function startCluster(n = 3, opts: StartServerOptions = {}): Promis
         `  routes: [${routes.join(', ')}]`,
         '}',
       ].join('\n');
-      const config = [cluster, opts.config ?? ''].join('\n');
+      const config = [cluster, opts.config ?? '', memberConfig?.(i) ?? ''].join('\n');
       const serverName = `${opts.serverName ?? 's'}${i + 1}`;
-      return startServer({ ...opts, port: undefined, serverName, config, monitor: true });
+      return startServer({ ...serverOpts, port: undefined, serverName, config, monitor: true });
     }),
   );
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
