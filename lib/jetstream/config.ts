@@ -67,13 +67,34 @@ export interface StreamState {
   deleted?: number[];
 }
 
+/** A server holding a replica of a clustered stream or consumer. */
+export interface PeerInfo {
+  name: string;
+  /** Caught up with the leader. */
+  current: boolean;
+  offline?: boolean;
+  /** Milliseconds since the leader last heard from it. */
+  active: number;
+  /** Operations it is behind the leader. */
+  lag?: number;
+  /** The server's peer id (a hash of its name). */
+  peer?: string;
+}
+
+/** Where a clustered stream or consumer lives: its cluster, leader and other replicas. */
+export interface ClusterInfo {
+  name?: string;
+  leader?: string;
+  replicas?: PeerInfo[];
+}
+
 /** What `streams.info()` and `streams.add()` resolve. */
 export interface StreamInfo {
   config: StreamConfig;
   created: string;
   state: StreamState;
   domain?: string;
-  cluster?: { name?: string; leader?: string };
+  cluster?: ClusterInfo;
   /** True when `add()` actually created the stream (absent on info). */
   didCreate?: boolean;
 }
@@ -136,6 +157,7 @@ export interface ConsumerInfo {
   numWaiting: number;
   numPending: number;
   pushBound?: boolean;
+  cluster?: ClusterInfo;
 }
 
 /** Account limits as reported by `accountInfo()`. */

@@ -77,6 +77,8 @@ export const DURATION_FIELDS: ReadonlySet<string> = new Set([
   'max_expires',
   'backoff',
   'priority_timeout',
+  // A cluster peer's time since it was last heard from.
+  'active',
   'subject_delete_marker_ttl',
   'pause_remaining',
 ]);

@@ -10,7 +10,12 @@ import {
   connect,
   type NatsConnection,
 } from '../../lib/core/index.js';
-import { jetstream, type JetStreamClient, type StreamInfo } from '../../lib/jetstream/index.js';
+import {
+  jetstream,
+  type JetStreamClient,
+  type PeerInfo,
+  type StreamInfo,
+} from '../../lib/jetstream/index.js';
 import { BucketNotFoundError } from '../../lib/kv/index.js';
 import { startCluster, stopAllServers, type NatsCluster } from '../support/index.js';
 import { bucketName, collect, rejection } from './kv-helpers.js';
@@ -39,15 +44,9 @@ afterAll(async () => {
   await stopAllServers();
 });
 
-interface Peer {
-  name: string;
-  current: boolean;
-  offline?: boolean;
-}
-
-/** Where the stream's replicas live (the typed `cluster` member leaves `replicas` out). */
-function layout(info: StreamInfo): { name?: string; leader: string; followers: Peer[] } {
-  const c = info.cluster as { name?: string; leader?: string; replicas?: Peer[] } | undefined;
+/** Where the stream's replicas live. */
+function layout(info: StreamInfo): { name?: string; leader: string; followers: PeerInfo[] } {
+  const c = info.cluster;
   return { name: c?.name, leader: c?.leader ?? '', followers: c?.replicas ?? [] };
 }
 
@@ -93,6 +92,12 @@ describe('KV replicas on a 3-node cluster', () => {
     expect(status.streamInfo.config.numReplicas).toBe(3);
     expect(layout(status.streamInfo).name).toBe(CLUSTER);
     expect([...holders(status.streamInfo)].sort()).toEqual(NAMES);
+    // `active` is converted from the server's nanoseconds: a caught-up peer was heard from
+    // within a minute (one not heard from yet reports the time since the zero time).
+    for (const peer of layout(status.streamInfo).followers.filter((p) => p.current)) {
+      expect(peer.active).toBeGreaterThanOrEqual(0);
+      expect(peer.active).toBeLessThan(60_000);
+    }
     const r1 = await kv.put('k', 'v1');
 
     // Stop a follower (not the one this client is connected to, so no write is caught in a
