@@ -29,6 +29,8 @@ export interface OrderedOptions {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+// Clustered servers stamp messages and consumers with their own clocks.
+const CLOCK_SKEW_NS = 1_000_000_000n;
 
 /**
  * An ordered consumer (ADR-17, push variant): in-order, gap-free, ack-less reading. On a gap in
@@ -50,10 +52,14 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private rereadRollup = 0;
   /** False while a last-per-subject snapshot runs: its gaps are older values, left out. */
   private gapsCheckable = false;
+  /** When the current incarnation was created (ns since the epoch; 0 until the server said). */
+  private createdNanos = 0n;
   private sub: Subscription | undefined;
   private consumer = '';
   private stopped = false;
   private recreating = false;
+  /** A reset asked for while one ran (with its `mayBeRecreated`): it follows that one. */
+  private resetAgain: boolean | undefined;
   private lastSeen = Date.now();
   private lastFc = '';
   private queue: (JsMsg | string)[] = [];
@@ -101,7 +107,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   restartAfter(seq: number): void {
     if (this.stopped) return;
     this.lastSseq = seq;
-    this.recreating = false;
+    // Whatever a consumer delivers from now on, even one still being created, is unwanted.
+    this.drop();
     void this.reset(false);
   }
 
@@ -161,12 +168,14 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       config.optStartTime = undefined;
     }
     this.gapsCheckable = config.deliverPolicy !== 'last_per_subject';
+    this.createdNanos = 0n;
     this.lastSeen = Date.now();
     try {
       const info = await this.admin.add(this.stream, config);
       // Stopped or replaced while it was being created: it must not outlive us.
       if (gen === this.gen && !this.stopped) {
         this.consumer = info.name;
+        this.createdNanos = rfc3339Nanos(info.created) ?? 0n;
         if (info.numPending === 0) this.gapsCheckable = true; // no snapshot to deliver
       } else this.admin.delete(this.stream, info.name).catch(() => undefined);
     } catch (err) {
@@ -209,12 +218,16 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
    * After a rollup (KV purge, object metadata write) that message is the rollup itself, so a
    * rollup that follows a gap in stream sequences may have skipped messages: it is read again
    * from a consumer started right after the last message seen, once, which delivers whatever
-   * was skipped first. Filtered stream purges without a rollup are not caught (see README).
+   * was skipped first. A rollup stored well before this consumer was created (replaying
+   * history) cannot have moved it. Filtered stream purges without a rollup are not caught.
    */
   private mayFollowSkip(jm: JsMsg): boolean {
-    const seq = jm.metadata.sequence.stream;
+    const { sequence, timestampNanos } = jm.metadata;
+    const seq = sequence.stream;
     if (!this.gapsCheckable || this.lastSseq === 0 || seq <= this.lastSseq + 1) return false;
-    if (seq === this.rereadRollup || jm.headers?.get('Nats-Rollup') === undefined) return false;
+    if (seq === this.rereadRollup || timestampNanos + CLOCK_SKEW_NS < this.createdNanos)
+      return false;
+    if (jm.headers?.get('Nats-Rollup') === undefined) return false;
     this.rereadRollup = seq;
     return true;
   }
@@ -248,26 +261,40 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   /**
    * Recreates the consumer from the last stream sequence, retrying with a backoff. Unless the
    * caller knows the stream is the same (`mayBeRecreated` false saves a STREAM.INFO), a stream
-   * created since the last message seen is read from the start.
+   * created since the last message seen is read from the start. Asked again while it runs (a
+   * message of the consumer being created calls for it), it runs once more after.
    */
   private async reset(mayBeRecreated = true): Promise<void> {
-    if (this.recreating || this.stopped) return;
+    if (this.stopped) return;
+    if (this.recreating) {
+      this.resetAgain = this.resetAgain === true || mayBeRecreated;
+      return;
+    }
     this.recreating = true;
-    this.resets++;
-    this.drop();
+    for (let check = mayBeRecreated; !this.stopped;) {
+      this.resets++;
+      this.drop();
+      await this.recreate(check);
+      if (this.resetAgain === undefined) break;
+      check = this.resetAgain;
+      this.resetAgain = undefined;
+    }
+    this.recreating = false;
+  }
+
+  private async recreate(checkStream: boolean): Promise<void> {
     for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
       try {
-        if (mayBeRecreated && (await this.streamRecreated())) {
+        if (checkStream && (await this.streamRecreated())) {
           this.lastSseq = 0;
           this.rereadRollup = 0;
         }
         await this.create();
-        break;
+        return;
       } catch {
         await new Promise((r) => setTimeout(r, wait).unref());
       }
     }
-    this.recreating = false;
   }
 
   /**
