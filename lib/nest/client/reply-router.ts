@@ -79,7 +79,7 @@ export class ReplyRouter {
       this.routes.delete(token);
       route.deadline = Date.now() + this.timeout;
       this.routes.set(token, route);
-      route.deliver({ response: route.asRecord ? replyRecord(msg) : decodePayload(msg.data) });
+      route.deliver({ response: response(route, msg) });
       return;
     }
     this.routes.delete(token);
@@ -90,8 +90,7 @@ export class ReplyRouter {
     } else if (isStreamEnd(msg)) {
       route.deliver({ isDisposed: true });
     } else {
-      const response = route.asRecord ? replyRecord(msg) : decodePayload(msg.data);
-      route.deliver({ response, isDisposed: true });
+      route.deliver({ response: response(route, msg), isDisposed: true });
     }
   }
 
@@ -115,4 +114,9 @@ export class ReplyRouter {
     }
     this.arm();
   }
+}
+
+/** A reply's value as its route delivers it: the decoded payload, or a record with headers. */
+function response(route: Route, msg: Msg): unknown {
+  return route.asRecord ? replyRecord(msg) : decodePayload(msg.data);
 }
