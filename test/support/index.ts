@@ -11,3 +11,6 @@ export * from './raw-client.js';
 export * from './reaper.js';
 export * from './status.js';
 export * from './tls-fixtures.js';
+export * from './server-install.js';
+export * from './server-version.js';
+export * from './server-versions.js';
