@@ -11,7 +11,8 @@ export const BUILT_SERVER_VERSIONS = ['2.10.27', '2.11.17', '2.12.15', '2.14.10'
 export const SERVER_VERSIONS = [DEBIAN_SERVER_VERSION, ...BUILT_SERVER_VERSIONS] as const;
 
 /** The newest tested release: what `npm test` and `npm run bench` use when it is available. */
-export const NEWEST_SERVER_VERSION: string = BUILT_SERVER_VERSIONS[BUILT_SERVER_VERSIONS.length - 1]!;
+export const NEWEST_SERVER_VERSION: string =
+  BUILT_SERVER_VERSIONS[BUILT_SERVER_VERSIONS.length - 1]!;
 
 /** The `nats` CLI (natscli) release used for the interoperability checks. */
 export const NATS_CLI_VERSION = '0.5.0';
