@@ -22,7 +22,7 @@ import { startPrivateServer, type PrivateServer } from './private-server.js';
 async function main(): Promise<void> {
   let server: PrivateServer | undefined;
   const url = process.env.NATS_URL ?? (server = await startPrivateServer()).url;
-  console.log(`NATS at ${url}${server ? ' (private nats-server)' : ''}`);
+  console.log(`NATS at ${url}${server ? ` (private nats-server ${server.version})` : ''}`);
 
   const strategy = new ServerNats({
     servers: url,

@@ -1,34 +1,16 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureNatsServer } from '../test/support/server-install.js';
 
 /** A nats-server started for the sample: JetStream on, temp store, random port. */
 export interface PrivateServer {
   url: string;
+  /** The release it runs ('2.14.10'). */
+  version: string;
   stop(): Promise<void>;
-}
-
-function findBinary(): string {
-  const candidates = [
-    process.env.NATS_SERVER_BIN,
-    'nats-server',
-    '/usr/sbin/nats-server',
-    '/usr/bin/nats-server',
-  ];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      execFileSync(c, ['--version'], { stdio: 'ignore' });
-      return c;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error(
-    'nats-server not found: install it (Debian/Ubuntu: sudo apt-get install nats-server), set NATS_SERVER_BIN, or set NATS_URL to use a running server',
-  );
 }
 
 function freePort(): Promise<number> {
@@ -58,9 +40,12 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error('nats-server did not start within 5 s');
 }
 
-/** Starts a private nats-server with JetStream in a temp dir. */
+/**
+ * Starts a private nats-server with JetStream in a temp dir: the newest one installed or built
+ * (NATS_SERVER_BIN or NATS_SERVER_VERSION choose another), getting one first when there is none.
+ */
 export async function startPrivateServer(): Promise<PrivateServer> {
-  const bin = findBinary();
+  const { bin, version } = ensureNatsServer({ log: (line) => console.log(line) });
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-nats-sample-'));
   const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
@@ -69,6 +54,7 @@ export async function startPrivateServer(): Promise<PrivateServer> {
   await waitForPort(port, child);
   return {
     url: `nats://127.0.0.1:${port}`,
+    version,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
