@@ -15,7 +15,7 @@ const swcOptions: Options = {
 };
 
 /** Directories (relative to the project root) whose TypeScript the workers run. */
-const SOURCE_DIRS = ['bench', 'lib'];
+const SOURCE_DIRS = ['bench', 'lib', 'test/support'];
 
 /**
  * Transpiles `bench/**` and `lib/**` into `outDir`, keeping the layout, so the workers run plain

@@ -118,3 +118,27 @@ export function missed(rows: Row[]): Row[] {
     return v.ratioMet === false || v.rssMet === false;
   });
 }
+
+/** The Nest send() p50 target: our overhead above the no-client floor ≤ this × Nest built-in's. */
+export const NEST_OVERHEAD_TARGET = 0.25;
+
+/**
+ * Nest `send()` p50 overheads above the no-client floor (both in µs) and their ratio, when the run
+ * measured both cases; the target compares overheads because the floor (kernel, loopback, server)
+ * is most of a round trip on this machine and no client can go below it.
+ */
+export function nestOverhead(rows: Row[]): string | undefined {
+  const p50 = (id: string) => rows.find((r) => r.caseKey.endsWith(id) && r.spec.key === 'p50');
+  const send = p50('nest-send-seq');
+  const floor = p50('nest-send-floor');
+  if (!send || !floor) return undefined;
+  const ours = send.value.ours - floor.value.ours;
+  const builtIn = send.value.natsjs - floor.value.ours;
+  const ratio = ours / builtIn;
+  const met = Number.isFinite(ratio) ? mark(ratio <= NEST_OVERHEAD_TARGET) : 'failed';
+  return (
+    `Nest send() p50 above the no-client floor (${floor.value.ours.toFixed(1)} µs): ours ` +
+    `${ours.toFixed(1)} µs, Nest built-in ${builtIn.toFixed(1)} µs, ratio ${ratio.toFixed(2)}× ` +
+    `(target ≤ ${NEST_OVERHEAD_TARGET}× ${met})`
+  );
+}

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { findNatsServer } from '../test/support/find-server.js';
 
 /** A nats-server started for the benchmark run. */
 export interface BenchServer {
@@ -8,15 +8,12 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** `$NATS_SERVER_BIN`, else `nats-server` on the PATH, else the Debian package's location. */
+/**
+ * The nats-server the tests would use: `$NATS_SERVER_BIN`, else the release `$NATS_SERVER_VERSION`
+ * names, else the newest of the cached builds (`npm run servers`) and the installed one.
+ */
 export function serverBinary(): string {
-  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
-  const onPath = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
-  if (onPath.status === 0) return 'nats-server';
-  for (const candidate of ['/usr/sbin/nats-server', '/usr/local/bin/nats-server']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('nats-server not found: install it or set NATS_SERVER_BIN');
+  return findNatsServer();
 }
 
 /** Starts a nats-server on 127.0.0.1 and a random port; resolves once it accepts clients. */

@@ -214,7 +214,6 @@ const cases: BenchCase[] = [
         label: 'Nest send() latency p50',
         unit: 'µs',
         better: 'lower',
-        target: { ratio: 0.6 },
       },
       { key: 'p99', label: 'Nest send() latency p99', unit: 'µs', better: 'lower' },
     ],
