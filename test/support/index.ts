@@ -14,3 +14,4 @@ export * from './tls-fixtures.js';
 export * from './server-install.js';
 export * from './server-version.js';
 export * from './server-versions.js';
+export * from './nats-cli.js';
