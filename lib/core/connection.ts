@@ -53,6 +53,7 @@ import { ServerPool, displayUrl, type ServerEntry } from './servers.js';
 import { Broadcast, notifyCallbacks, type Status } from './status.js';
 import { credentialFields } from './auth/credentials.js';
 import { nuid } from './nuid.js';
+import { parseServerVersion, type ServerVersion } from './server-version.js';
 
 /** The lifecycle of a connection; every change goes through `transition()`. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'draining' | 'closed';
@@ -185,6 +186,21 @@ export class NatsConnection implements ParserSink, SubscriptionHost {
   /** The INFO of the server this connection is on (last known while reconnecting). */
   get info(): Readonly<ServerInfo> {
     return this.serverInfo;
+  }
+  /**
+   * The release of the connected server, parsed from INFO (`{ major: 2, minor: 14, patch: 10,
+   * text: '2.14.10' }`); undefined before the first connect or when the server sent no version.
+   */
+  get serverVersion(): ServerVersion | undefined {
+    return parseServerVersion(this.serverInfo.version);
+  }
+  /**
+   * The JetStream API level the server announces in INFO (`api_lvl`, nats-server 2.12+), or
+   * undefined when it does not. 2.11 reports it only in `jsm.accountInfo().api.level`.
+   */
+  get apiLevel(): number | undefined {
+    const level = this.serverInfo.api_lvl;
+    return typeof level === 'number' ? level : undefined;
   }
   get isConnected(): boolean {
     return this.state === 'connected' || this.state === 'draining';

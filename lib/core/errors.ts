@@ -12,6 +12,38 @@ export class NatsError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
+
+  /**
+   * What `JSON.stringify(err)` (and so a logger) writes: `name`, `code`, `message`, the error's
+   * own data fields, and a summary of its `cause`. Errors are safe to log: none holds an
+   * enumerable reference to a connection, subscription, socket or message.
+   */
+  toJSON(): Record<string, unknown> {
+    return errorJson(this, 0);
+  }
+}
+
+const CAUSE_DEPTH = 4;
+
+/** Plain data describing `err`; a cause is summarised down to `CAUSE_DEPTH` levels. */
+function errorJson(err: Error, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name };
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  out.message = err.message;
+  for (const [k, v] of Object.entries(err)) {
+    if (Object.hasOwn(out, k) || typeof v === 'function') continue;
+    // Foreign errors (the cause of ours) keep only their primitive fields (`errno`, `syscall`...).
+    if (depth > 0 && typeof v === 'object' && v !== null) continue;
+    out[k] = v;
+  }
+  const cause = err.cause;
+  if (cause instanceof Error) {
+    if (depth < CAUSE_DEPTH) out.cause = errorJson(cause, depth + 1);
+  } else if (typeof cause === 'string' || typeof cause === 'number' || typeof cause === 'boolean') {
+    out.cause = cause;
+  }
+  return out;
 }
 
 /** The socket could not be opened or was lost, or the server sent a fatal `-ERR`. */
@@ -158,6 +190,28 @@ export class ReconnectBufferFullError extends NatsError {
   }
 }
 
+/**
+ * The connected server is too old for the feature: thrown before anything is sent. Names the
+ * feature, the minimum server release that has it and the release connected to.
+ */
+export class FeatureNotSupportedError extends NatsError {
+  readonly feature: string;
+  /** The oldest nats-server release with the feature (`2.10.0`). */
+  readonly minVersion: string;
+  /** The release of the connected server (`2.9.10`), or `unknown`. */
+  readonly serverVersion: string;
+
+  constructor(feature: string, minVersion: string, serverVersion: string) {
+    super(
+      'FEATURE_NOT_SUPPORTED',
+      `${feature} needs nats-server ${minVersion} or newer (connected to ${serverVersion})`,
+    );
+    this.feature = feature;
+    this.minVersion = minVersion;
+    this.serverVersion = serverVersion;
+  }
+}
+
 /** The JetStream API answered with an error. */
 export class JetStreamApiError extends NatsError {
   /** The server's `err_code` (for example 10059 for "stream not found"). */
@@ -195,13 +249,18 @@ export class ServiceError extends NatsError {
   /** The numeric code from `Nats-Service-Error-Code`. */
   readonly serviceCode: number;
   readonly description: string;
-  /** The reply message that carried the error (its body often has details). */
-  readonly msg: Msg | undefined;
+  // Private, so neither JSON.stringify nor util.inspect walk from the error into the connection.
+  readonly #msg: Msg | undefined;
 
   constructor(serviceCode: number, description: string, msg?: Msg) {
     super('SERVICE_ERROR', `service error ${serviceCode}: ${description}`);
     this.serviceCode = serviceCode;
     this.description = description;
-    this.msg = msg;
+    this.#msg = msg;
+  }
+
+  /** The reply message that carried the error (its body often has details). */
+  get msg(): Msg | undefined {
+    return this.#msg;
   }
 }

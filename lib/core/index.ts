@@ -20,6 +20,7 @@ export type { SubscriptionOptions } from './subscriptions/subscription.js';
 export { replyError } from './subscriptions/mux-inbox.js';
 export type { Status } from './status.js';
 export type { ServerInfo } from './protocol/handshake.js';
+export type { ServerVersion } from './server-version.js';
 export { isValidPublishSubject, isValidSubscribeSubject } from './subjects.js';
 export { Nuid, nuid } from './nuid.js';
 export * from './errors.js';

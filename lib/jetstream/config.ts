@@ -17,6 +17,14 @@ export interface StreamSource {
   optStartTime?: string;
   filterSubject?: string;
   external?: { api: string; deliver?: string };
+  /** Rewrites of the sourced subjects (nats-server 2.10+). */
+  subjectTransforms?: SubjectTransform[];
+}
+
+/** A subject rewrite: messages matching `src` are stored under `dest`. */
+export interface SubjectTransform {
+  src: string;
+  dest: string;
 }
 
 /** Stream configuration; durations in milliseconds. */
@@ -49,7 +57,16 @@ export interface StreamConfig {
   denyDelete?: boolean;
   denyPurge?: boolean;
   allowRollupHdrs?: boolean;
+  /** User metadata (nats-server 2.10+; 2.11+ adds `_nats.*` entries of its own). */
   metadata?: Record<string, string>;
+  /** Storage compression (nats-server 2.10+). */
+  compression?: 'none' | 's2';
+  /** The sequence of the first message stored (nats-server 2.10+, at creation only). */
+  firstSeq?: number;
+  /** Rewrites the subjects of stored messages (nats-server 2.10+). */
+  subjectTransform?: SubjectTransform;
+  /** Limits that every consumer of the stream gets (nats-server 2.10+); milliseconds. */
+  consumerLimits?: { inactiveThreshold?: number; maxAckPending?: number };
 }
 
 /** The state of a stream. Timestamps are RFC 3339 strings. */
@@ -115,6 +132,8 @@ export interface ConsumerConfig {
   /** Redelivery delays in milliseconds. */
   backoff?: number[];
   filterSubject?: string;
+  /** Several filters at once (nats-server 2.10+); exclusive with `filterSubject`. */
+  filterSubjects?: string[];
   replayPolicy?: ReplayPolicy;
   rateLimitBps?: number;
   sampleFreq?: string;
@@ -134,6 +153,7 @@ export interface ConsumerConfig {
   inactiveThreshold?: number;
   numReplicas?: number;
   memStorage?: boolean;
+  /** User metadata (nats-server 2.10+). */
   metadata?: Record<string, string>;
 }
 
@@ -180,7 +200,11 @@ export interface AccountInfo {
   consumers: number;
   limits: AccountLimits;
   domain?: string;
-  api: { total: number; errors: number };
+  /**
+   * API calls made and failed; `level` is the JetStream API level the server implements
+   * (nats-server 2.11+: 1 on 2.11, 3 on 2.12, 4 on 2.14), absent on older servers.
+   */
+  api: { total: number; errors: number; level?: number };
 }
 
 const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());

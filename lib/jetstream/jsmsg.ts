@@ -6,6 +6,7 @@ import {
   type Msg,
   type NatsConnection,
 } from '../core/index.js';
+import { serverAtLeast } from '../core/server-version.js';
 import { msToNs } from './config.js';
 
 /** What the ack subject of a JetStream message tells about it. */
@@ -37,8 +38,11 @@ function notJs(reply: string): InvalidOptionError {
 }
 
 /**
- * Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>` and the 11+ token
- * form with domain and account hash. Throws `InvalidOptionError` for anything else.
+ * Parses an ack subject. The v1 form is `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.
+ * <ns>.<pending>` (9 tokens); the v2 form puts `<domain>.<account hash>` after `$JS.ACK` (11
+ * tokens; the domain is `_` when there is none). nats-server 2.14 sends v2 under the feature
+ * flag `js_ack_fc_v2`, and accepts more tokens after the 11th for later extension (ADR-15 once
+ * planned a random token there), so those are ignored. Throws `InvalidOptionError` otherwise.
  */
 export function parseAckSubject(reply: string): JsMsgMetadata {
   const t = reply.split('.');
@@ -147,8 +151,11 @@ export class JsMsg extends MsgView {
   }
 }
 
+// nats-server 2.10.4 (nats-server#4697) reads a reason after `+TERM` into its advisory; older
+// servers match `+TERM` exactly and would not take `+TERM <reason>` for a term.
 function supportsTermReason(nc: NatsConnection): boolean {
-  const [major, minor, patch] = (nc.info.version ?? '0.0.0').split('.').map((p) => parseInt(p, 10));
-  if (major !== 2) return major > 2;
-  return minor > 10 || (minor === 10 && patch >= 4);
+  return serverAtLeast(nc, TERM_REASON_SINCE);
 }
+
+/** The first nats-server release that reads a reason after `+TERM`. */
+export const TERM_REASON_SINCE = '2.10.4';

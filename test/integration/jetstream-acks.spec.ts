@@ -1,6 +1,8 @@
 // JsMsg acknowledgements, proven on the server: redelivery, delays, progress, term, limits.
 import type { Msg } from '../../lib/core/index.js';
 import type { ConsumerConfig, PullConsumer } from '../../lib/jetstream/index.js';
+import { TERM_REASON_SINCE } from '../../lib/jetstream/jsmsg.js';
+import { itBefore, itSince } from '../support/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 
 const fx = new JsFixture();
@@ -110,15 +112,51 @@ describe('JsMsg acks', () => {
     expect(seen).toEqual(['+WPI', '+WPI', '+WPI', '+WPI', '+ACK']);
   });
 
-  it('term() stops redelivery, sending a bare +TERM to 2.9.10 even with a reason', async () => {
+  itBefore(
+    TERM_REASON_SINCE,
+    'term(reason) stops redelivery, sending a bare +TERM to a server that ignores reasons',
+    async () => {
+      const seen = await spyAcks();
+      const c = await setup();
+      const [m] = await c.fetch(1, { timeout: 1000 });
+      m.term('bad payload');
+      await sleep(700);
+      expect(await c.fetch(1, { timeout: 200 })).toEqual([]);
+      expect(seen).toEqual(['+TERM']);
+      expect((await c.info()).numAckPending).toBe(0);
+    },
+  );
+
+  itSince(
+    TERM_REASON_SINCE,
+    'term(reason) stops redelivery and the reason reaches the terminated advisory',
+    async () => {
+      const seen = await spyAcks();
+      const c = await setup();
+      const spy = await fx.connect();
+      const advisory = spy.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${c.stream}.c`, {
+        max: 1,
+      });
+      await spy.flush();
+      const [m] = await c.fetch(1, { timeout: 1000 });
+      m.term('bad payload');
+      const event = (await advisory.nextMsg(3000)).json<{ reason?: string; stream_seq: number }>();
+      expect(event).toMatchObject({ reason: 'bad payload', stream_seq: 1 });
+      await sleep(700);
+      expect(await c.fetch(1, { timeout: 200 })).toEqual([]);
+      expect(seen).toEqual(['+TERM bad payload']);
+      expect((await c.info()).numAckPending).toBe(0);
+    },
+  );
+
+  it('term() without a reason sends a bare +TERM on every server', async () => {
     const seen = await spyAcks();
     const c = await setup();
     const [m] = await c.fetch(1, { timeout: 1000 });
-    m.term('bad payload');
+    m.term();
     await sleep(700);
     expect(await c.fetch(1, { timeout: 200 })).toEqual([]);
     expect(seen).toEqual(['+TERM']);
-    expect((await c.info()).numAckPending).toBe(0);
   });
 
   it('maxDeliver stops redelivery', async () => {

@@ -60,4 +60,24 @@ export class JsFixture {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Timers of `sleep()`s that have not fired yet. */
+const sleeping = new Set<NodeJS.Timeout>();
+
+/**
+ * Resolves after `ms`. Often the time limit of a `Promise.race`: one the other side won stays
+ * pending, and is cleared when its spec file ends, so no timer outlives the file (a worker left
+ * with a pending timer when jest ends it is force-exited).
+ */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      sleeping.delete(timer);
+      resolve();
+    }, ms);
+    sleeping.add(timer);
+  });
+
+afterAll(() => {
+  for (const timer of sleeping) clearTimeout(timer);
+  sleeping.clear();
+});

@@ -43,6 +43,26 @@ describe('parseAckSubject()', () => {
     expect(m.timestamp.getTime()).toBe(1);
   });
 
+  it('reads the v2 form nats-server 2.14 sends under js_ack_fc_v2 (11 tokens, "_" domain)', () => {
+    const m = parseAckSubject('$JS.ACK._.Dk8aYhCL.ORDERS.worker.2.17.23.1795699945368146127.5');
+    expect(m).toMatchObject({
+      domain: '',
+      accountHash: 'Dk8aYhCL',
+      stream: 'ORDERS',
+      consumer: 'worker',
+      numDelivered: 2,
+      sequence: { stream: 17, consumer: 23 },
+      numPending: 5,
+    });
+    expect(m.timestampNanos).toBe(1795699945368146127n);
+  });
+
+  it('ignores tokens after the 11th, which the server reserves for extensions', () => {
+    const m = parseAckSubject('$JS.ACK.hub.H.S.C.1.2.3.4000000.5.tok.more');
+    expect(m).toMatchObject({ domain: 'hub', stream: 'S', sequence: { stream: 2, consumer: 3 } });
+    expect(m.numPending).toBe(5);
+  });
+
   it.each([
     ['', 'empty'],
     ['_INBOX.abc.1', 'not an ack subject'],
@@ -51,6 +71,8 @@ describe('parseAckSubject()', () => {
     ['$JS.NAK.S.C.1.2.3.4.5', 'wrong second token'],
     ['$JS.ACK.S.C.x.2.3.4.5', 'non-numeric delivered'],
     ['$JS.ACK.S.C.1.2.3.-4.5', 'negative timestamp'],
+    ['$JS.ACK._.H.S.C.1.2.3.4.x', 'non-numeric pending in the v2 form'],
+    ['$JS.ACK._.H.S.C.1..3.4.5', 'empty stream sequence in the v2 form'],
   ])('rejects %j (%s)', (reply) => {
     expect(() => parseAckSubject(reply)).toThrow(InvalidOptionError);
   });

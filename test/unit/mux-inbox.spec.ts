@@ -87,6 +87,24 @@ describe('MuxInbox', () => {
     expect(mux.size).toBe(0);
   });
 
+  it('its timer keeps the process alive only while a request is pending', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const timerRef = () => (mux as unknown as { timer?: NodeJS.Timeout }).timer?.hasRef();
+    const a = mux.register('a', 60_000);
+    expect(timerRef()).toBe(true);
+    mux.dispatch(reply(a.reply));
+    await a.response;
+    // Left armed (re-arming per request costs more), but it must not hold the process.
+    expect(timerRef()).toBe(false);
+    const b = mux.register('b', 60_000);
+    expect(timerRef()).toBe(true);
+    mux.cancel(b.reply, new Error('publish failed'));
+    await expect(b.response).rejects.toThrow('publish failed');
+    expect(timerRef()).toBe(false);
+    mux.failAll(new TimeoutError('closing'));
+    expect(timerRef()).toBeUndefined();
+  });
+
   it('cancel() rejects one request and leaves the others', async () => {
     const mux = new MuxInbox('_INBOX.x.');
     const a = mux.register('a', 1000);

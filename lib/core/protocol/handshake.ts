@@ -29,6 +29,9 @@ export interface ServerInfo {
   domain?: string;
   connect_urls?: string[];
   ldm?: boolean;
+  /** The JetStream API level the server implements (nats-server 2.12+). */
+  api_lvl?: number;
+  /** Other fields of newer servers are kept as they come and otherwise ignored. */
   [field: string]: unknown;
 }
 

@@ -65,6 +65,7 @@ export class MuxInbox {
     if (group === undefined) this.byTimeout.set(timeout, (group = new Map()));
     group.set(token, entry);
     if (deadline < this.timerAt) this.arm(deadline);
+    else this.timer?.ref();
     return { reply: this.prefix + token, response };
   }
 
@@ -155,7 +156,10 @@ export class MuxInbox {
   }
 
   private notifyIdle(): void {
-    if (this.pending.size > 0 || this.idleWaiters.length === 0) return;
+    if (this.pending.size > 0) return;
+    // The timer left armed only sweeps an empty map: it must not keep the process alive.
+    this.timer?.unref();
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

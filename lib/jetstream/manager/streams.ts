@@ -10,6 +10,7 @@ import type {
   SuccessWire,
 } from '../wire-types.js';
 import { fromDirectGet, fromMsgGet, type StoredMsg } from './stored-msg.js';
+import { checkStreamFields } from '../wire-fields.js';
 
 /** Options of `streams.purge()`: `seq` and `keep` are exclusive. */
 export interface PurgeOptions {
@@ -39,7 +40,9 @@ export class StreamsApi {
     const cfg: StreamConfig =
       typeof nameOrConfig === 'string' ? { ...config, name: nameOrConfig } : nameOrConfig;
     checkName('stream', cfg.name);
-    const wire = await this.api.request(`STREAM.CREATE.${cfg.name}`, toWire(cfg));
+    const body = toWire(cfg);
+    checkStreamFields(this.api.nc, body);
+    const wire = await this.api.request(`STREAM.CREATE.${cfg.name}`, body);
     this.direct.delete(cfg.name);
     return fromWire<StreamInfo>(wire);
   }
@@ -47,6 +50,8 @@ export class StreamsApi {
   /** Changes a stream: `config` is merged over the current configuration. */
   async update(name: string, config: Partial<StreamConfig>): Promise<StreamInfo> {
     checkName('stream', name);
+    // Only the caller's members are checked: the rest came from this server.
+    checkStreamFields(this.api.nc, toWire(config));
     const current = await this.info(name);
     const merged: StreamConfig = { ...current.config, ...config, name };
     const wire = await this.api.request(`STREAM.UPDATE.${name}`, toWire(merged));

@@ -170,6 +170,9 @@ export class JetStreamWorker {
         clearInterval(keepAlive);
       }
     }, this.keepAliveEvery());
+    // Only a help for a running handler: a handler that hangs past close() must not keep the
+    // process alive for up to half an ack wait more.
+    keepAlive.unref();
     const meta = msg.metadata;
     let failure: { error: unknown } | undefined;
     try {

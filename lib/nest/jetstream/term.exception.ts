@@ -8,6 +8,8 @@ export class TermException extends RpcException {
   constructor(message: string) {
     // Nest's exception filter keeps an object error as it is, so the marker survives it.
     super({ message, terminal: true });
+    // Loggers and JSON.stringify show the class, not the generic "Error".
+    this.name = 'TermException';
   }
 }
 
