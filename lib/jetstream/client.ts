@@ -1,6 +1,7 @@
 import { InvalidOptionError, nuid, type NatsConnection } from '../core/index.js';
 import { JsApi, type JetStreamOptions } from './api.js';
 import type { ConsumerConfig } from './config.js';
+import { bindOrCreate } from './consumer-binding.js';
 import { ConsumersApi } from './manager/consumers.js';
 import { StreamsApi } from './manager/streams.js';
 import { jsPublish, type JsPublishOptions, type PubAck } from './publish.js';
@@ -23,9 +24,9 @@ export class JetStreamClient {
   /** Pull consumers by name, and ordered consumers. */
   readonly consumers: {
     /**
-     * Binds to an existing pull consumer; without a name, creates an ephemeral one on the whole
-     * stream (explicit acks, removed by the server 5 s after its last use). Rejects with
-     * ConsumerNotFoundError or StreamNotFoundError.
+     * Binds to an existing pull consumer (reading its info only: it is never changed); without a
+     * name, creates an ephemeral one on the whole stream (explicit acks, removed by the server
+     * 5 s after its last use). Rejects with ConsumerNotFoundError or StreamNotFoundError.
      */
     get(stream: string, name?: string): Promise<PullConsumer>;
     /** Starts an ordered consumer on the stream. Rejects with StreamNotFoundError. */
@@ -69,8 +70,12 @@ export class JetStreamClient {
   }
 
   /**
-   * Creates (or binds to) a pull consumer filtered on `subject` and resolves it; `fetch()` it.
-   * Rejects with `StreamNotFoundError` when no stream captures the subject.
+   * Binds to the pull consumer `durable` (or `config.name`) when it exists, never changing it,
+   * else creates it filtered on `subject` (an ephemeral one without a name); `fetch()` it.
+   * Rejects with `ConsumerConfigConflictError` naming the fields when the existing consumer's
+   * config differs from what was asked for (its filter, or any field set in `config`),
+   * `InvalidOptionError` when it is a push consumer, and `StreamNotFoundError` when no stream
+   * captures the subject.
    */
   async pullSubscribe(subject: string, opts: PullSubscribeOptions = {}): Promise<PullConsumer> {
     const stream = opts.stream ?? (await this.streams.find(subject));
@@ -80,8 +85,12 @@ export class JetStreamClient {
     if (name === undefined) {
       config.name = nuid.next();
       config.inactiveThreshold ??= 5000;
+      return new PullConsumer(this.api, await this.admin.add(stream, config));
     }
-    return new PullConsumer(this.api, await this.admin.add(stream, config));
+    const { info } = await bindOrCreate(this.admin, this.streams, stream, name, config);
+    if (info.config.deliverSubject)
+      throw new InvalidOptionError(`consumer ${stream}/${name} is a push consumer`);
+    return new PullConsumer(this.api, info);
   }
 
   /**

@@ -53,7 +53,6 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly threshold: number;
   // The byte bound (0: none) and its accounting, like `pending` and the queue for messages.
   private readonly maxBytes: number;
-  private pendingBytes = 0;
   private queuedBytes = 0;
   private readonly sizes: number[] = [];
   // A message did not fit the budget left: pull again only with the whole budget.
@@ -68,10 +67,13 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly sub: Subscription;
   // Every pull gets its own reply `<inbox>.<n>`, all under one wildcard subscription.
   private readonly inbox: string;
-  private pulls = 0;
+  private pullCount = 0;
   private readonly callback: ((msg: JsMsg) => unknown) | undefined;
   private queue: JsMsg[] = [];
-  private pending = 0;
+  // What each outstanding pull may still deliver, by its reply subject, in the order the server
+  // serves them: a status (on the pull's own subject) ends only the pull it answers, and a pull
+  // is alive while it hears from the server (`seen`).
+  private readonly pulls = new Map<string, Pull>();
   private stopped = false;
   private error: Error | undefined;
   private paused = false;
@@ -200,16 +202,16 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (this.stopped) return;
     this.lastSeen = Date.now();
     if (isJsMsg(msg)) {
-      this.pending = Math.max(0, this.pending - 1);
       const jm = new JsMsg(msg, this.nc);
       const size = this.maxBytes > 0 ? msgSize(msg) : 0;
-      this.pendingBytes = Math.max(0, this.pendingBytes - size);
+      this.countDelivery(size);
       if (this.callback) this.runCallback(jm);
       else {
         if (size > 0) {
           this.sizes.push(size);
           this.queuedBytes += size;
         }
+        msg.detach(); // a queued message must not pin its whole socket read chunk
         this.queue.push(jm);
         this.wake();
       }
@@ -217,9 +219,15 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       return;
     }
     const status = pullStatus(msg);
+    if (status?.code === 100) {
+      const pull = this.pulls.get(msg.subject);
+      if (pull !== undefined) pull.seen = this.lastSeen;
+    }
     if (status === undefined || status.code === 100) return;
-    // 503 (no responders: the consumer has no leader during an election) passes; keep pulling.
+    // 503 (no responders) comes during an election, and from 2.10 on also for a pull on a
+    // consumer that is gone (2.9 stays silent): keep pulling, but ask which it is.
     if (status.terminal && status.code !== 503) return this.stop(statusError(status));
+    if (status.code === 503) this.verify();
     if (status.code === 409 && /exceeds maxbytes/i.test(status.description)) {
       // Not even a whole, unused budget could take it: it can never be delivered.
       if (status.pendingBytes >= this.maxBytes)
@@ -227,17 +235,35 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       this.needWholeBudget = true;
     }
     if (status.warning) this.warn(status);
-    if (status.pendingMsgs > 0) {
-      this.pending = Math.max(0, this.pending - status.pendingMsgs);
-      this.pendingBytes = Math.max(0, this.pendingBytes - status.pendingBytes);
-      return this.refill();
-    }
-    // A status without counts ends a pull whose size we cannot tell: start afresh, after a
-    // pause for the 409 warnings (max waiting, request limits) and 503s so they cannot spin.
-    this.forgetPulls();
+    // Any status but a heartbeat ends the pull it answers (expired, refused, leader moved...);
+    // the others go on, so they stay counted.
+    this.pulls.delete(msg.subject);
+    if (status.pendingMsgs > 0) return this.refill();
+    // Pull again after a pause for the 409 warnings (max waiting, request limits) and 503s, so
+    // they cannot spin.
     if ((status.code !== 409 || status.maxBatch !== undefined) && status.code !== 503)
       return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
+  }
+
+  /**
+   * A message carries the stream's subject, not the reply of the pull it answers: it is counted
+   * against the pull the server serves next. The server serves its waiting pulls round-robin
+   * (each delivery moves that pull to the back of the queue; nats-server `waitQueue.pop`), and
+   * ours reach it in the order they were sent, so the same rotation over our pulls, in sending
+   * order, follows it. While messages flow the server sends no heartbeats: every pull is alive.
+   */
+  private countDelivery(size: number): void {
+    for (const pull of this.pulls.values()) pull.seen = this.lastSeen;
+    const first = this.pulls.entries().next();
+    if (first.done) return;
+    const [reply, pull] = first.value;
+    this.pulls.delete(reply);
+    pull.msgs--;
+    pull.bytes = Math.max(0, pull.bytes - size);
+    // A pull with a byte budget ends once the budget is spent, like on the server.
+    const spent = this.maxBytes > 0 && pull.bytes === 0;
+    if (pull.msgs > 0 && !spent) this.pulls.set(reply, pull);
   }
 
   /**
@@ -267,42 +293,62 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.nc.reportError(new CallbackError(this.subject, err));
   }
 
+  /** Messages the outstanding pulls may still deliver. */
+  private get pending(): number {
+    let n = 0;
+    for (const p of this.pulls.values()) n += p.msgs;
+    return n;
+  }
+
+  /** Bytes of the budget the outstanding pulls may still fill. */
+  private get pendingBytes(): number {
+    let n = 0;
+    for (const p of this.pulls.values()) n += p.bytes;
+    return n;
+  }
+
   private refill(): void {
     if (this.stopped || this.paused) return;
-    const want = Math.min(this.max - this.pending - this.queue.length, this.batchLimit);
-    if (this.pending + this.queue.length > this.threshold || want <= 0) return;
+    const pending = this.pending;
+    const want = Math.min(this.max - pending - this.queue.length, this.batchLimit);
+    if (pending + this.queue.length > this.threshold || want <= 0) return;
     let wantBytes: number | undefined;
     if (this.maxBytes > 0) {
       const used = this.pendingBytes + this.queuedBytes;
       if (used > this.maxBytes / 2 || (this.needWholeBudget && used > 0)) return;
       this.needWholeBudget = false;
       wantBytes = this.maxBytes - used;
-      this.pendingBytes += wantBytes;
     }
-    this.pending += want;
+    const reply = `${this.inbox}.${++this.pullCount}`;
+    this.pulls.set(reply, { msgs: want, bytes: wantBytes ?? 0, seen: Date.now() });
     try {
       const body = JSON.stringify(pullRequest(want, this.expires, wantBytes, this.hb));
-      void this.nc.publish(this.subject, body, { reply: `${this.inbox}.${++this.pulls}` });
+      void this.nc.publish(this.subject, body, { reply });
     } catch (err) {
       this.stop(err as Error);
     }
   }
 
   private checkHeartbeat(): void {
-    if (this.stopped || this.paused || this.pending === 0) return;
-    if (Date.now() - this.lastSeen <= 2 * this.hb) return;
-    // The server forgot our pull (restart, lost status): account it as gone and pull again.
+    if (this.stopped || this.paused) return;
+    // A pull that missed two heartbeats is gone (server restart, lost status, or a refusal that
+    // 2.11+ leaves unanswered): account it as ended and pull again; the live ones stay counted.
+    const now = Date.now();
+    let missed = false;
+    for (const [reply, pull] of this.pulls) {
+      if (now - pull.seen <= 2 * this.hb) continue;
+      this.pulls.delete(reply);
+      missed = true;
+    }
+    if (!missed) return;
     this.missedHeartbeats++;
-    this.lastSeen = Date.now();
-    this.forgetPulls();
     this.refill();
     this.verify();
   }
 
-  /** Counts every pull request as ended (the server forgot them, or we cannot tell). */
+  /** Counts every pull request as ended (the server forgot them: restart, reconnect). */
   private forgetPulls(): void {
-    this.pending = 0;
-    this.pendingBytes = 0;
+    this.pulls.clear();
   }
 
   /** Stops with the probe's error when the consumer (or its stream) is gone. */
@@ -331,6 +377,13 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.waiter = undefined;
     w?.();
   }
+}
+
+/** An outstanding pull request: what it may still deliver, and when it was last heard of. */
+interface Pull {
+  msgs: number;
+  bytes: number;
+  seen: number;
 }
 
 /** `consume({ maxBytes })` met a message larger than its whole byte budget (status 409). */

@@ -5,6 +5,8 @@ export { jetstreamManager, JetStreamManager } from './manager/manager.js';
 export { StreamsApi } from './manager/streams.js';
 export type { PurgeOptions, MsgRequest } from './manager/streams.js';
 export { ConsumersApi } from './manager/consumers.js';
+export { ConsumerConfigConflictError } from './consumer-binding.js';
+export type { ConsumerConflict } from './consumer-binding.js';
 export type { StoredMsg } from './manager/stored-msg.js';
 export { JsApi, JetStreamNotAvailableError } from './api.js';
 export type { JetStreamOptions } from './api.js';

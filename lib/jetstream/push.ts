@@ -1,5 +1,6 @@
 import {
   CallbackError,
+  ConsumerNotFoundError,
   DEFAULT_JS_SUB_PENDING_BYTES_LIMIT,
   DEFAULT_JS_SUB_PENDING_MSGS_LIMIT,
   InvalidOptionError,
@@ -10,6 +11,7 @@ import {
 } from '../core/index.js';
 import type { JsApi } from './api.js';
 import type { ConsumerConfig, ConsumerInfo, DeliverPolicy } from './config.js';
+import { checkBinding } from './consumer-binding.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
 import type { StreamsApi } from './manager/streams.js';
@@ -18,7 +20,10 @@ import type { StreamsApi } from './manager/streams.js';
 export interface JsSubscribeOptions {
   /** Called with each message; without it, iterate the subscription. */
   callback?: (msg: JsMsg) => unknown;
-  /** Durable name: binds to the consumer when it exists, else creates it. */
+  /**
+   * Durable name: binds to the consumer when it exists, never changing it (an option that
+   * contradicts it rejects with `ConsumerConfigConflictError`), else creates it.
+   */
   durable?: string;
   /** Deliver group: each message goes to one member. No heartbeats or flow control then. */
   queue?: string;
@@ -159,8 +164,20 @@ export async function pushSubscribe(
 ): Promise<JsSubscription> {
   const stream = opts.stream ?? (await streams.find(subject));
   const durable = opts.durable ?? opts.config?.durableName;
+  // What was asked for, before the library's own choices (inbox, default heartbeat).
+  const wanted: ConsumerConfig = { filterSubject: subject, ...opts.config };
+  if (durable) wanted.durableName = durable;
+  if (opts.deliverPolicy) wanted.deliverPolicy = opts.deliverPolicy;
+  if (opts.queue) wanted.deliverGroup = opts.queue;
+  if (opts.idleHeartbeat) wanted.idleHeartbeat = opts.idleHeartbeat;
+  if (opts.flowControl) wanted.flowControl = true;
   let existing: ConsumerInfo | undefined;
-  if (durable) existing = await admin.info(stream, durable).catch(() => undefined);
+  if (durable) {
+    existing = await admin.info(stream, durable).catch((err: unknown) => {
+      if (err instanceof ConsumerNotFoundError) return undefined;
+      throw err;
+    });
+  }
   if (existing && !existing.config.deliverSubject)
     throw new InvalidOptionError(`consumer ${durable} is a pull consumer`);
   // Two subscribers on one push consumer (not a deliver group) would each get every message.
@@ -170,15 +187,10 @@ export async function pushSubscribe(
       10105,
       400,
     );
-  const config: ConsumerConfig = { filterSubject: subject, ...opts.config };
-  if (durable) config.durableName = durable;
-  if (opts.deliverPolicy) config.deliverPolicy = opts.deliverPolicy;
-  if (opts.queue) config.deliverGroup = opts.queue;
-  if (opts.idleHeartbeat) config.idleHeartbeat = opts.idleHeartbeat;
-  if (opts.flowControl) {
-    config.flowControl = true;
-    config.idleHeartbeat ??= 5000;
-  }
+  // Binding never changes the consumer: what it was asked for must be what it has.
+  if (existing) await checkBinding(streams, existing, wanted);
+  const config: ConsumerConfig = { ...wanted };
+  if (config.flowControl) config.idleHeartbeat ??= 5000;
   const queue = existing?.config.deliverGroup ?? config.deliverGroup;
   if (queue && (config.flowControl || config.idleHeartbeat))
     throw new InvalidOptionError('queue subscriptions cannot use heartbeats or flow control');

@@ -136,7 +136,8 @@ export class KvBucket {
 
   /**
    * Removes delete and purge markers: those older than `olderThan` with their key, newer ones
-   * down to the marker alone. Resolves the number of messages removed.
+   * down to the marker alone; `olderThan: 0` removes every marker (nats.go reads 0 as its
+   * 30-minute default). Resolves the number of messages removed.
    */
   async purgeDeletes(opts: KvPurgeDeletesOptions = {}): Promise<number> {
     const olderThan = opts.olderThan ?? THIRTY_MINUTES;

@@ -113,7 +113,9 @@ export interface KvWatchOptions {
 export interface KvPurgeDeletesOptions {
   /**
    * Markers older than this (milliseconds) are removed with their key; newer ones are kept as
-   * the key's only revision. A negative value removes every marker. @default 1800000 (30 min)
+   * the key's only revision. `0` (or a negative value) removes every marker whatever its age, as
+   * nats.js does; note that nats.go reads `0` as its 30-minute default instead.
+   * @default 1800000 (30 min)
    */
   olderThan?: number;
 }

@@ -71,4 +71,18 @@ describe('kv.purgeDeletes({ olderThan })', () => {
     expect(await kv.purgeDeletes({ olderThan: 60_000 })).toBe(0);
     expect(await ops(kv, 'k')).toEqual(['DEL:']);
   });
+
+  // As in nats.js; nats.go reads 0 as its 30-minute default instead.
+  it('olderThan: 0 removes every marker with its key, however young', async () => {
+    const kv = await fx.js.createKeyValue({ bucket: bucketName(), history: 10, storage: 'memory' });
+    await kv.put('d', '1');
+    await kv.delete('d');
+    await kv.put('p', '1');
+    await kv.purge('p');
+    await kv.put('live', 'a');
+    expect(await kv.purgeDeletes({ olderThan: 0 })).toBe(3);
+    expect(await ops(kv, 'd')).toEqual([]);
+    expect(await ops(kv, 'p')).toEqual([]);
+    expect(await ops(kv, 'live')).toEqual(['PUT:a']);
+  });
 });

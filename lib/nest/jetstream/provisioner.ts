@@ -1,9 +1,12 @@
 import { ConsumerNotFoundError, NatsError, StreamNotFoundError } from '../../core/index.js';
+import { serverAtLeast } from '../../core/server-version.js';
 import {
+  ConsumerConfigConflictError,
   type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
 } from '../../jetstream/index.js';
+import { configConflicts, filtersOf } from '../../jetstream/consumer-binding.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { DEFAULT_MAX_DELIVER, effectiveAckWait } from './jetstream-worker.js';
 
@@ -68,7 +71,17 @@ export function consumerConfig(opts: JetStreamHandlerOptions): ConsumerConfig {
   };
 }
 
-/** Creates the handler's durable consumer if missing, updates it if changed, refuses clearly if not possible. */
+/**
+ * The first nats-server release that keeps a consumer's delivery position when its filter
+ * changes; 2.9 moves it past messages not yet delivered, which are then lost to the consumer.
+ */
+const FILTER_UPDATE_KEEPS_STATE_SINCE = '2.10.0';
+
+/**
+ * Creates the handler's durable consumer if missing, updates the fields whose declared value
+ * changed (keeping its delivery state), and refuses with a ProvisioningError what the server
+ * refuses or what would lose messages.
+ */
 export async function provisionConsumer(
   jsm: JetStreamManager,
   opts: JetStreamHandlerOptions,
@@ -85,16 +98,34 @@ export async function provisionConsumer(
       );
     }
     if (!(err instanceof ConsumerNotFoundError)) throw err;
-    await jsm.consumers.add(opts.stream, desired);
-    return;
+    try {
+      await jsm.consumers.add(opts.stream, desired);
+      return;
+    } catch (addErr) {
+      // Another instance created it first: check theirs as if it had been there.
+      if (!(addErr instanceof ConsumerConfigConflictError)) throw addErr;
+      current = (await jsm.consumers.info(opts.stream, opts.durable)).config;
+    }
   }
-  const changed = differences(desired, current);
+  const changed = configConflicts(desired, current)
+    .map((c) => c.field)
+    // A handler that declares no filter leaves the consumer's own alone.
+    .filter((f) => !f.startsWith('filterSubject') || filtersOf(desired).length > 0);
   if (changed.length === 0) return;
+  const where = `consumer ${opts.stream}/${opts.durable}: declared config differs in ${changed.join(', ')}`;
+  if (
+    changed.some((f) => f.startsWith('filterSubject')) &&
+    !serverAtLeast(jsm.api.nc, FILTER_UPDATE_KEEPS_STATE_SINCE)
+  ) {
+    throw new ProvisioningError(
+      `${where}; nats-server ${jsm.api.nc.info.version} would skip the messages it has not delivered yet if its filter changed, so it was left unchanged (delete the consumer to recreate it, or use nats-server ${FILTER_UPDATE_KEEPS_STATE_SINCE}+)`,
+    );
+  }
   try {
     await jsm.consumers.update(opts.stream, opts.durable, desired);
   } catch (err) {
     throw new ProvisioningError(
-      `consumer ${opts.stream}/${opts.durable}: declared config differs in ${changed.join(', ')} and the server refused the update: ${(err as Error).message}`,
+      `${where} and the server refused the update: ${(err as Error).message}`,
       err,
     );
   }
