@@ -1,4 +1,4 @@
-import { TimeoutError } from '../core/index.js';
+import { NoRespondersError, TimeoutError } from '../core/index.js';
 
 // A read from the JetStream API normally answers within a millisecond or two; one still open
 // after this long may be waiting on something that is gone.
@@ -7,11 +7,12 @@ const FIRST_TRY_MS = 500;
 /**
  * Sends an idempotent read (`send(timeout)`) that may never be answered when the state it
  * assumes changed: a direct get to a deleted stream, or to one re-created without direct get,
- * reaches the JetStream API, which stays silent, so it would only end with the full timeout.
- * The first try gets FIRST_TRY_MS (or half the timeout); if it times out, `probe` asks the
- * server once: resolving `{ value }` answers with that, rejecting fails with its error, and
- * undefined sends the read again for the rest of the timeout. The fast path costs nothing
- * extra (no timer or wrapper of its own).
+ * reaches the JetStream API, which on nats-server 2.9 stays silent, so it would only end with
+ * the full timeout (2.10+ answers "no responders" at once instead).
+ * The first try gets FIRST_TRY_MS (or half the timeout); if it times out or finds no responders,
+ * `probe` asks the server once: resolving `{ value }` answers with that, rejecting fails with
+ * its error, and undefined sends the read again for the rest of the timeout. The fast path
+ * costs nothing extra (no timer or wrapper of its own).
  */
 export async function askAgainIfSlow<T>(
   send: (timeout: number) => Promise<T>,
@@ -22,7 +23,7 @@ export async function askAgainIfSlow<T>(
   try {
     return await send(Math.min(FIRST_TRY_MS, timeout / 2));
   } catch (err) {
-    if (!(err instanceof TimeoutError)) throw err;
+    if (!(err instanceof TimeoutError || err instanceof NoRespondersError)) throw err;
   }
   const found = await probe();
   if (found !== undefined) return found.value;

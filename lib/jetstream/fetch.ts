@@ -22,9 +22,10 @@ const CLIENT_GRACE_MS = 1000;
  * Change of a clustered consumer), or the heartbeat goes quiet. Resolves what arrived, possibly an
  * empty array; rejects only on a terminal status or a refused pull (409 Exceeded MaxWaiting,
  * MaxRequestBatch…) that came with no messages.
- * A pull the server never answered at all (not even its 408) is what a missing consumer gets:
- * then `probe` asks whether the consumer exists, and the `ConsumerNotFoundError` (or
- * `StreamNotFoundError`) it resolves is the rejection.
+ * A pull the server never answered at all (not even its 408; nats-server 2.9) or answered with
+ * 503 no responders (2.10+) is what a missing consumer gets: then `probe` asks whether the
+ * consumer exists, and the `ConsumerNotFoundError` (or `StreamNotFoundError`) it resolves is
+ * the rejection.
  */
 export function fetchBatch(
   nc: NatsConnection,
@@ -72,6 +73,14 @@ export function fetchBatch(
         }
         const status = pullStatus(msg);
         if (status === undefined || status.code === 100) return;
+        if (status.code === 503 && probe !== undefined && out.length === 0) {
+          // 2.10+ answers a pull for a missing consumer with 503 no responders (2.9 stays
+          // silent); an election does too, so ask which it is.
+          clearTimeout(timer);
+          clearInterval(hbTimer);
+          void probe().then((gone) => finish(gone ?? statusError(status)));
+          return;
+        }
         // A refused pull (over a consumer limit) is an error, not an empty result.
         finish(status.terminal || status.warning ? statusError(status) : undefined);
       },

@@ -6,6 +6,7 @@ import {
   type Subscription,
 } from '../core/index.js';
 import { checkDelay } from '../core/delays.js';
+import { serverAtLeast } from '../core/server-version.js';
 import type { JsApi } from './api.js';
 import type { ConsumerConfig, DeliverPolicy } from './config.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
@@ -31,6 +32,9 @@ export interface OrderedOptions {
 const MAX_BACKOFF_MS = 10_000;
 // Clustered servers stamp messages and consumers with their own clocks.
 const CLOCK_SKEW_NS = 1_000_000_000n;
+// The first release whose subject purges no longer move consumers with a wider filter past
+// other subjects' messages (measured: 2.9.10 skips; 2.10.27, 2.11.17, 2.12.15, 2.14.10 do not).
+const PURGE_SKIP_FIXED_IN = '2.10.0';
 
 /**
  * An ordered consumer (ADR-17, push variant): in-order, gap-free, ack-less reading. On a gap in
@@ -54,6 +58,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private gapsCheckable = false;
   /** When the current incarnation was created (ns since the epoch; 0 until the server said). */
   private createdNanos = 0n;
+  /** The connected server has the purge skip (see `mayFollowSkip`); set per incarnation. */
+  private purgeMaySkip = true;
   private sub: Subscription | undefined;
   private consumer = '';
   private stopped = false;
@@ -169,6 +175,9 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     }
     this.gapsCheckable = config.deliverPolicy !== 'last_per_subject';
     this.createdNanos = 0n;
+    // Known from the INFO of the server this incarnation is created through (a reconnect,
+    // possibly to another release, creates a new one).
+    this.purgeMaySkip = !serverAtLeast(this.nc, PURGE_SKIP_FIXED_IN);
     this.lastSeen = Date.now();
     try {
       const info = await this.admin.add(this.stream, config);
@@ -190,7 +199,10 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     if (isJsMsg(msg)) {
       const jm = new JsMsg(msg, this.nc);
       const meta = jm.metadata;
-      if (meta.sequence.consumer !== this.expected) return void this.reset();
+      // A consumer reset (nats-server 2.14) sends delivery back to its consumer sequence 1 and
+      // an earlier stream sequence; otherwise stream sequences only grow. Either is a gap.
+      if (meta.sequence.consumer !== this.expected || meta.sequence.stream <= this.lastSseq)
+        return void this.reset();
       if (this.mayFollowSkip(jm)) return void this.reset(false);
       this.expected++;
       this.lastSseq = meta.sequence.stream;
@@ -220,8 +232,10 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
    * from a consumer started right after the last message seen, once, which delivers whatever
    * was skipped first. A rollup stored well before this consumer was created (replaying
    * history) cannot have moved it. Filtered stream purges without a rollup are not caught.
+   * Servers from 2.10 on do not skip, and there this costs nothing (no re-read, no reset).
    */
   private mayFollowSkip(jm: JsMsg): boolean {
+    if (!this.purgeMaySkip) return false;
     const { sequence, timestampNanos } = jm.metadata;
     const seq = sequence.stream;
     if (!this.gapsCheckable || this.lastSseq === 0 || seq <= this.lastSseq + 1) return false;
@@ -235,6 +249,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private deliver(msg: JsMsg): void {
     const cb = this.opts.callback;
     if (cb === undefined) {
+      msg.msg.detach(); // a queued message must not pin its whole socket read chunk
       this.queue.push(msg);
       return this.wake();
     }

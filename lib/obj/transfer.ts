@@ -51,7 +51,8 @@ export interface Uploaded {
 
 /**
  * Publishes the chunks of `data` to `subject` with up to `window` publish acks outstanding,
- * hashing as it goes; resolves once every chunk is acknowledged. Rejects with the first error.
+ * hashing as it goes; resolves once every chunk is acknowledged. Rejects with the source's error
+ * or the first publish error, only once no chunk publish is in flight any more.
  */
 export async function upload(
   js: JetStreamClient,
@@ -79,16 +80,24 @@ export async function upload(
   const drainTo = async (limit: number): Promise<void> => {
     while (pending > limit && failure === undefined) await new Promise<void>((r) => (wake = r));
   };
-  for await (const chunk of chunksOf(data, chunkSize)) {
-    if (failure !== undefined) break;
-    hash.update(chunk);
-    size += chunk.length;
-    chunks++;
-    pending++;
-    js.publish(subject, chunk).then(settled, failed);
-    await drainTo(window - 1);
+  let sourceFailure: { err: unknown } | undefined;
+  try {
+    for await (const chunk of chunksOf(data, chunkSize)) {
+      if (failure !== undefined) break;
+      hash.update(chunk);
+      size += chunk.length;
+      chunks++;
+      pending++;
+      js.publish(subject, chunk).then(settled, failed);
+      await drainTo(window - 1);
+    }
+  } catch (err) {
+    sourceFailure = { err };
   }
-  await drainTo(0);
+  // Every chunk in flight settles before this returns or throws: the caller purges the chunks
+  // of a failed upload, and one stored after that purge would stay in the bucket for good.
+  while (pending > 0) await new Promise<void>((r) => (wake = r));
+  if (sourceFailure !== undefined) throw sourceFailure.err;
   if (failure !== undefined) throw failure;
   return { size, chunks, digest: formatDigest(hash.digest()) };
 }

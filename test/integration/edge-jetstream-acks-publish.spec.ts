@@ -14,7 +14,7 @@ import {
   parseAckSubject,
   type JsMsg,
 } from '../../lib/jetstream/index.js';
-import { startServer } from '../support/index.js';
+import { itBefore, itSince, startServer } from '../support/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 import { rejection } from './kv-helpers.js';
 
@@ -249,12 +249,36 @@ describe('js.publish()', () => {
     ).toBe(rs.some((r) => r.status === 'rejected'));
   });
 
-  it('publishes to a server-generated subject-space with headers: msgId and expect together', async () => {
-    const { subj } = await fx.stream();
-    const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
-    expect(a.seq).toBe(1);
-    // The duplicate is detected before the expectation is checked.
-    const d = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
-    expect(d).toMatchObject({ seq: 1, duplicate: true });
-  });
+  itBefore(
+    '2.12.0',
+    'headers: msgId and expect together: the duplicate is found first',
+    async () => {
+      const { subj } = await fx.stream();
+      const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(a.seq).toBe(1);
+      // Before 2.12 the duplicate is detected before the expectation is checked.
+      const d = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(d).toMatchObject({ seq: 1, duplicate: true });
+    },
+  );
+
+  itSince(
+    '2.12.0',
+    'headers: msgId and expect together: the expectation is checked first',
+    async () => {
+      const { stream, subj } = await fx.stream();
+      const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(a.seq).toBe(1);
+      // 2.12+ checks the sequence expectation before the duplicate window: a retry that repeats
+      // a now-stale expectation is refused (10071), one that matches is reported as a duplicate.
+      const err = await rejection(
+        fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } }),
+      );
+      expect(err).toBeInstanceOf(JetStreamApiError);
+      expect(err).toMatchObject({ apiCode: 10071, message: 'wrong last sequence: 1' });
+      const d = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 1 } });
+      expect(d).toMatchObject({ seq: 1, duplicate: true });
+      expect((await fx.jsm.streams.info(stream)).state.messages).toBe(1);
+    },
+  );
 });

@@ -4,6 +4,7 @@
 // status itself never reaches user code as a message.
 import { JetStreamApiError, type NatsError } from '../../lib/core/index.js';
 import { jetstream, type JsMsg, type PullConsumer } from '../../lib/jetstream/index.js';
+import { itBefore, itSince } from '../support/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 import { rejection, until } from './kv-helpers.js';
 
@@ -97,39 +98,83 @@ describe('409 Exceeded MaxWaiting', () => {
     expect(await cm.closed).toBeUndefined();
   });
 
-  it('consume() refused while a fetch() holds the slot reports it once, waits without spinning, then takes over', async () => {
-    const { c, stream, subj } = await setup();
-    const fetched = c.fetch(2, { timeout: 20_000 });
-    await waitingPulls(stream, 1);
-    const pulls = await countPulls(stream);
-    const got: string[] = [];
-    const cm = c.consume({
-      maxMessages: 10,
-      expires: 20_000,
-      callback: (m) => void got.push(m.string()),
-    });
-    try {
-      await until(() => errors.length > 0, 10_000);
-      // Refused pulls are retried about once a second, not in a tight loop, and reported once.
-      await sleep(2500);
-      expect(pulls.count).toBeGreaterThanOrEqual(2);
-      expect(pulls.count).toBeLessThanOrEqual(6);
-      expect(errors).toHaveLength(1);
-      expect(isMaxWaiting(errors[0])).toBe(true);
-      expect(got).toEqual([]);
+  itBefore(
+    '2.11.0',
+    'consume() refused while a fetch() holds the slot reports it once, waits without spinning, then takes over',
+    async () => {
+      const { c, stream, subj } = await setup();
+      const fetched = c.fetch(2, { timeout: 20_000 });
+      await waitingPulls(stream, 1);
+      const pulls = await countPulls(stream);
+      const got: string[] = [];
+      const cm = c.consume({
+        maxMessages: 10,
+        expires: 20_000,
+        callback: (m) => void got.push(m.string()),
+      });
+      try {
+        await until(() => errors.length > 0, 10_000);
+        // Refused pulls are retried about once a second, not in a tight loop, and reported once.
+        await sleep(2500);
+        expect(pulls.count).toBeGreaterThanOrEqual(2);
+        expect(pulls.count).toBeLessThanOrEqual(6);
+        expect(errors).toHaveLength(1);
+        expect(isMaxWaiting(errors[0])).toBe(true);
+        expect(got).toEqual([]);
 
-      // The fetch takes the first two and frees the slot; consume() gets in and reads the rest.
-      for (let i = 0; i < 10; i++) await fx.js.publish(`${subj}.m`, `${i}`);
-      expect((await fetched).map((m) => m.string())).toEqual(['0', '1']);
-      await until(() => got.length >= 8, 15_000);
-      await sleep(200);
-      expect(got).toEqual(['2', '3', '4', '5', '6', '7', '8', '9']);
-      expect(errors).toHaveLength(1);
-    } finally {
-      cm.stop();
-    }
-    expect(await cm.closed).toBeUndefined();
-  });
+        // The fetch takes the first two and frees the slot; consume() gets in and reads the rest.
+        for (let i = 0; i < 10; i++) await fx.js.publish(`${subj}.m`, `${i}`);
+        expect((await fetched).map((m) => m.string())).toEqual(['0', '1']);
+        await until(() => got.length >= 8, 15_000);
+        await sleep(200);
+        expect(got).toEqual(['2', '3', '4', '5', '6', '7', '8', '9']);
+        expect(errors).toHaveLength(1);
+      } finally {
+        cm.stop();
+      }
+      expect(await cm.closed).toBeUndefined();
+    },
+  );
+
+  // 2.11+ answers a refused pull that asked for heartbeats with nothing at all (no 409, so that
+  // clients wait for the missing heartbeats instead of re-pulling in a hot loop); consume()
+  // always asks for heartbeats, so it only learns of the refusal from their absence.
+  itSince(
+    '2.11.0',
+    'consume() refused while a fetch() holds the slot hears nothing, re-pulls after the missed heartbeats, then takes over',
+    async () => {
+      const { c, stream, subj } = await setup();
+      const fetched = c.fetch(2, { timeout: 20_000 });
+      await waitingPulls(stream, 1);
+      const pulls = await countPulls(stream);
+      const got: string[] = [];
+      const cm = c.consume({
+        maxMessages: 10,
+        expires: 4000,
+        idleHeartbeat: 500,
+        callback: (m) => void got.push(m.string()),
+      });
+      try {
+        // One re-pull per two missed heartbeats (1 s), not a tight loop; nothing to report.
+        await sleep(2600);
+        expect(pulls.count).toBeGreaterThanOrEqual(2);
+        expect(pulls.count).toBeLessThanOrEqual(5);
+        expect(cm.missedHeartbeats).toBeGreaterThanOrEqual(1);
+        expect(errors).toEqual([]);
+        expect(got).toEqual([]);
+
+        for (let i = 0; i < 10; i++) await fx.js.publish(`${subj}.m`, `${i}`);
+        expect((await fetched).map((m) => m.string())).toEqual(['0', '1']);
+        await until(() => got.length >= 8, 15_000);
+        await sleep(200);
+        expect(got).toEqual(['2', '3', '4', '5', '6', '7', '8', '9']);
+        expect(errors).toEqual([]);
+      } finally {
+        cm.stop();
+      }
+      expect(await cm.closed).toBeUndefined();
+    },
+  );
 
   // consume() sends its next pull while the previous one still waits; a consumer that admits one
   // waiting pull refuses it. That must cost neither messages nor a flood of reports.

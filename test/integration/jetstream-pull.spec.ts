@@ -10,6 +10,7 @@ import {
   type JsMsg,
   type PullConsumer,
 } from '../../lib/jetstream/index.js';
+import { serverAtLeast } from '../support/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 
 const fx = new JsFixture();
@@ -98,6 +99,19 @@ describe('fetch() and next()', () => {
     // An existing consumer with nothing to deliver still resolves an empty batch.
     const { c: other } = await setup(0);
     await expect(other.fetch(1, { timeout: 200 })).resolves.toEqual([]);
+  });
+
+  it('consume() of a consumer that is gone ends with ConsumerNotFoundError', async () => {
+    const { c } = await setup(0);
+    await c.delete();
+    const started = Date.now();
+    const cm = c.consume({ expires: 2000 });
+    const err = await Promise.race([cm.closed, sleep(6000).then(() => 'still waiting')]);
+    expect(err).toBeInstanceOf(ConsumerNotFoundError);
+    // 2.10+ answers the pull with 503 no responders, which makes the client ask at once; 2.9
+    // stays silent, so only the missed heartbeats (2 x 1 s here) lead to the question.
+    if (serverAtLeast('2.10.0')) expect(Date.now() - started).toBeLessThan(1000);
+    else expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
   it('info() reports the consumer state', async () => {

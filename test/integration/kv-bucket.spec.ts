@@ -1,6 +1,11 @@
 // KV buckets: creation and its stream configuration, open, delete, status, listing.
-import { InvalidOptionError, JetStreamApiError } from '../../lib/core/index.js';
+import {
+  InvalidOptionError,
+  JetStreamApiError,
+  StreamNotFoundError,
+} from '../../lib/core/index.js';
 import { BucketNotFoundError, InvalidBucketNameError } from '../../lib/kv/index.js';
+import { itBefore, itSince } from '../support/index.js';
 import { JsFixture } from './jetstream-helpers.js';
 import { bucketName, collect, rejection } from './kv-helpers.js';
 
@@ -55,7 +60,7 @@ describe('js.createKeyValue()', () => {
     await fx.js.deleteKeyValue(bucket);
   });
 
-  it('rejects bad names, history outside 1..64 and compression before nats-server 2.10', async () => {
+  it('rejects bad names and history outside 1..64', async () => {
     await expect(fx.js.createKeyValue({ bucket: 'a.b' })).rejects.toThrow(InvalidBucketNameError);
     await expect(fx.js.createKeyValue({ bucket: 'x', history: 65 })).rejects.toThrow(
       /history must be an integer from 1 to 64/,
@@ -63,9 +68,26 @@ describe('js.createKeyValue()', () => {
     await expect(fx.js.createKeyValue({ bucket: 'x', history: 0 })).rejects.toThrow(
       InvalidOptionError,
     );
-    const err = await rejection(fx.js.createKeyValue({ bucket: 'x', compression: true }));
+  });
+
+  itBefore('2.10.0', 'rejects compression before sending, naming nats-server 2.10', async () => {
+    const bucket = bucketName();
+    const err = await rejection(fx.js.createKeyValue({ bucket, compression: true }));
     expect(err).toBeInstanceOf(InvalidOptionError);
     expect((err as Error).message).toMatch(/compression needs nats-server 2\.10/);
+    await expect(fx.jsm.streams.info(`KV_${bucket}`)).rejects.toThrow(StreamNotFoundError);
+  });
+
+  itSince('2.10.0', 'creates an s2-compressed bucket that stores and reads values', async () => {
+    const bucket = bucketName();
+    const kv = await fx.js.createKeyValue({ bucket, compression: true, storage: 'memory' });
+    const { config } = await fx.jsm.streams.info(`KV_${bucket}`);
+    expect(config).toMatchObject({ compression: 's2' });
+    expect((await kv.status()).isCompressed).toBe(true);
+    await kv.put('k', 'x'.repeat(4096));
+    expect(Buffer.from((await kv.get('k'))!.value).toString()).toBe('x'.repeat(4096));
+    const plain = await fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory' });
+    expect((await plain.status()).isCompressed).toBe(false);
   });
 
   it('updates an existing bucket to the new configuration', async () => {

@@ -1,5 +1,5 @@
 // Object stores: create/open/delete/status/seal, and object put/get/info/list/delete/updateMeta.
-import { InvalidOptionError, MsgHeaders } from '../../lib/core/index.js';
+import { InvalidOptionError, MsgHeaders, StreamNotFoundError } from '../../lib/core/index.js';
 import { BucketNotFoundError } from '../../lib/kv/index.js';
 import {
   InvalidObjectNameError,
@@ -8,6 +8,7 @@ import {
   StoreSealedError,
   type ObjectStore,
 } from '../../lib/obj/index.js';
+import { itBefore, itSince } from '../support/index.js';
 import { JsFixture } from './jetstream-helpers.js';
 import { bucketName, collect, rejection } from './kv-helpers.js';
 
@@ -39,9 +40,26 @@ describe('object stores', () => {
     await expect(fx.js.createObjectStore({ bucket: 'bad.name' })).rejects.toThrow(
       /invalid bucket name/,
     );
-    await expect(fx.js.createObjectStore({ bucket, compression: true })).rejects.toThrow(
-      InvalidOptionError,
-    );
+  });
+
+  itBefore('2.10.0', 'rejects compression before sending, naming nats-server 2.10', async () => {
+    const bucket = bucketName('o');
+    const err = await rejection(fx.js.createObjectStore({ bucket, compression: true }));
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as Error).message).toMatch(/compression needs nats-server 2\.10/);
+    await expect(fx.jsm.streams.info(`OBJ_${bucket}`)).rejects.toThrow(StreamNotFoundError);
+  });
+
+  itSince('2.10.0', 'creates an s2-compressed store that keeps objects intact', async () => {
+    const bucket = bucketName('o');
+    const os = await fx.js.createObjectStore({ bucket, compression: true, storage: 'memory' });
+    const { config } = await fx.jsm.streams.info(`OBJ_${bucket}`);
+    expect(config).toMatchObject({ compression: 's2' });
+    expect((await os.status()).isCompressed).toBe(true);
+    const data = 'abc'.repeat(100_000);
+    await os.put({ name: 'big' }, data);
+    expect(text(await os.getBytes('big'))).toBe(data);
+    expect((await (await open()).status()).isCompressed).toBe(false);
   });
 
   it('opens, lists, reports status and deletes stores', async () => {

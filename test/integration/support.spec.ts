@@ -6,6 +6,8 @@ import { parseCreds } from '../../lib/core/auth/creds.js';
 import { PREFIX_USER, createKeyPair, signNonce } from '../../lib/core/auth/nkeys.js';
 import {
   connectLine,
+  itBefore,
+  itSince,
   rawConnect,
   startCluster,
   startFakeServer,
@@ -106,7 +108,15 @@ describe('TLS fixtures', () => {
           socket.once('secureConnect', resolve).once('error', reject);
         });
         socket.write(connectLine() + 'PING\r\n');
-        return await new Promise<string>((resolve) => socket.once('data', (d) => resolve(`${d}`)));
+        // Lines up to the PONG: 2.12+ may send its post-CONNECT INFO in the same chunk, after it.
+        return await new Promise<string>((resolve) => {
+          let text = '';
+          socket.on('data', (d) => {
+            text += `${d}`;
+            const at = text.indexOf('PONG\r\n');
+            if (at >= 0) resolve(text.slice(0, at + 6));
+          });
+        });
       } finally {
         socket.destroy();
       }
@@ -141,13 +151,36 @@ describe('server lifecycle', () => {
     await server.stop();
   });
 
+  itSince('2.12.0', 'sends a second INFO with connect_info:true after the CONNECT', async () => {
+    const server = await startServer();
+    const client = await rawConnect(server.port);
+    client.connect();
+    await client.waitFor('PONG');
+    const info = await client.waitFor(/^INFO /);
+    expect(JSON.parse(info.slice(5))).toMatchObject({ connect_info: true });
+    client.close();
+    await server.stop();
+  });
+
+  itBefore('2.12.0', 'sends no INFO after the CONNECT', async () => {
+    const server = await startServer();
+    const client = await rawConnect(server.port);
+    client.connect();
+    await client.waitFor('PONG');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(client.lines.filter((l) => l.startsWith('INFO '))).toHaveLength(1);
+    client.close();
+    await server.stop();
+  });
+
   it('sends an INFO with ldm:true to connected clients in lame duck mode', async () => {
     const server = await startServer();
     const client = await rawConnect(server.port);
     client.connect();
     await client.waitFor('PONG');
     await server.lameDuck();
-    const info = await client.waitFor(/^INFO /);
+    // 2.12+ sends an INFO of its own after the CONNECT (connect_info: true); wait for the ldm one.
+    const info = await client.waitFor(/^INFO .*"ldm":true/);
     expect(JSON.parse(info.slice(5))).toMatchObject({ ldm: true });
     await client.closed; // after the 1 s grace period
     await server.waitForExit();
@@ -176,9 +209,15 @@ describe('startCluster', () => {
 
   it('forms a JetStream cluster with a meta leader', async () => {
     const cluster = await startCluster(3, { jetstream: true });
-    const jsz = (await (await fetch(`${cluster.servers[0]!.monitorUrl}/jsz`)).json()) as {
-      meta_cluster: { cluster_size: number; leader: string };
-    };
+    type Jsz = { meta_cluster: { cluster_size: number; leader: string } };
+    const jszOf = async (): Promise<Jsz> =>
+      (await (await fetch(`${cluster.servers[0]!.monitorUrl}/jsz`)).json()) as Jsz;
+    // A leader can be known before every peer is counted (seen on 2.14 under load).
+    let jsz = await jszOf();
+    for (let i = 0; i < 50 && jsz.meta_cluster.cluster_size < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      jsz = await jszOf();
+    }
     expect(jsz.meta_cluster.cluster_size).toBe(3);
     expect(jsz.meta_cluster.leader).toMatch(/^s[123]$/);
     await cluster.stop();
