@@ -18,6 +18,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   // Finds (or gets) the nats-server and pins it for every worker; NATS_SERVER_VERSION picks one.
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.mjs'],
   testTimeout: 30000,
   maxWorkers: 2,
 };
