@@ -1,8 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './tools/eslint-layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.bench-tmp/**', '.scratch/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.bench-tmp/**',
+      '.scratch/**',
+      'docs/api/**',
+      '**/.readme-check/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -50,6 +61,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Layers import each other downwards only, and only through their internal.ts barrels.
+    files: ['lib/**/*.ts'],
+    plugins: { layers },
+    rules: { 'layers/imports': 'error' },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'sample/**/*.ts'],

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       () => settled.filter((e) => e.outcome === 'ack' || e.outcome === 'term').length === 3,
     );
     for (const e of settled) {
-      const why = e.error ? describe(e.error) : '';
+      const why = e.error?.message ?? '';
       const detail =
         e.outcome === 'nak' ? ` (${why}; retry in ${e.delay} ms)` : why ? ` (${why})` : '';
       console.log(`billing      -> ${e.subject} delivery ${e.numDelivered}: ${e.outcome}${detail}`);
@@ -119,12 +119,6 @@ async function until(cond: () => boolean, timeout = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting for the JetStream consumer');
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function describe(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'message' in err
-    ? String((err as { message: unknown }).message)
-    : String(err);
 }
 
 main().then(

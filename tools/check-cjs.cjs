@@ -18,6 +18,8 @@ function checkEntryPoints() {
     'nestjs-nats': ['connect', 'ServerNats', 'ClientNats', 'NatsModule', 'JetStreamHandler'],
     'nestjs-nats/core': ['connect', 'MsgHeaders', 'NatsError'],
     'nestjs-nats/jetstream': ['jetstream'],
+    'nestjs-nats/kv': ['KvBucket', 'BucketNotFoundError'],
+    'nestjs-nats/obj': ['ObjectStore', 'ObjectNotFoundError'],
     'nestjs-nats/services': [],
     'nestjs-nats/health': ['NatsHealthIndicator'],
   };

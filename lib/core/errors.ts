@@ -78,7 +78,9 @@ export class AuthorizationError extends NatsError {
 export class PermissionViolationError extends NatsError {
   /** `publish` or `subscription`. */
   readonly operation: 'publish' | 'subscription';
+  /** The subject the server refused. */
   readonly subject: string;
+  /** The queue group of a refused subscription, if it had one. */
   readonly queue: string | undefined;
 
   constructor(
@@ -110,6 +112,7 @@ export class TimeoutError extends NatsError {
 
 /** A request reached no subscriber (the server answered with status 503). */
 export class NoRespondersError extends NatsError {
+  /** The subject the request was sent to. */
   readonly subject: string;
 
   constructor(subject: string) {
@@ -151,7 +154,9 @@ export class MaxPayloadError extends NatsError {
 
 /** A subscription's pending limits were exceeded and messages were dropped. */
 export class SlowConsumerError extends NatsError {
+  /** The subject the subscription listens on. */
   readonly subject: string;
+  /** The id of the subscription that dropped messages. */
   readonly sid: number;
 
   constructor(subject: string, sid: number, pendingMsgs: number, pendingBytes: number) {
@@ -195,6 +200,7 @@ export class ReconnectBufferFullError extends NatsError {
  * feature, the minimum server release that has it and the release connected to.
  */
 export class FeatureNotSupportedError extends NatsError {
+  /** The feature that was asked for (an option, a config field or a call). */
   readonly feature: string;
   /** The oldest nats-server release with the feature (`2.10.0`). */
   readonly minVersion: string;
@@ -240,15 +246,24 @@ export class ConsumerNotFoundError extends JetStreamApiError {
   }
 }
 
-/** Headers of a Service API error reply (the description and the numeric code). */
+/** The header of a Service API error reply that carries the description. */
 export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
+/** The header of a Service API error reply that carries the numeric code. */
 export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
 
 /** A service answered with `Nats-Service-Error` / `Nats-Service-Error-Code` headers. */
 export class ServiceError extends NatsError {
   /** The numeric code from `Nats-Service-Error-Code`. */
   readonly serviceCode: number;
+  /** The text from `Nats-Service-Error`. */
   readonly description: string;
+  /**
+   * The decoded body of the error reply, set by `ClientNats` (the Nest client): the JSON object a
+   * nestjs-nats handler answers with (`{ statusCode, message, ... }`), any other JSON value, the
+   * text of a body that is not JSON, `undefined` for an empty body. Plain data, so the error
+   * stays safe to log. Not set on errors from `nc.request()` (read `msg` there).
+   */
+  declare details?: unknown;
   // Private, so neither JSON.stringify nor util.inspect walk from the error into the connection.
   readonly #msg: Msg | undefined;
 

@@ -7,11 +7,15 @@ import { isValidPublishSubject } from './subjects.js';
 export interface TlsOptions {
   /** CA certificate(s) to trust: PEM text, or a path via `caFile`. */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** Path of a PEM file of CA certificates to trust. */
   caFile?: string;
   /** Client certificate and key for mutual TLS (PEM text or paths via `certFile` / `keyFile`). */
   cert?: string | Buffer;
+  /** Path of the client certificate's PEM file. */
   certFile?: string;
+  /** The client certificate's private key (PEM text). */
   key?: string | Buffer;
+  /** Path of the client key's PEM file. */
   keyFile?: string;
   /** Verify the server certificate. @default true */
   rejectUnauthorized?: boolean;
@@ -28,11 +32,17 @@ export type Authenticator = (
 
 /** CONNECT credential fields an authenticator may return. */
 export interface AuthCredentials {
+  /** User name. */
   user?: string;
+  /** Password. */
   pass?: string;
+  /** Token. */
   auth_token?: string;
+  /** The NKey public key (`U...`). */
   nkey?: string;
+  /** The server's nonce signed with the NKey, base64url-encoded. */
   sig?: string;
+  /** The user JWT. */
   jwt?: string;
 }
 
@@ -42,8 +52,11 @@ export interface ConnectOptions {
   servers?: string | string[];
   /** Connection name shown in server monitoring. */
   name?: string;
+  /** User name; goes with `pass`. */
   user?: string;
+  /** Password; goes with `user`. */
   pass?: string;
+  /** Authentication token. */
   token?: string;
   /** An NKey user seed (`SU...`); the public key is derived from it. */
   nkeySeed?: string;
@@ -101,10 +114,15 @@ export interface ConnectOptions {
   maxControlLine?: number;
   /** Errors that belong to no call: slow consumers, permission violations, throwing callbacks. */
   onError?: (err: NatsError) => void;
+  /** Called with the server's URL when the connection to it is lost. */
   onDisconnect?: (server: string) => void;
+  /** Called with the server's URL after a reconnect. */
   onReconnect?: (server: string) => void;
+  /** Called once when the connection is closed for good, with the error that closed it if any. */
   onClose?: (err?: Error) => void;
+  /** Called with the URLs the cluster announced that were not in the pool. */
   onDiscoveredServers?: (servers: string[]) => void;
+  /** Called with the server's URL when it enters lame duck mode (it is shutting down). */
   onLameDuck?: (server: string) => void;
 }
 

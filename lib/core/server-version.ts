@@ -2,8 +2,11 @@ import { FeatureNotSupportedError } from './errors.js';
 
 /** A nats-server release as reported in INFO (`2.14.10`, `2.12.0-RC.1`). */
 export interface ServerVersion {
+  /** The major number (2 in `2.14.10`). */
   major: number;
+  /** The minor number (14 in `2.14.10`). */
   minor: number;
+  /** The patch number (10 in `2.14.10`). */
   patch: number;
   /** The text the server sent, pre-release suffix included. */
   text: string;

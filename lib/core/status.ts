@@ -3,14 +3,56 @@ import type { ConnectOptions } from './options.js';
 
 /** Events emitted by `nc.status()`. Server URLs never carry credentials. */
 export type Status =
-  | { type: 'connect'; server: string }
-  | { type: 'disconnect'; server: string; error?: Error }
-  | { type: 'reconnecting'; attempt: number }
-  | { type: 'reconnect'; server: string }
-  | { type: 'discoveredServers'; servers: string[] }
-  | { type: 'lameDuck'; server: string }
-  | { type: 'error'; error: NatsError }
-  | { type: 'close'; error?: Error };
+  | {
+      /** Connected for the first time. */
+      type: 'connect';
+      /** The URL of the server connected to. */
+      server: string;
+    }
+  | {
+      /** The connection to a server was lost. */
+      type: 'disconnect';
+      /** The URL of the server that was lost. */
+      server: string;
+      /** Why, when the client knows. */
+      error?: Error;
+    }
+  | {
+      /** A reconnect attempt starts. */
+      type: 'reconnecting';
+      /** The attempt's number, counting from 1 since the connection was lost. */
+      attempt: number;
+    }
+  | {
+      /** Connected again after a loss. */
+      type: 'reconnect';
+      /** The URL of the server connected to. */
+      server: string;
+    }
+  | {
+      /** The cluster told of servers that were not in the pool. */
+      type: 'discoveredServers';
+      /** The URLs added to the pool. */
+      servers: string[];
+    }
+  | {
+      /** The server is shutting down (lame duck mode); move to another before it goes. */
+      type: 'lameDuck';
+      /** The URL of the server going away. */
+      server: string;
+    }
+  | {
+      /** An error that belongs to no call (slow consumer, permission violation, throwing callback). */
+      type: 'error';
+      /** The error. */
+      error: NatsError;
+    }
+  | {
+      /** The connection is closed for good. */
+      type: 'close';
+      /** The error that closed it, if one did. */
+      error?: Error;
+    };
 
 /**
  * Broadcasts values to any number of async iterators. Each iterator buffers at most `limit`

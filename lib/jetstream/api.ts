@@ -1,5 +1,5 @@
-import { checkDelay } from '../core/delays.js';
 import {
+  checkDelay,
   ConsumerNotFoundError,
   InvalidOptionError,
   JetStreamApiError,
@@ -7,7 +7,7 @@ import {
   StreamNotFoundError,
   type Msg,
   type NatsConnection,
-} from '../core/index.js';
+} from '../core/internal.js';
 import type { ApiErrorWire, ApiPagedWire, ApiResponseWire } from './wire-types.js';
 
 /** Options of `jetstream()` and `jetstreamManager()`. */

@@ -1,4 +1,4 @@
-import { NoRespondersError, TimeoutError } from '../core/index.js';
+import { NoRespondersError, TimeoutError } from '../core/internal.js';
 
 // A read from the JetStream API normally answers within a millisecond or two; one still open
 // after this long may be waiting on something that is gone.

@@ -1,4 +1,4 @@
-import { InvalidOptionError, nuid, type NatsConnection } from '../core/index.js';
+import { InvalidOptionError, nuid, type NatsConnection } from '../core/internal.js';
 import { JsApi, type JetStreamOptions } from './api.js';
 import type { ConsumerConfig } from './config.js';
 import { bindOrCreate } from './consumer-binding.js';
@@ -35,7 +35,11 @@ export class JetStreamClient {
   private readonly streams: StreamsApi;
   private readonly admin: ConsumersApi;
 
-  constructor(readonly api: JsApi) {
+  /** @internal Made by `nc.jetstream()` or `jetstream(nc)`. */
+  constructor(
+    /** @internal The JetStream API requester, shared with the layers above. */
+    readonly api: JsApi,
+  ) {
     this.streams = new StreamsApi(api);
     this.admin = new ConsumersApi(api);
     this.consumers = {

@@ -1,4 +1,4 @@
-import { NatsConnection } from '../core/index.js';
+import { NatsConnection } from '../core/internal.js';
 import type { JetStreamOptions } from './api.js';
 import { jetstream, type JetStreamClient } from './client.js';
 import { jetstreamManager, type JetStreamManager } from './manager/manager.js';

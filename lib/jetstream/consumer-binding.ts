@@ -1,4 +1,4 @@
-import { ConsumerNotFoundError, JetStreamApiError } from '../core/index.js';
+import { ConsumerNotFoundError, JetStreamApiError } from '../core/internal.js';
 import type { ConsumerConfig, ConsumerInfo } from './config.js';
 import type { ConsumersApi } from './manager/consumers.js';
 import type { StreamsApi } from './manager/streams.js';
@@ -29,8 +29,11 @@ export class ConsumerConfigConflictError extends JetStreamApiError {
   readonly fields: string[];
 
   constructor(
+    /** The stream of the existing consumer. */
     readonly stream: string,
+    /** The name of the existing consumer. */
     readonly consumer: string,
+    /** Each field that differs, with what was asked for and what the consumer has. */
     readonly conflicts: ConsumerConflict[],
   ) {
     const detail = conflicts.length

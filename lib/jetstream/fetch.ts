@@ -1,5 +1,4 @@
-import { checkDelay } from '../core/delays.js';
-import { InvalidOptionError, type NatsConnection } from '../core/index.js';
+import { checkDelay, InvalidOptionError, type NatsConnection } from '../core/internal.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { pullRequest, pullStatus, statusError } from './pull-status.js';
 

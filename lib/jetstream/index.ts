@@ -8,11 +8,11 @@ export { ConsumersApi } from './manager/consumers.js';
 export { ConsumerConfigConflictError } from './consumer-binding.js';
 export type { ConsumerConflict } from './consumer-binding.js';
 export type { StoredMsg } from './manager/stored-msg.js';
-export { JsApi, JetStreamNotAvailableError } from './api.js';
+export { JetStreamNotAvailableError } from './api.js';
 export type { JetStreamOptions } from './api.js';
 export { NoStreamForSubjectError } from './publish.js';
 export type { JsPublishOptions, PubAck, PublishExpectations } from './publish.js';
-export { JsMsg, parseAckSubject, isJsMsg } from './jsmsg.js';
+export { JsMsg } from './jsmsg.js';
 export type { JsMsgMetadata } from './jsmsg.js';
 export { PullConsumer } from './pull-consumer.js';
 export type { FetchOptions } from './fetch.js';
@@ -20,7 +20,25 @@ export { ConsumerMessages, MessageTooLargeError } from './consume.js';
 export type { ConsumeOptions } from './consume.js';
 export { JsSubscription } from './push.js';
 export type { JsSubscribeOptions } from './push.js';
-export { fromWire, toWire, msToNs, nsToMs } from './config.js';
-export type * from './config.js';
+export type {
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  AckPolicy,
+  DeliverPolicy,
+  ReplayPolicy,
+  StreamSource,
+  SubjectTransform,
+  StreamConfig,
+  StreamState,
+  PeerInfo,
+  ClusterInfo,
+  StreamInfo,
+  ConsumerConfig,
+  SequenceInfo,
+  ConsumerInfo,
+  AccountLimits,
+  AccountInfo,
+} from './config.js';
 export { OrderedSubscription } from './ordered.js';
 export type { OrderedOptions } from './ordered.js';

@@ -2,22 +2,30 @@ import {
   Ack,
   InvalidOptionError,
   MsgView,
+  serverAtLeast,
   type HeadersInit,
   type Msg,
   type NatsConnection,
-} from '../core/index.js';
-import { serverAtLeast } from '../core/server-version.js';
+} from '../core/internal.js';
 import { msToNs } from './config.js';
 
 /** What the ack subject of a JetStream message tells about it. */
 export interface JsMsgMetadata {
+  /** The stream the message is stored in. */
   stream: string;
+  /** The consumer that delivered it. */
   consumer: string;
   /** The JetStream domain, '' when none. */
   domain: string;
   /** Routing hash of the account ('' in the 9-token form). */
   accountHash: string;
-  sequence: { stream: number; consumer: number };
+  /** Its position: the stream sequence and the consumer's delivery sequence. */
+  sequence: {
+    /** The message's sequence in the stream. */
+    stream: number;
+    /** The consumer's delivery sequence (redeliveries count too). */
+    consumer: number;
+  };
   /** Deliveries of this message so far (1 on the first). */
   numDelivered: number;
   /** Messages still pending for the consumer after this one. */

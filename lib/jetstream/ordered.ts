@@ -1,12 +1,15 @@
 import {
-  CallbackError,
+  CallbackRunner,
+  IdleMonitor,
+  MsgQueue,
+  checkDelay,
+  internalsOf,
+  serverAtLeast,
   type Msg,
   type NatsConnection,
   type Status,
   type Subscription,
-} from '../core/index.js';
-import { checkDelay } from '../core/delays.js';
-import { serverAtLeast } from '../core/server-version.js';
+} from '../core/internal.js';
 import type { JsApi } from './api.js';
 import type { ConsumerConfig, DeliverPolicy } from './config.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
@@ -19,7 +22,9 @@ export interface OrderedOptions {
   filterSubject?: string;
   /** @default 'all' */
   deliverPolicy?: DeliverPolicy;
+  /** The first stream sequence to deliver, with `deliverPolicy: 'by_start_sequence'`. */
   optStartSeq?: number;
+  /** Deliver from this time on (RFC 3339), with `deliverPolicy: 'by_start_time'`. */
   optStartTime?: string;
   /** Deliver headers only (plus `Nats-Msg-Size`). */
   headersOnly?: boolean;
@@ -42,8 +47,6 @@ const PURGE_SKIP_FIXED_IN = '2.10.0';
  * ephemeral consumer from the last stream sequence seen.
  */
 export class OrderedSubscription implements AsyncIterable<JsMsg> {
-  /** How many times the consumer was recreated. */
-  resets = 0;
   /** Resolves once `stop()` was called or the connection closed. */
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
@@ -54,26 +57,27 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private lastStamp = 0n;
   /** A rollup read again after it followed a gap: seeing it again after that gap is fine. */
   private rereadRollup = 0;
-  /** False while a last-per-subject snapshot runs: its gaps are older values, left out. */
-  private gapsCheckable = false;
+  /** 'snapshot' while a last-per-subject snapshot runs: its gaps are older values, left out. */
+  private phase: 'snapshot' | 'live' = 'snapshot';
   /** When the current incarnation was created (ns since the epoch; 0 until the server said). */
   private createdNanos = 0n;
   /** The connected server has the purge skip (see `mayFollowSkip`); set per incarnation. */
   private purgeMaySkip = true;
   private sub: Subscription | undefined;
   private consumer = '';
-  private stopped = false;
-  private recreating = false;
-  /** A reset asked for while one ran (with its `mayBeRecreated`): it follows that one. */
-  private resetAgain: boolean | undefined;
-  private lastSeen = Date.now();
+  private state: 'reading' | 'recreating' | 'stopped' = 'reading';
+  private resetCount = 0;
+  /** A reset asked for while one ran: it follows that one. */
+  private nextReset: 'none' | 'same-stream' | 'check-stream' = 'none';
   private lastFc = '';
-  private queue: (JsMsg | string)[] = [];
-  private waiter: (() => void) | undefined;
+  // Messages, and the flow-control subjects answered when they reach the head of the queue.
+  private readonly queue = new MsgQueue<JsMsg | string>();
+  private readonly callback: CallbackRunner<JsMsg> | undefined;
   private readonly hb: number;
-  private readonly hbTimer: NodeJS.Timeout;
+  private readonly monitor: IdleMonitor;
   private readonly statusIter: AsyncIterableIterator<Status>;
 
+  /** @internal Created by `js.consumers.ordered()` and `js.subscribe({ ordered: true })`. */
   constructor(
     private readonly api: JsApi,
     private readonly admin: ConsumersApi,
@@ -84,13 +88,26 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.hb = opts.idleHeartbeat ?? 5000;
     checkDelay(this.hb, 'idleHeartbeat', 1);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.hbTimer = setInterval(() => this.checkHeartbeat(), this.hb).unref();
+    if (opts.callback)
+      this.callback = new CallbackRunner(opts.callback, internalsOf(this.nc), msgSubject);
+    // Three heartbeats missed recreate the consumer.
+    this.monitor = new IdleMonitor({
+      interval: this.hb,
+      misses: 3,
+      paused: () => this.state !== 'reading' || !this.nc.isConnected,
+      onIdle: () => void this.reset(),
+    });
     this.statusIter = this.nc.status();
     void this.watchStatus();
   }
 
   private get nc(): NatsConnection {
     return this.api.nc;
+  }
+
+  /** How many times the consumer was recreated. */
+  get resets(): number {
+    return this.resetCount;
   }
 
   /** The name of the current incarnation of the consumer. */
@@ -108,10 +125,11 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
    * Replaces the consumer with one that starts right after stream sequence `seq`, dropping
    * whatever the current one delivers from now on. Used after a `last_per_subject` snapshot:
    * nats-server before 2.11.7 can skip a message that follows such a snapshot (a skip-list bug,
-   * nats-server#7005), while a `by_start_sequence` consumer cannot.
+   * nats-server#7005), while a `by_start_sequence` consumer cannot. The KV and object watches
+   * call it on those servers only.
    */
   restartAfter(seq: number): void {
-    if (this.stopped) return;
+    if (this.state === 'stopped') return;
     this.lastSseq = seq;
     // Whatever a consumer delivers from now on, even one still being created, is unwanted.
     this.drop();
@@ -120,31 +138,30 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
 
   /** Stops reading and deletes the current consumer (best effort). */
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearInterval(this.hbTimer);
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.monitor.stop();
     void this.statusIter.return?.();
     this.drop();
-    this.wake();
+    this.queue.end();
     this.resolveClosed();
   }
 
   /** Yields the messages in order until stopped; a `break` out of the loop stops it too. */
-  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
-    if (this.opts.callback)
-      throw new TypeError('an ordered consumer with a callback cannot be iterated');
-    try {
-      for (;;) {
-        const item = this.queue.shift();
-        if (typeof item === 'string') this.answerFc(item);
-        else if (item !== undefined) yield item;
-        else if (this.stopped) return;
-        else await new Promise<void>((resolve) => (this.waiter = resolve));
-      }
-    } finally {
+  [Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    const refused = this.callback
+      ? new TypeError('an ordered consumer with a callback cannot be iterated')
+      : undefined;
+    return this.queue.read({
+      refused,
+      taken: (item) => {
+        if (typeof item !== 'string') return true;
+        this.answerFc(item);
+        return false;
+      },
       // Nobody reads any more: delete the consumer rather than let it fill a queue.
-      this.stop();
-    }
+      exit: () => this.stop(),
+    }) as AsyncGenerator<JsMsg>;
   }
 
   private async create(): Promise<void> {
@@ -173,19 +190,19 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       config.optStartSeq = this.lastSseq + 1;
       config.optStartTime = undefined;
     }
-    this.gapsCheckable = config.deliverPolicy !== 'last_per_subject';
+    this.phase = config.deliverPolicy === 'last_per_subject' ? 'snapshot' : 'live';
     this.createdNanos = 0n;
     // Known from the INFO of the server this incarnation is created through (a reconnect,
     // possibly to another release, creates a new one).
     this.purgeMaySkip = !serverAtLeast(this.nc, PURGE_SKIP_FIXED_IN);
-    this.lastSeen = Date.now();
+    this.monitor.alive();
     try {
       const info = await this.admin.add(this.stream, config);
       // Stopped or replaced while it was being created: it must not outlive us.
-      if (gen === this.gen && !this.stopped) {
+      if (gen === this.gen && this.state !== 'stopped') {
         this.consumer = info.name;
         this.createdNanos = rfc3339Nanos(info.created) ?? 0n;
-        if (info.numPending === 0) this.gapsCheckable = true; // no snapshot to deliver
+        if (info.numPending === 0) this.phase = 'live'; // no snapshot to deliver
       } else this.admin.delete(this.stream, info.name).catch(() => undefined);
     } catch (err) {
       this.sub.unsubscribe();
@@ -194,8 +211,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   }
 
   private onMsg(gen: number, msg: Msg): void {
-    if (gen !== this.gen || this.stopped) return;
-    this.lastSeen = Date.now();
+    if (gen !== this.gen || this.state === 'stopped') return;
+    this.monitor.alive();
     if (isJsMsg(msg)) {
       const jm = new JsMsg(msg, this.nc);
       const meta = jm.metadata;
@@ -207,7 +224,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       this.expected++;
       this.lastSseq = meta.sequence.stream;
       this.lastStamp = meta.timestampNanos;
-      if (meta.numPending === 0) this.gapsCheckable = true; // a snapshot is over
+      if (meta.numPending === 0) this.phase = 'live'; // a snapshot is over
       return this.deliver(jm);
     }
     const h = msg.headers;
@@ -218,7 +235,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
       const last = Number(h.get('Nats-Last-Consumer') ?? NaN);
       if (Number.isFinite(last) && last > this.expected - 1) return void this.reset();
       if (msg.reply) {
-        if (this.opts.callback) this.answerFc(msg.reply);
+        if (this.callback) this.answerFc(msg.reply);
         else this.queue.push(msg.reply);
       }
     } else if (h.status === 409 && /consumer deleted/i.test(h.description)) void this.reset();
@@ -238,7 +255,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     if (!this.purgeMaySkip) return false;
     const { sequence, timestampNanos } = jm.metadata;
     const seq = sequence.stream;
-    if (!this.gapsCheckable || this.lastSseq === 0 || seq <= this.lastSseq + 1) return false;
+    if (this.phase === 'snapshot' || this.lastSseq === 0 || seq <= this.lastSseq + 1) return false;
     if (seq === this.rereadRollup || timestampNanos + CLOCK_SKEW_NS < this.createdNanos)
       return false;
     if (jm.headers?.get('Nats-Rollup') === undefined) return false;
@@ -247,28 +264,14 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   }
 
   private deliver(msg: JsMsg): void {
-    const cb = this.opts.callback;
-    if (cb === undefined) {
-      msg.msg.detach(); // a queued message must not pin its whole socket read chunk
-      this.queue.push(msg);
-      return this.wake();
-    }
-    try {
-      const r = cb(msg);
-      if (r instanceof Promise) r.catch((e: unknown) => this.callbackFailed(msg, e));
-    } catch (e) {
-      this.callbackFailed(msg, e);
-    }
-  }
-
-  private callbackFailed(msg: JsMsg, e: unknown): void {
-    const err = e instanceof Error ? e : new Error(String(e));
-    this.nc.reportError(new CallbackError(msg.subject, err));
+    if (this.callback) this.callback.run(msg);
+    // A queued message must not pin its whole socket read chunk.
+    else if (this.queue.push(msg)) msg.msg.detach();
   }
 
   // Flow control is answered once per subject, when it reaches the head of the queue.
   private answerFc(subject: string): void {
-    if (subject === this.lastFc || this.stopped) return;
+    if (subject === this.lastFc || this.state === 'stopped') return;
     this.lastFc = subject;
     void this.nc.publish(subject);
   }
@@ -280,25 +283,31 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
    * message of the consumer being created calls for it), it runs once more after.
    */
   private async reset(mayBeRecreated = true): Promise<void> {
-    if (this.stopped) return;
-    if (this.recreating) {
-      this.resetAgain = this.resetAgain === true || mayBeRecreated;
+    if (this.state === 'stopped') return;
+    if (this.state === 'recreating') {
+      if (mayBeRecreated) this.nextReset = 'check-stream';
+      else if (this.nextReset === 'none') this.nextReset = 'same-stream';
       return;
     }
-    this.recreating = true;
-    for (let check = mayBeRecreated; !this.stopped;) {
-      this.resets++;
+    this.state = 'recreating';
+    for (let check = mayBeRecreated; this.isRecreating();) {
+      this.resetCount++;
       this.drop();
       await this.recreate(check);
-      if (this.resetAgain === undefined) break;
-      check = this.resetAgain;
-      this.resetAgain = undefined;
+      if (this.nextReset === 'none') break;
+      check = this.nextReset === 'check-stream';
+      this.nextReset = 'none';
     }
-    this.recreating = false;
+    if (this.isRecreating()) this.state = 'reading';
+  }
+
+  // A method, so the checks after an await are not narrowed away by the compiler.
+  private isRecreating(): boolean {
+    return this.state === 'recreating';
   }
 
   private async recreate(checkStream: boolean): Promise<void> {
-    for (let wait = 500; !this.stopped; wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
+    for (let wait = 500; this.isRecreating(); wait = Math.min(wait * 2, MAX_BACKOFF_MS)) {
       try {
         if (checkStream && (await this.streamRecreated())) {
           this.lastSseq = 0;
@@ -338,25 +347,16 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     if (name && this.nc.isConnected) this.admin.delete(this.stream, name).catch(() => undefined);
   }
 
-  private checkHeartbeat(): void {
-    if (this.stopped || this.recreating || !this.nc.isConnected) return;
-    if (Date.now() - this.lastSeen > 3 * this.hb) void this.reset();
-  }
-
   private async watchStatus(): Promise<void> {
     for await (const s of this.statusIter) {
-      if (this.stopped) return;
+      if (this.state === 'stopped') return;
       if (s.type === 'reconnect') void this.reset();
       else if (s.type === 'close') return this.stop();
     }
   }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
-  }
 }
+
+const msgSubject = (msg: JsMsg): string => msg.subject;
 
 /** Nanoseconds since the epoch of an RFC 3339 time with up to 9 fraction digits. */
 function rfc3339Nanos(text: string): bigint | undefined {

@@ -1,4 +1,4 @@
-import { MsgHeaders, NoRespondersError, type HeadersInit } from '../core/index.js';
+import { MsgHeaders, NoRespondersError, type HeadersInit } from '../core/internal.js';
 import { decodeReply, type JsApi } from './api.js';
 import type { PubAckWire } from './wire-types.js';
 
@@ -18,7 +18,9 @@ export interface PublishExpectations {
 export interface JsPublishOptions {
   /** De-duplication id (`Nats-Msg-Id`). */
   msgId?: string;
+  /** Conditions the stream checks before storing; a failed one rejects with `JetStreamApiError`. */
   expect?: PublishExpectations;
+  /** Headers to send with the message. */
   headers?: HeadersInit;
   /** Milliseconds to wait for the PubAck. @default the client's timeout (5000) */
   timeout?: number;
@@ -30,10 +32,13 @@ export interface JsPublishOptions {
 
 /** The stream's acknowledgement of a stored message. */
 export interface PubAck {
+  /** The stream that stored the message. */
   stream: string;
+  /** The message's sequence in that stream. */
   seq: number;
   /** True when the message id was seen before; `seq` is then the original's. */
   duplicate: boolean;
+  /** The JetStream domain of the stream, if it has one. */
   domain?: string;
 }
 

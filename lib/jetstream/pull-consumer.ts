@@ -1,4 +1,4 @@
-import { ConsumerNotFoundError, StreamNotFoundError } from '../core/index.js';
+import { ConsumerNotFoundError, StreamNotFoundError } from '../core/internal.js';
 import type { JsApi } from './api.js';
 import type { ConsumerInfo } from './config.js';
 import { ConsumerMessages, type ConsumeOptions } from './consume.js';
@@ -11,6 +11,7 @@ export class PullConsumer {
   private readonly admin: ConsumersApi;
   private cached: ConsumerInfo;
 
+  /** @internal Made by `js.consumers.get()`. */
   constructor(
     private readonly api: JsApi,
     info: ConsumerInfo,

@@ -1,4 +1,4 @@
-import { ConsumerNotFoundError, JetStreamApiError, type Msg } from '../core/index.js';
+import { ConsumerNotFoundError, JetStreamApiError, type Msg } from '../core/internal.js';
 import { isJsMsg } from './jsmsg.js';
 import { msToNs } from './config.js';
 import type { PullRequestWire } from './wire-types.js';

@@ -1,14 +1,16 @@
 import {
-  CallbackError,
+  CallbackRunner,
+  IdleMonitor,
   ConsumerNotFoundError,
   DEFAULT_JS_SUB_PENDING_BYTES_LIMIT,
   DEFAULT_JS_SUB_PENDING_MSGS_LIMIT,
   InvalidOptionError,
   JetStreamApiError,
   TimeoutError,
+  internalsOf,
   type Msg,
   type Subscription,
-} from '../core/index.js';
+} from '../core/internal.js';
 import type { JsApi } from './api.js';
 import type { ConsumerConfig, ConsumerInfo, DeliverPolicy } from './config.js';
 import { checkBinding } from './consumer-binding.js';
@@ -29,6 +31,7 @@ export interface JsSubscribeOptions {
   queue?: string;
   /** When false, a message is acked once the callback returned (or when iterated). @default false */
   manualAck?: boolean;
+  /** Where a new consumer starts delivering. @default 'all' */
   deliverPolicy?: DeliverPolicy;
   /** Extra consumer configuration (milliseconds, camelCase). */
   config?: ConsumerConfig;
@@ -44,25 +47,37 @@ export interface JsSubscribeOptions {
 
 /** A push subscription: iterate it (unless it has a callback), `unsubscribe()` or `destroy()` it. */
 export class JsSubscription implements AsyncIterable<JsMsg> {
-  /** Times the idle heartbeat was missed. */
-  missedHeartbeats = 0;
   private lastFc = '';
-  private seenDelivered = 0;
-  private readonly hbTimer: NodeJS.Timeout | undefined;
+  private readonly monitor: IdleMonitor | undefined;
+  // Runs the callback given to dispatch() (always the subscription's own callback).
+  private runner: CallbackRunner<JsMsg> | undefined;
 
+  /** @internal Created by `js.subscribe()`. */
   constructor(
     private readonly api: JsApi,
     private readonly admin: ConsumersApi,
+    /** The core subscription on the consumer's deliver subject. */
     readonly sub: Subscription,
     private readonly info: ConsumerInfo,
     private readonly autoAck: boolean,
   ) {
     const hb = info.config.idleHeartbeat ?? 0;
     if (hb > 0) {
-      this.hbTimer = setInterval(() => this.checkHeartbeat(hb), hb * 3);
-      this.hbTimer.unref();
-      void sub.closed.then(() => clearInterval(this.hbTimer));
+      // Three heartbeats (or any message) should arrive in every window of three intervals.
+      this.monitor = new IdleMonitor({
+        interval: hb * 3,
+        misses: 1,
+        activity: () => sub.delivered,
+        paused: () => !api.nc.isConnected,
+        onIdle: () => this.heartbeatsMissed(hb),
+      });
+      void sub.closed.then(() => this.monitor?.stop());
     }
+  }
+
+  /** Times the idle heartbeat was missed. */
+  get missedHeartbeats(): number {
+    return this.monitor?.missed ?? 0;
   }
 
   /** The stream the consumer reads. */
@@ -94,6 +109,7 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
     await this.admin.delete(this.stream, this.consumer);
   }
 
+  /** Yields each message, acked as it is yielded unless `manualAck` is set. */
   async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
     for await (const msg of this.sub) {
       const jm = this.handle(msg);
@@ -119,7 +135,7 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
       return undefined;
     }
     const text = `push consumer ${this.consumer}: ${h.status} ${h.description}`;
-    this.api.nc.reportError(new JetStreamApiError(text, 0, h.status));
+    internalsOf(this.api.nc).reportError(new JetStreamApiError(text, 0, h.status));
     return undefined;
   }
 
@@ -127,32 +143,22 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
   dispatch(msg: Msg, callback: (msg: JsMsg) => unknown): void {
     const jm = this.handle(msg);
     if (jm === undefined) return;
-    const fail = (e: unknown): void => {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.api.nc.reportError(new CallbackError(jm.subject, err));
-    };
-    try {
-      const r = callback(jm);
-      if (r instanceof Promise) {
-        r.then(() => this.autoAck && jm.ack(), fail);
-        return;
-      }
-      if (this.autoAck) jm.ack();
-    } catch (e) {
-      fail(e);
-    }
+    this.runner ??= new CallbackRunner(
+      callback,
+      internalsOf(this.api.nc),
+      (m) => m.subject,
+      this.autoAck ? ack : undefined,
+    );
+    this.runner.run(jm);
   }
 
-  private checkHeartbeat(hb: number): void {
-    if (this.sub.delivered !== this.seenDelivered || !this.api.nc.isConnected) {
-      this.seenDelivered = this.sub.delivered;
-      return;
-    }
-    this.missedHeartbeats++;
+  private heartbeatsMissed(hb: number): void {
     const err = new TimeoutError(`push consumer ${this.consumer}: no heartbeat for ${hb * 3} ms`);
-    this.api.nc.reportError(err);
+    internalsOf(this.api.nc).reportError(err);
   }
 }
+
+const ack = (msg: JsMsg): void => msg.ack();
 
 /** Creates or binds the push consumer for `js.subscribe()`, subscribing before creating it. */
 export async function pushSubscribe(

@@ -2,8 +2,7 @@
 // (read from the server's StreamConfig / ConsumerConfig json tags per release). 2.12+ refuses
 // unknown members of API requests, 2.11 does with `jetstream { strict: true }`, and older
 // servers drop them silently: a member the connected server lacks is refused before sending.
-import { InvalidOptionError, type NatsConnection } from '../core/index.js';
-import { requireServer } from '../core/server-version.js';
+import { InvalidOptionError, requireServer, type NatsConnection } from '../core/internal.js';
 
 /** A member's oldest release, and for an object (or a list of objects) its own members. */
 type Field = string | { since: string; fields: FieldTable };

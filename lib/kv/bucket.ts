@@ -1,10 +1,16 @@
-import { InvalidOptionError, JetStreamApiError, type HeadersInit } from '../core/index.js';
+import {
+  Watcher,
+  bucketNotFound,
+  explainUnanswered,
+  unlessBucketGone,
+} from '../buckets/internal.js';
+import { InvalidOptionError, JetStreamApiError, type HeadersInit } from '../core/internal.js';
 import {
   StreamsApi,
   type JetStreamClient,
   type PublishExpectations,
   type StreamInfo,
-} from '../jetstream/index.js';
+} from '../jetstream/internal.js';
 import { kvStatus, kvStreamName } from './config.js';
 import {
   Entry,
@@ -13,14 +19,7 @@ import {
   entryFromJsMsg,
   type StoredMsgWire,
 } from './entry.js';
-import {
-  KeyExistsError,
-  WrongLastRevisionError,
-  bucketNotFound,
-  explainUnanswered,
-  isWrongLastSequence,
-  unlessBucketGone,
-} from './errors.js';
+import { KeyExistsError, WrongLastRevisionError, isWrongLastSequence } from './errors.js';
 import type {
   KvEntry,
   KvPurgeDeletesOptions,
@@ -29,7 +28,6 @@ import type {
   KvWatchOptions,
 } from './types.js';
 import { validateFilter, validateKey } from './validate.js';
-import { Watcher } from './watcher.js';
 
 /** A running `kv.watch()`: iterate it for entries; `initialized` marks the end of the initial values. */
 export type KvWatcher = Watcher<KvWatchEntry>;

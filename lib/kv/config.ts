@@ -1,32 +1,13 @@
-import { InvalidOptionError, type NatsConnection } from '../core/index.js';
-import type { StreamConfig, StreamInfo } from '../jetstream/index.js';
+import { s2Compression, validateBucketName, type StreamConfigExt } from '../buckets/internal.js';
+import { InvalidOptionError, type NatsConnection } from '../core/internal.js';
+import type { StreamInfo } from '../jetstream/internal.js';
 import type { KvOptions, KvStatus } from './types.js';
-import { validateBucketName } from './validate.js';
-
-/** `StreamConfig` plus the 2.10+ `compression` member the JetStream layer does not type yet. */
-export type StreamConfigExt = StreamConfig & { compression?: 's2' | 'none' };
 
 const MAX_HISTORY = 64;
 const TWO_MINUTES = 2 * 60 * 1000;
 
 /** The name of the stream behind a bucket. */
 export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
-
-/** True when the connected server is at least `major.minor`. */
-export function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {
-  const [ma, mi] = (nc.info.version ?? '0.0.0').split('.').map((p) => parseInt(p, 10));
-  return ma > major || (ma === major && mi >= minor);
-}
-
-/** The `compression` setting of a bucket's stream; only servers 2.10+ know it. */
-export function s2Compression(nc: NatsConnection): 's2' {
-  if (!serverAtLeast(nc, 2, 10)) {
-    throw new InvalidOptionError(
-      `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
-    );
-  }
-  return 's2';
-}
 
 /**
  * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`, or

@@ -1,5 +1,6 @@
-import { JetStreamApiError, MsgHeaders, type Msg } from '../core/index.js';
-import type { JsMsg } from '../jetstream/index.js';
+import { parseTime } from '../buckets/internal.js';
+import { JetStreamApiError, MsgHeaders, type Msg } from '../core/internal.js';
+import type { JsMsg } from '../jetstream/internal.js';
 import type { KvOperation, KvWatchEntry } from './types.js';
 
 const decoder = new TextDecoder();
@@ -46,14 +47,6 @@ export function operationOf(h: MsgHeaders | undefined): KvOperation {
   if (reason === 'MaxAge' || reason === 'Purge') return 'PURGE';
   if (reason === 'Remove') return 'DEL';
   return 'PUT';
-}
-
-/** An RFC 3339 timestamp with up to nanosecond precision, kept to milliseconds. */
-export function parseTime(ts: string | undefined): Date {
-  if (!ts) return new Date(0);
-  const d = new Date(ts);
-  // V8 reads nanosecond fractions itself; trimming them is the portable fallback.
-  return Number.isNaN(d.getTime()) ? new Date(ts.replace(/(\.\d{3})\d+/, '$1')) : d;
 }
 
 /** The size of the stored value: the payload, or `Nats-Msg-Size` for a headers-only delivery. */

@@ -1,7 +1,6 @@
-// Pieces of the KV layer that the object store reuses; not part of the public API.
-export { s2Compression, serverAtLeast, type StreamConfigExt } from './config.js';
-export { bucketNames, bucketStreamInfo, deleteBucketStream, putBucketStream } from './manager.js';
-export { bucketNotFound, explainUnanswered, unlessBucketGone } from './errors.js';
-export { parseTime } from './entry.js';
-export { validateBucketName } from './validate.js';
-export { Watcher } from './watcher.js';
+// What the nest layer shares with the KV layer: the public names, and the helpers that are not
+// part of the public API.
+export * from './index.js';
+export { createKeyValue, openKeyValue, deleteKeyValue, keyValueNames } from './manager.js';
+export { kvStreamConfig, kvStatus } from './config.js';
+export { validateKey, validateFilter } from './validate.js';

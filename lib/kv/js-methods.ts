@@ -1,4 +1,4 @@
-import { JetStreamClient } from '../jetstream/index.js';
+import { JetStreamClient } from '../jetstream/internal.js';
 import type { KvBucket } from './bucket.js';
 import { createKeyValue, deleteKeyValue, keyValueNames, openKeyValue } from './manager.js';
 import type { KvOptions } from './types.js';

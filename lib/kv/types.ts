@@ -1,11 +1,16 @@
-import type { StorageType, StreamInfo } from '../jetstream/index.js';
+import type { Placement } from '../buckets/internal.js';
+import type { StorageType, StreamInfo } from '../jetstream/internal.js';
+
+export type { Placement };
 
 /** What a KV entry records: a value, a delete marker or a purge marker. */
 export type KvOperation = 'PUT' | 'DEL' | 'PURGE';
 
 /** One revision of a key. */
 export interface KvEntry {
+  /** The bucket it belongs to. */
   bucket: string;
+  /** The key. */
   key: string;
   /** The value; empty for DEL and PURGE markers and for `metaOnly` watches. */
   value: Uint8Array;
@@ -15,6 +20,7 @@ export interface KvEntry {
   created: Date;
   /** How many newer revisions matched when it was delivered (0 = the latest; 0 for a get). */
   delta: number;
+  /** Whether this revision is a value, a delete or a purge. */
   operation: KvOperation;
   /** The value's size; for `metaOnly` watches the size of the stored value. */
   length: number;
@@ -30,16 +36,11 @@ export interface KvWatchEntry extends KvEntry {
   isUpdate: boolean;
 }
 
-/** Where the replicas of a stream are placed. */
-export interface Placement {
-  cluster?: string;
-  tags?: string[];
-}
-
 /** Bucket configuration of `js.createKeyValue()`; durations in milliseconds. */
 export interface KvOptions {
   /** The bucket name: `[A-Za-z0-9_-]+`. */
   bucket: string;
+  /** Free text, stored as the backing stream's description. */
   description?: string;
   /** Revisions kept per key, 1 to 64. @default 1 */
   history?: number;
@@ -56,7 +57,15 @@ export interface KvOptions {
   /** S2-compress the stored values; needs nats-server 2.10+. @default false */
   compression?: boolean;
   /** Republish every change to `dest` (`src` defaults to the whole bucket). */
-  republish?: { src?: string; dest: string; headersOnly?: boolean };
+  republish?: {
+    /** The stream subjects to republish (`$KV.<bucket>.<key filter>`). @default '$KV.<bucket>.>' */
+    src?: string;
+    /** The subject changes are republished on; may reference the wildcards of `src`. */
+    dest: string;
+    /** Republish only the headers (with a `Nats-Msg-Size` header) and no value. */
+    headersOnly?: boolean;
+  };
+  /** Where the backing stream's replicas are placed in a cluster. */
   placement?: Placement;
   /** Serve reads from any replica through direct get. @default true */
   allowDirect?: boolean;
@@ -66,6 +75,7 @@ export interface KvOptions {
 
 /** What `kv.status()` reports. */
 export interface KvStatus {
+  /** The bucket's name. */
   bucket: string;
   /** Messages in the bucket: values and markers, every revision counted. */
   values: number;
@@ -79,10 +89,15 @@ export interface KvStatus {
   backingStore: 'JetStream';
   /** The backing stream's name (`KV_<bucket>`). */
   streamName: string;
+  /** Where the backing stream stores its data. */
   storage: StorageType;
+  /** How many servers hold a copy. */
   replicas: number;
+  /** The bucket's description ('' when it has none). */
   description: string;
+  /** True when the backing stream S2-compresses what it stores. */
   isCompressed: boolean;
+  /** True when reads may be served by any replica through direct get. */
   allowDirect: boolean;
   /** The backing stream's full info. */
   streamInfo: StreamInfo;

@@ -1,13 +1,7 @@
-import { InvalidBucketNameError, InvalidKeyError } from './errors.js';
+import { InvalidKeyError } from './errors.js';
 
-const BUCKET_RE = /^[A-Za-z0-9_-]+$/;
 const KEY_RE = /^[-/_=.A-Za-z0-9]+$/;
 const FILTER_RE = /^[-/_=.A-Za-z0-9*>]+$/;
-
-/** Throws `InvalidBucketNameError` unless `name` matches `[A-Za-z0-9_-]+`. */
-export function validateBucketName(name: string): void {
-  if (typeof name !== 'string' || !BUCKET_RE.test(name)) throw new InvalidBucketNameError(name);
-}
 
 function checkDots(key: string): void {
   if (key.startsWith('.')) throw new InvalidKeyError(key, "must not start with '.'");

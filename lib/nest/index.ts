@@ -1,14 +1,18 @@
 export { ServerNats } from './server/server-nats.js';
-export type { ServerNatsOptions, NatsTransportStatus } from './server/server-nats.js';
+export type {
+  ServerNatsOptions,
+  NatsTransportStatus,
+  NatsTransportEvents,
+} from './server/server-nats.js';
 export { ClientNats } from './client/client-nats.js';
-export type { ClientNatsOptions } from './client/client-nats.js';
-export { NatsContext } from './context/nats.context.js';
+export type { ClientNatsOptions, ClientEvents } from './client/client-nats.js';
+export { NatsMessageContext, NatsContext } from './context/nats.context.js';
 export { NatsRecord, NatsRecordBuilder } from './nats-record.js';
 export { JetStreamContext } from './context/jetstream.context.js';
-export { JetStreamHandler, JETSTREAM_HANDLER } from './jetstream/jetstream-handler.decorator.js';
+export { JetStreamHandler } from './jetstream/jetstream-handler.decorator.js';
 export type { JetStreamHandlerOptions } from './jetstream/jetstream-handler.decorator.js';
-export { TermException, isTerminal } from './jetstream/term.exception.js';
-export type { SettledEvent, SettleOutcome } from './jetstream/jetstream-worker.js';
+export { TermException } from './jetstream/term.exception.js';
+export type { SettledEvent, SettleOutcome, HandlerError } from './jetstream/jetstream-worker.js';
 export { ProvisioningError } from './jetstream/provisioner.js';
 export { NatsModule } from './module/nats.module.js';
 export type {

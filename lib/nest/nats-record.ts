@@ -1,12 +1,19 @@
-import { MsgHeaders, type HeadersInit } from '../core/index.js';
+import { MsgHeaders, type HeadersInit } from '../core/internal.js';
 
 /** A payload with NATS headers, for `ClientNats.send()/emit()` and for handler replies. */
 export class NatsRecord<TData = unknown> {
   constructor(
+    /** The payload, sent as JSON. */
     readonly data: TData,
+    /** The NATS headers, or undefined for none. */
     readonly headers: MsgHeaders | undefined,
     /** JetStream publish options: set to publish through JetStream and get a PubAck back. */
-    readonly jetstream?: { msgId?: string; expectStream?: string },
+    readonly jetstream?: {
+      /** The `Nats-Msg-Id` the stream deduplicates on. */
+      msgId?: string;
+      /** The stream that must store the message (else the publish fails). */
+      expectStream?: string;
+    },
     /**
      * On a request record: `ClientNats.send()` emits each reply as a `NatsRecord` (the decoded
      * payload and the reply's headers, or undefined) instead of the bare payload.
@@ -24,11 +31,13 @@ export class NatsRecordBuilder<TData = unknown> {
 
   constructor(private data?: TData) {}
 
+  /** Replaces the payload. */
   setData(data: TData): this {
     this.data = data;
     return this;
   }
 
+  /** Sets the NATS headers, replacing any set before; throws `InvalidOptionError` if one is invalid. */
   setHeaders(headers: HeadersInit): this {
     this.headers = MsgHeaders.from(headers);
     return this;
@@ -55,6 +64,7 @@ export class NatsRecordBuilder<TData = unknown> {
     return this;
   }
 
+  /** The record to pass to `send()`/`emit()` or to return from a handler. */
   build(): NatsRecord<TData> {
     return new NatsRecord(this.data as TData, this.headers, this.js, this.asRecord);
   }

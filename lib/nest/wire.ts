@@ -3,7 +3,7 @@ import {
   SERVICE_ERROR_CODE_HEADER,
   SERVICE_ERROR_HEADER,
   type Msg,
-} from '../core/index.js';
+} from '../core/internal.js';
 import { NatsRecord } from './nats-record.js';
 
 /** Header on every reply of a streamed (Observable) response except the last. */

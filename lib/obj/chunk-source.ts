@@ -1,5 +1,10 @@
-import { ConsumerNotFoundError } from '../core/index.js';
-import type { ConsumerMessages, JetStreamClient, JsMsg, PullConsumer } from '../jetstream/index.js';
+import { ConsumerNotFoundError } from '../core/internal.js';
+import type {
+  ConsumerMessages,
+  JetStreamClient,
+  JsMsg,
+  PullConsumer,
+} from '../jetstream/internal.js';
 
 // Consumers re-created in a row without a chunk in between before the download gives up.
 const MAX_RESUMES = 5;

@@ -1,6 +1,6 @@
-import type { NatsConnection } from '../core/index.js';
-import type { StreamInfo } from '../jetstream/index.js';
-import { s2Compression, validateBucketName, type StreamConfigExt } from '../kv/internal.js';
+import type { NatsConnection } from '../core/internal.js';
+import type { StreamInfo } from '../jetstream/internal.js';
+import { s2Compression, validateBucketName, type StreamConfigExt } from '../buckets/internal.js';
 import { objStreamName } from './info.js';
 import type { ObjectStoreOptions, ObjectStoreStatus } from './types.js';
 

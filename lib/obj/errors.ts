@@ -1,9 +1,11 @@
-import { JetStreamApiError, NatsError } from '../core/index.js';
+import { JetStreamApiError, NatsError } from '../core/internal.js';
 
 /** The object does not exist in the store (or is deleted). */
 export class ObjectNotFoundError extends NatsError {
   constructor(
+    /** The store that was searched. */
     readonly bucket: string,
+    /** The name of the missing object. */
     readonly objectName: string,
   ) {
     super('OBJECT_NOT_FOUND', `object ${JSON.stringify(objectName)} not found in ${bucket}`);
@@ -13,6 +15,7 @@ export class ObjectNotFoundError extends NatsError {
 /** An object's content does not match its recorded SHA-256 digest, size or chunk count. */
 export class DigestMismatchError extends NatsError {
   constructor(
+    /** The name of the corrupt object. */
     readonly objectName: string,
     /** The recorded digest (`SHA-256=...`). */
     readonly expected: string,
@@ -28,7 +31,10 @@ export class DigestMismatchError extends NatsError {
 
 /** The store is sealed: it cannot be written to any more (the server answered 10109). */
 export class StoreSealedError extends JetStreamApiError {
-  constructor(readonly bucket: string) {
+  constructor(
+    /** The sealed store's name. */
+    readonly bucket: string,
+  ) {
     super(`object store ${JSON.stringify(bucket)} is sealed`, 10109, 400, 'STORE_SEALED');
   }
 }
@@ -36,7 +42,9 @@ export class StoreSealedError extends JetStreamApiError {
 /** A rename or link would replace a live object of the target name. */
 export class ObjectExistsError extends NatsError {
   constructor(
+    /** The store the object lives in. */
     readonly bucket: string,
+    /** The name that is taken. */
     readonly objectName: string,
   ) {
     super('OBJECT_EXISTS', `object ${JSON.stringify(objectName)} already exists in ${bucket}`);

@@ -1,15 +1,7 @@
 import './js-methods.js';
 export { ObjectStore } from './store.js';
 export type { ObjectWatcher } from './store.js';
-export {
-  createObjectStore,
-  openObjectStore,
-  deleteObjectStore,
-  objectStoreNames,
-} from './manager.js';
-export { objStreamConfig, objStatus } from './config.js';
-export { encodeName, formatDigest, parseDigest, DEFAULT_CHUNK_SIZE } from './info.js';
-export type { ObjectInfoWire } from './info.js';
+export type { Watcher } from '../buckets/internal.js';
 export {
   ObjectNotFoundError,
   DigestMismatchError,
@@ -18,4 +10,5 @@ export {
   InvalidLinkError,
   InvalidObjectNameError,
 } from './errors.js';
+export { BucketNotFoundError, InvalidBucketNameError } from '../buckets/internal.js';
 export type * from './types.js';

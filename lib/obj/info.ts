@@ -1,4 +1,4 @@
-import { MsgHeaders, nuid, type HeadersInit } from '../core/index.js';
+import { MsgHeaders, nuid, type HeadersInit } from '../core/internal.js';
 import type { ObjectInfo, ObjectLink } from './types.js';
 
 /** The meta message's JSON as other NATS clients write it (ADR-20). */

@@ -1,4 +1,4 @@
-import { JetStreamClient } from '../jetstream/index.js';
+import { JetStreamClient } from '../jetstream/internal.js';
 import {
   createObjectStore,
   deleteObjectStore,

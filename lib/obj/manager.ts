@@ -1,10 +1,10 @@
-import type { JetStreamClient } from '../jetstream/index.js';
+import type { JetStreamClient } from '../jetstream/internal.js';
 import {
   bucketNames,
   bucketStreamInfo,
   deleteBucketStream,
   putBucketStream,
-} from '../kv/internal.js';
+} from '../buckets/internal.js';
 import { objStreamConfig } from './config.js';
 import { objStreamName } from './info.js';
 import { ObjectStore } from './store.js';

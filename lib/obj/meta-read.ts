@@ -1,6 +1,6 @@
-import { JetStreamApiError } from '../core/index.js';
-import type { JetStreamClient } from '../jetstream/index.js';
-import { parseTime } from '../kv/internal.js';
+import { JetStreamApiError } from '../core/internal.js';
+import type { JetStreamClient } from '../jetstream/internal.js';
+import { parseTime } from '../buckets/internal.js';
 import type { ObjectInfoWire } from './info.js';
 
 /** A meta message read back: its JSON, sequence and time. */

@@ -1,12 +1,12 @@
-import { InvalidOptionError, nuid, type HeadersInit } from '../core/index.js';
-import { StreamsApi, type JetStreamClient } from '../jetstream/index.js';
+import { InvalidOptionError, nuid, type HeadersInit } from '../core/internal.js';
+import { StreamsApi, type JetStreamClient } from '../jetstream/internal.js';
 import {
   Watcher,
   bucketNotFound,
   explainUnanswered,
   unlessBucketGone,
   validateBucketName,
-} from '../kv/internal.js';
+} from '../buckets/internal.js';
 import { objStatus } from './config.js';
 import {
   InvalidLinkError,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ReadableStream } from 'node:stream/web';
-import { ConnectionClosedError } from '../core/index.js';
-import type { JetStreamClient } from '../jetstream/index.js';
+import { ConnectionClosedError } from '../core/internal.js';
+import type { JetStreamClient } from '../jetstream/internal.js';
 import { ChunkSource, type ChunkRead } from './chunk-source.js';
 import { DigestMismatchError } from './errors.js';
 import { formatDigest, parseDigest } from './info.js';

@@ -3,7 +3,7 @@ import {
   NoRespondersError,
   type Msg,
   type NatsConnection,
-} from '../core/index.js';
+} from '../core/internal.js';
 import {
   DEFAULT_SERVICE_PREFIX,
   ServiceErrorCodeHeader,

@@ -1,4 +1,4 @@
-import { NatsConnection } from '../core/index.js';
+import { NatsConnection } from '../core/internal.js';
 import { ServiceClient } from './client.js';
 import { addService, type Service } from './service.js';
 import type { ServiceConfig } from './types.js';

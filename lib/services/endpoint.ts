@@ -3,8 +3,8 @@ import {
   type Msg,
   type NatsConnection,
   type Subscription,
-} from '../core/index.js';
-import { ServiceMsg, type RequestRecorder } from './service-msg.js';
+} from '../core/internal.js';
+import { ServiceMsg } from './service-msg.js';
 import type { EndpointInfo, EndpointStats, ServiceEndpointApi, ServiceHandler } from './types.js';
 
 /** @internal What an endpoint needs from its service. */
@@ -47,10 +47,15 @@ export function errorText(err: unknown, fallback = 'handler failed'): string {
  * One endpoint of a service: a (queue) subscription whose requests go to the handler, or to
  * whoever iterates the endpoint, with the per-endpoint statistics of the STATS response.
  */
-export class ServiceEndpoint implements ServiceEndpointApi, RequestRecorder {
+// Also the RequestRecorder of its requests (structurally, so the .d.ts does not name it).
+export class ServiceEndpoint implements ServiceEndpointApi {
+  /** The endpoint's name. */
   readonly name: string;
+  /** The full subject, group prefixes included. */
   readonly subject: string;
+  /** The queue group in use, or undefined when disabled. */
   readonly queueGroup: string | undefined;
+  /** The endpoint's metadata, frozen, or undefined when it has none. */
   readonly metadata: Readonly<Record<string, string>> | undefined;
   private readonly handler: ServiceHandler | undefined;
   private readonly sub: Subscription;

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidOptionError } from '../core/internal.js';
 import type { EndpointDefinition, ServiceEndpoint } from './endpoint.js';
 import {
   DEFAULT_SERVICE_QUEUE_GROUP,

@@ -4,7 +4,7 @@ import {
   MsgView,
   type Msg,
   type PublishOptions,
-} from '../core/index.js';
+} from '../core/internal.js';
 import { ServiceErrorCodeHeader, ServiceErrorHeader } from './types.js';
 
 /** @internal What a request reports to the endpoint that received it. */

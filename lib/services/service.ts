@@ -1,17 +1,13 @@
 import {
   InvalidOperationError,
+  internalsOf,
   nuid,
   type Msg,
   type NatsConnection,
   type Subscription,
-} from '../core/index.js';
-import {
-  ServiceEndpoint,
-  errorText,
-  type EndpointDefinition,
-  type EndpointHost,
-} from './endpoint.js';
-import { ServiceGroup, type GroupHost } from './group.js';
+} from '../core/internal.js';
+import { ServiceEndpoint, errorText, type EndpointDefinition } from './endpoint.js';
+import { ServiceGroup } from './group.js';
 import {
   DEFAULT_SERVICE_PREFIX,
   ServiceErrorCodeHeader,
@@ -40,7 +36,9 @@ const VERBS: readonly ServiceVerb[] = ['PING', 'INFO', 'STATS'];
  * A running service instance: its endpoints (directly or in groups) and the nine `$SRV`
  * monitoring subscriptions that answer PING, INFO and STATS. Created by `nc.addService()`.
  */
-export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
+// Also the EndpointHost and GroupHost of its endpoints and groups (structurally: the published
+// .d.ts carries neither those internal interfaces nor the members that implement them).
+export class Service implements ServiceGroupApi {
   /** The instance id, a NUID generated at start. */
   readonly id = nuid.next();
   /** Resolves once the service has stopped: with the error that stopped it, if any. */
@@ -85,12 +83,15 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
     return service;
   }
 
+  /** The service's name. */
   get name(): string {
     return this.config.name;
   }
+  /** The service's version. */
   get version(): string {
     return this.config.version;
   }
+  /** True once the service has stopped, or is stopping. */
   get isStopped(): boolean {
     return this.state !== 'running';
   }
@@ -151,7 +152,7 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   stop(err?: Error): Promise<void> {
     if (this.stopping) return this.stopping;
     this.state = 'stopping';
-    const waitHandlers = !this.nc.isDispatching;
+    const waitHandlers = !internalsOf(this.nc).isDispatching;
     const subs = [...this.endpoints.map((e) => e.stop()), ...this.monitors.map((s) => s.drain())];
     this.stopping = Promise.allSettled(subs)
       .then(() => (waitHandlers ? this.handlersDone() : undefined))
@@ -166,7 +167,7 @@ export class Service implements ServiceGroupApi, EndpointHost, GroupHost {
   private async handlersDone(): Promise<void> {
     // A closed connection takes no more replies: nothing to wait for.
     if (this.nc.isClosed) return;
-    await Promise.all(this.endpoints.map((e) => e.settle(this.nc.drainTimeout)));
+    await Promise.all(this.endpoints.map((e) => e.settle(internalsOf(this.nc).drainTimeout)));
   }
 
   /** @internal */

@@ -1,12 +1,16 @@
-import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../core/index.js';
+import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../core/internal.js';
 import type { ServiceMsg } from './service-msg.js';
 
 /** The `type` strings of the three monitoring responses. */
 export const ServiceResponseType = {
+  /** The `type` of a PING response. */
   PING: 'io.nats.micro.v1.ping_response',
+  /** The `type` of an INFO response. */
   INFO: 'io.nats.micro.v1.info_response',
+  /** The `type` of a STATS response. */
   STATS: 'io.nats.micro.v1.stats_response',
 } as const;
+/** One of the `type` strings of the monitoring responses. */
 export type ServiceResponseType = (typeof ServiceResponseType)[keyof typeof ServiceResponseType];
 
 /** The monitoring verbs, as they appear in `$SRV.<verb>...` subjects. */
@@ -51,6 +55,7 @@ export interface ServiceConfig {
 export interface EndpointOptions {
   /** The subject below the group prefix; may use `*`, and `>` last. @default the name */
   subject?: string;
+  /** Handles each request; without it, iterate the endpoint to read them. */
   handler?: ServiceHandler;
   /** String key/value pairs, frozen at creation. */
   metadata?: Record<string, string>;
@@ -74,48 +79,63 @@ export interface ServiceGroupApi {
 
 /** An endpoint as returned by `addEndpoint()`; iterable when it has no handler. */
 export interface ServiceEndpointApi extends AsyncIterable<ServiceMsg> {
+  /** The endpoint's name. */
   readonly name: string;
   /** The full subject, group prefixes included. */
   readonly subject: string;
   /** The queue group in use, or undefined when disabled. */
   readonly queueGroup: string | undefined;
+  /** The endpoint's metadata, frozen, or undefined when it has none. */
   readonly metadata: Readonly<Record<string, string>> | undefined;
 }
 
 /** The fields every monitoring response starts with. */
 export interface ServiceIdentity {
+  /** Which response this is. */
   type: ServiceResponseType;
+  /** The service's name. */
   name: string;
   /** The instance id (a NUID). */
   id: string;
+  /** The service's version. */
   version: string;
+  /** The service's metadata (`{}` when it has none). */
   metadata: Record<string, string>;
 }
 
 /** A PING response. */
 export interface ServicePing extends ServiceIdentity {
+  /** Always `io.nats.micro.v1.ping_response`. */
   type: typeof ServiceResponseType.PING;
 }
 
 /** An endpoint as described in INFO responses. */
 export interface EndpointInfo {
+  /** The endpoint's name. */
   name: string;
+  /** The subject it listens on, group prefixes included. */
   subject: string;
   /** Undefined when the endpoint has no queue group. */
   queueGroup?: string;
+  /** The endpoint's metadata, if it has any. */
   metadata?: Record<string, string>;
 }
 
 /** An INFO response. */
 export interface ServiceInfo extends ServiceIdentity {
+  /** Always `io.nats.micro.v1.info_response`. */
   type: typeof ServiceResponseType.INFO;
+  /** The service's description ('' when it has none). */
   description: string;
+  /** Every endpoint of the instance. */
   endpoints: EndpointInfo[];
 }
 
 /** The counters of one endpoint in STATS responses. Times are milliseconds (fractional). */
 export interface EndpointStats extends EndpointInfo {
+  /** Requests the endpoint handled. */
   numRequests: number;
+  /** Requests answered with an error (`respondError()`, or a handler that threw). */
   numErrors: number;
   /** The last error (`code:description`), or '' when there was none. */
   lastError: string;
@@ -129,8 +149,10 @@ export interface EndpointStats extends EndpointInfo {
 
 /** A STATS response. */
 export interface ServiceStats extends ServiceIdentity {
+  /** Always `io.nats.micro.v1.stats_response`. */
   type: typeof ServiceResponseType.STATS;
   /** When the service started, or was last `reset()`. */
   started: Date;
+  /** The counters of every endpoint of the instance. */
   endpoints: EndpointStats[];
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError, isValidSubscribeSubject } from '../core/index.js';
+import { InvalidOptionError, isValidSubscribeSubject } from '../core/internal.js';
 import {
   DEFAULT_SERVICE_PREFIX,
   type QueueGroupSetting,

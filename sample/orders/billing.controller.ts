@@ -1,5 +1,5 @@
 import { Controller, Logger } from '@nestjs/common';
-import { Ctx, Payload, RpcException } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { JetStreamContext, JetStreamHandler, TermException } from '../../lib/index.js';
 
 export interface PaymentEvent {
@@ -29,7 +29,8 @@ export class BillingController {
     if (event.amount <= 0) throw new TermException(`invalid amount ${event.amount}`);
     const n = (this.attempts.get(event.orderId) ?? 0) + 1;
     this.attempts.set(event.orderId, n);
-    if (event.orderId === '2' && n === 1) throw new RpcException('payment gateway timeout');
+    // Nest's RpcExceptionsHandler logs it with its stack; the settled event keeps its message.
+    if (event.orderId === '2' && n === 1) throw new Error('payment gateway timeout');
     this.log.log(
       `charged order ${event.orderId}: ${event.amount} (stream seq ${sequence.stream}, delivery ${numDelivered})`,
     );

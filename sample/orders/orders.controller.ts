@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { from, type Observable } from 'rxjs';
-import { NatsContext, NatsRecordBuilder } from '../../lib/index.js';
+import { NatsMessageContext, NatsRecordBuilder } from '../../lib/index.js';
 import { CatalogService } from './catalog.service.js';
 import { OrdersService, type Order } from './orders.service.js';
 
@@ -23,7 +23,7 @@ export class OrdersController {
 
   /** `orders.create` prices the order from the KV catalog, stores it and answers with a reply header. */
   @MessagePattern('orders.create')
-  async create(@Payload() input: { item: string; qty: number }, @Ctx() ctx: NatsContext) {
+  async create(@Payload() input: { item: string; qty: number }, @Ctx() ctx: NatsMessageContext) {
     const price = await this.catalog.price(input.item);
     if (!price) throw new RpcException({ statusCode: 400, message: `unknown item ${input.item}` });
     const order = this.orders.create(input.item, input.qty, price.price * input.qty);
@@ -47,7 +47,7 @@ export class OrdersController {
 
   /** `orders.*.shipped` events (wildcard); the handler takes only the payload. */
   @EventPattern<string>('orders.*.shipped')
-  shipped(@Payload() event: { id: string }, @Ctx() ctx: NatsContext): void {
+  shipped(@Payload() event: { id: string }, @Ctx() ctx: NatsMessageContext): void {
     this.orders.markShipped(event.id, ctx.getSubject());
   }
 }

@@ -119,7 +119,7 @@ describe('dead letters', () => {
       consumer: 'dl-s',
       seq: String(seq),
       deliveries: '2',
-      error: 'Internal server error',
+      error: 'boom second line',
     });
     expect(outcomesOf(s.settled, seq)).toEqual(['nak', 'dead-letter']);
   });
@@ -214,6 +214,14 @@ describe('dead letters', () => {
         errors: 1,
       });
       expect(errors[0]).toMatch(reason);
+      // Said once and clearly: the last delivery gets that one error line (with the handler's
+      // error), no "nak (retry in ...)" line contradicting it.
+      const lines = s.logger.lines.filter((l) => l.includes(`DL#${seq} `));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^warn: .*nak \(retry in \d+ ms\) .*delivery 1\): Error: /);
+      expect(lines[1]).toMatch(
+        /^error: .*could not dead-letter .*delivery 2\) to .*it was its last allowed delivery \(maxDeliver 2\), so it stays in the stream and is not delivered again\. Handler error: Error: /,
+      );
       const jsm = await nc.jetstreamManager();
       expect((await jsm.streams.getMessage('DL', { seq })).subject).toBe(subject);
       expect((await jsm.consumers.info('DL', durable)).numAckPending).toBe(0);

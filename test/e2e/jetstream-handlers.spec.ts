@@ -83,7 +83,9 @@ describe('@JetStreamHandler', () => {
       const jsm = await nc.jetstreamManager();
       const dead = await jsm.streams.getMessage('DLQ', { lastBySubject: 'dlq.jobs' });
       expect(dead.json<Job>()).toEqual({ id: 'doomed', always: 'fail' });
-      expect(dead.headers?.get('Nats-Dead-Letter-Error')).toBe('Internal server error');
+      // The handler's own error, not the "Internal server error" Nest's filters make of it.
+      expect(dead.headers?.get('Nats-Dead-Letter-Error')).toBe('job doomed keeps failing');
+      expect(dead.headers?.get('Nats-Dead-Letter-Error-Name')).toBe('Error');
       expect(dead.headers?.get('Nats-Dead-Letter-Sequence')).toBe(String(doomed));
 
       // term stops redelivery: nothing more arrives for the invalid job.

@@ -13,7 +13,7 @@ import {
   jetstreamManager,
   parseAckSubject,
   type JsMsg,
-} from '../../lib/jetstream/index.js';
+} from '../../lib/jetstream/internal.js';
 import { itBefore, itSince, startServer } from '../support/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 import { rejection } from './kv-helpers.js';

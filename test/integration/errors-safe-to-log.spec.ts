@@ -33,7 +33,6 @@ import {
   MaxPayloadError,
   MessageTooLargeError,
   Msg,
-  MsgView,
   NatsConnection,
   NatsError,
   NoReplySubjectError,
@@ -54,6 +53,7 @@ import {
   TimeoutError,
   WrongLastRevisionError,
 } from '../../lib/index.js';
+import { MsgView } from '../../lib/core/internal.js';
 import * as health from '../../lib/health.js';
 import {
   getFreePort,

@@ -9,7 +9,7 @@ import {
   encodeName,
   type ObjectInfoWire,
   type ObjectStore,
-} from '../../lib/obj/index.js';
+} from '../../lib/obj/internal.js';
 import { JsFixture } from './jetstream-helpers.js';
 import { bucketName, rejection } from './kv-helpers.js';
 

@@ -1,6 +1,6 @@
 // Parsing of JetStream ack subjects into message metadata (no network).
 import { InvalidOptionError } from '../../lib/core/index.js';
-import { parseAckSubject } from '../../lib/jetstream/index.js';
+import { parseAckSubject } from '../../lib/jetstream/internal.js';
 
 describe('parseAckSubject()', () => {
   it('reads the 9-token form', () => {

@@ -1,12 +1,12 @@
 // Key, filter and bucket-name rules of the KV layer (ADR-8), without a server.
 import { NatsError } from '../../lib/core/index.js';
+import { validateBucketName } from '../../lib/buckets/internal.js';
 import {
   InvalidBucketNameError,
   InvalidKeyError,
-  validateBucketName,
   validateFilter,
   validateKey,
-} from '../../lib/kv/index.js';
+} from '../../lib/kv/internal.js';
 
 const VALID_KEYS = ['a', 'A-Z_0.9', 'a.b.c', 'path/to/x', 'k=v', '-', '_', '=', 'x'.repeat(500)];
 

@@ -1,7 +1,7 @@
 import { JetStreamApiError, TimeoutError } from '../../lib/core/index.js';
 import type { StreamsApi } from '../../lib/jetstream/index.js';
 import { BucketNotFoundError } from '../../lib/kv/index.js';
-import { unlessBucketGone } from '../../lib/kv/internal.js';
+import { unlessBucketGone } from '../../lib/buckets/internal.js';
 
 // unlessBucketGone() with stand-ins for the read and the one StreamsApi call it makes; the
 // real-server behaviour (a get on a deleted bucket) is in test/integration/kv-bucket.spec.ts.

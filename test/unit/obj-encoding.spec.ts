@@ -1,7 +1,7 @@
 // Object store encodings (ADR-20): meta subject names, SHA-256 digests, chunking.
 import { createHash } from 'node:crypto';
 import { ReadableStream } from 'node:stream/web';
-import { encodeName, formatDigest, parseDigest } from '../../lib/obj/index.js';
+import { encodeName, formatDigest, parseDigest } from '../../lib/obj/internal.js';
 import { chunksOf } from '../../lib/obj/transfer.js';
 
 async function sizes(it: AsyncIterable<Uint8Array>): Promise<number[]> {

@@ -33,6 +33,7 @@ export class MsgHeaders implements Iterable<[string, string[]]> {
     return this.entries.get(name.toLowerCase())?.values.slice() ?? [];
   }
 
+  /** True when a header of this name (any case) is present. */
   has(name: string): boolean {
     return this.entries.has(name.toLowerCase());
   }
@@ -53,6 +54,7 @@ export class MsgHeaders implements Iterable<[string, string[]]> {
     return this;
   }
 
+  /** Removes every value of the header (any case); true when it was present. */
   delete(name: string): boolean {
     return this.entries.delete(name.toLowerCase());
   }
@@ -62,10 +64,12 @@ export class MsgHeaders implements Iterable<[string, string[]]> {
     return [...this.entries.values()].map((e) => e.name);
   }
 
+  /** How many distinct header names there are. */
   get size(): number {
     return this.entries.size;
   }
 
+  /** Each header as `[name, values]`, in the order the names were added. */
   *[Symbol.iterator](): Iterator<[string, string[]]> {
     for (const e of this.entries.values()) yield [e.name, e.values.slice()];
   }

@@ -11,9 +11,11 @@ export abstract class MsgView {
     readonly msg: Msg,
   ) {}
 
+  /** The subject the message was published to. */
   get subject(): string {
     return this.msg.subject;
   }
+  /** The id of the subscription that received it. */
   get sid(): number {
     return this.msg.sid;
   }
@@ -21,9 +23,11 @@ export abstract class MsgView {
   get reply(): string {
     return this.msg.reply;
   }
+  /** The payload. */
   get data(): Uint8Array {
     return this.msg.data;
   }
+  /** The message's headers, if it has any. */
   get headers(): MsgHeaders | undefined {
     return this.msg.headers;
   }

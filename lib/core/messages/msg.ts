@@ -16,6 +16,7 @@ const decoder = new TextDecoder();
 export class Msg {
   private decoded: MsgHeaders | undefined;
 
+  /** @internal Built by the connection for each message it receives. */
   constructor(
     /** The subject it was published to. */
     readonly subject: string,

@@ -9,25 +9,45 @@ import type { AuthCredentials, ConnectOptions } from '../options.js';
 
 /** The server's INFO (fields this client reads; unknown ones are kept as they come). */
 export interface ServerInfo {
+  /** The server's unique id (its public NKey). */
   server_id: string;
+  /** The server's configured name (its id when none is configured). */
   server_name: string;
+  /** The server's release, for example `'2.10.27'`. */
   version: string;
+  /** The protocol level; 1 supports echo control and asynchronous INFO. */
   proto: number;
+  /** The address the server listens on, as configured or advertised. */
   host: string;
+  /** The port the server listens on. */
   port: number;
+  /** True when the server supports message headers. */
   headers: boolean;
+  /** The largest message (headers plus payload) the server accepts, in bytes. */
   max_payload: number;
+  /** True when JetStream is enabled on the server (not necessarily for this account). */
   jetstream?: boolean;
+  /** True when the client must send credentials. */
   auth_required?: boolean;
+  /** True when the client must use TLS. */
   tls_required?: boolean;
+  /** True when the server demands a client certificate. */
   tls_verify?: boolean;
+  /** True when TLS is offered but not required. */
   tls_available?: boolean;
+  /** The server's id for this connection. */
   client_id?: number;
+  /** The client's IP address as the server sees it. */
   client_ip?: string;
+  /** The challenge an NKey or JWT user signs. */
   nonce?: string;
+  /** The name of the server's cluster. */
   cluster?: string;
+  /** The server's JetStream domain. */
   domain?: string;
+  /** Other cluster members a client can connect to, as `host:port`. */
   connect_urls?: string[];
+  /** True when the server has entered lame duck mode (it is shutting down). */
   ldm?: boolean;
   /** The JetStream API level the server implements (nats-server 2.12+). */
   api_lvl?: number;

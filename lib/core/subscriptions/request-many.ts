@@ -5,6 +5,7 @@ import type { Msg } from '../messages/msg.js';
 import { replyError } from './mux-inbox.js';
 import type { Subscription, SubscriptionOptions } from './subscription.js';
 
+/** Options of `nc.requestMany()`; durations in milliseconds. */
 export interface RequestManyOptions {
   /** Stop after this many replies. */
   maxMessages?: number;
@@ -12,6 +13,7 @@ export interface RequestManyOptions {
   maxWait?: number;
   /** Stop when no reply arrived for this long after the previous one. */
   stallTimeout?: number;
+  /** Headers to send with the request. */
   headers?: HeadersInit;
 }
 

@@ -1,7 +1,8 @@
+import { CallbackRunner } from '../async/callback-runner.js';
+import { MsgQueue } from '../async/queue.js';
 import { checkDelay } from '../delays.js';
 import { InFlight } from '../in-flight.js';
 import {
-  CallbackError,
   InvalidOperationError,
   InvalidOptionError,
   SlowConsumerError,
@@ -10,10 +11,12 @@ import {
 } from '../errors.js';
 import type { Msg } from '../messages/msg.js';
 
-/** Default pending limits of a core subscription. */
+/** Default pending message limit of a core subscription. */
 export const DEFAULT_SUB_PENDING_MSGS_LIMIT = 512 * 1024;
+/** Default pending byte limit of a core subscription (128 MiB). */
 export const DEFAULT_SUB_PENDING_BYTES_LIMIT = 128 * 1024 * 1024;
 
+/** Options of `nc.subscribe()`. */
 export interface SubscriptionOptions {
   /** Queue group: each message goes to one member of the group. */
   queue?: string;
@@ -43,18 +46,16 @@ export interface SubscriptionHost {
  * messages (counted in `dropped`) and is reported as a slow consumer, once per episode.
  */
 export class Subscription implements AsyncIterable<Msg> {
+  /** The queue group, or undefined for a plain subscription. */
   readonly queue: string | undefined;
   // Read-only to users through getters: after a reconnect the connection resends
   // `max - delivered` as the remaining auto-unsubscribe count, so a user write would corrupt it.
   private deliveredCount = 0;
   private droppedCount = 0;
   private maxMsgs: number;
-  private pending: Msg[] = [];
-  private head = 0;
-  private bytes = 0;
+  // Unread messages and their payload bytes; readers (nextMsg calls, iterators) served in order.
+  private readonly unread = new MsgQueue<Msg>(true);
   private slow = false;
-  // Readers waiting for a message (nextMsg calls, iterators), served in order.
-  private waiters: ((msg: Msg | null) => void)[] = [];
   private closedFlag = false;
   private closeError: Error | undefined;
   // Callbacks whose promise has not settled yet (a service stopping waits for them).
@@ -63,18 +64,21 @@ export class Subscription implements AsyncIterable<Msg> {
   private resolveClosed!: (err?: Error) => void;
   /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
   readonly closed: Promise<Error | undefined>;
-  private readonly callback: ((msg: Msg) => unknown) | undefined;
+  private readonly callback: CallbackRunner<Msg> | undefined;
   private readonly msgsLimit: number;
   private readonly bytesLimit: number;
 
+  /** @internal Created by `nc.subscribe()`. */
   constructor(
     private readonly host: SubscriptionHost,
+    /** The subscription's id on the connection. */
     readonly sid: number,
+    /** The subject subscribed to (wildcards allowed). */
     readonly subject: string,
     opts: SubscriptionOptions,
   ) {
     this.queue = opts.queue;
-    this.callback = opts.callback;
+    this.callback = opts.callback && new CallbackRunner(opts.callback, host, subject);
     this.maxMsgs = opts.max ?? 0;
     this.msgsLimit = limit(opts.pendingMsgsLimit, DEFAULT_SUB_PENDING_MSGS_LIMIT);
     this.bytesLimit = limit(opts.pendingBytesLimit, DEFAULT_SUB_PENDING_BYTES_LIMIT);
@@ -96,18 +100,22 @@ export class Subscription implements AsyncIterable<Msg> {
     return this.maxMsgs;
   }
 
+  /** Messages received and not read yet. */
   get pendingMsgs(): number {
-    return this.pending.length - this.head;
+    return this.unread.length;
   }
 
+  /** Payload bytes of the messages received and not read yet. */
   get pendingBytes(): number {
-    return this.bytes;
+    return this.unread.bytes;
   }
 
+  /** True once the subscription has ended. */
   get isClosed(): boolean {
     return this.closedFlag;
   }
 
+  /** True while `drain()` runs. */
   get isDraining(): boolean {
     return this.draining;
   }
@@ -122,33 +130,21 @@ export class Subscription implements AsyncIterable<Msg> {
     if (this.closedFlag || this.limitReached) return;
     this.deliveredCount++;
     if (this.callback !== undefined) {
-      try {
-        const r = this.callback(msg);
-        if (r instanceof Promise) this.track(r);
-      } catch (err) {
-        this.callbackFailed(err);
-      }
-      if (this.limitReached) this.host.unsubscribe(this);
-      return;
-    }
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) {
-      waiter(msg);
-    } else if (
-      this.pendingMsgs >= this.msgsLimit ||
-      this.bytes + msg.data.length > this.bytesLimit
-    ) {
-      this.droppedCount++;
-      if (!this.slow) {
-        this.slow = true;
-        this.host.reportError(
-          new SlowConsumerError(this.subject, this.sid, this.pendingMsgs, this.bytes),
-        );
-      }
+      const running = this.callback.run(msg);
+      if (running !== undefined) this.track(running);
     } else {
-      msg.detach();
-      this.pending.push(msg);
-      this.bytes += msg.data.length;
+      const q = this.unread;
+      if (q.hasWaiter) q.push(msg);
+      else if (q.length >= this.msgsLimit || q.bytes + msg.data.length > this.bytesLimit) {
+        this.droppedCount++;
+        if (!this.slow) {
+          this.slow = true;
+          this.host.reportError(new SlowConsumerError(this.subject, this.sid, q.length, q.bytes));
+        }
+      } else {
+        msg.detach();
+        q.push(msg, msg.data.length);
+      }
     }
     if (this.limitReached) this.host.unsubscribe(this);
   }
@@ -163,40 +159,36 @@ export class Subscription implements AsyncIterable<Msg> {
       throw new InvalidOperationError('nextMsg() is not available on a callback subscription');
     checkDelay(timeout, 'nextMsg timeout');
     const msg = this.take();
-    if (msg !== null) return msg;
+    if (msg !== undefined) return msg;
     if (this.closedFlag) throw this.endedError();
     return new Promise<Msg>((resolve, reject) => {
+      // Woken without a message only when the subscription closes.
       const waiter = (m: Msg | null): void => {
         clearTimeout(timer);
         if (m === null) reject(this.endedError());
         else resolve(m);
       };
       const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
+        this.unread.unwait(waiter);
         reject(new TimeoutError(`no message on ${this.subject} within ${timeout} ms`));
       }, timeout);
-      this.waiters.push(waiter);
+      this.unread.wait(waiter);
     });
   }
 
   /** Iterates messages until the subscription closes and its queue is empty. */
-  async *messages(): AsyncGenerator<Msg> {
-    if (this.callback)
-      throw new InvalidOperationError('a callback subscription cannot be iterated');
-    for (;;) {
-      const msg = this.take();
-      if (msg !== null) {
-        yield msg;
-        continue;
-      }
-      if (this.closedFlag) return;
-      const next = await new Promise<Msg | null>((resolve) => this.waiters.push(resolve));
-      if (next === null) return;
-      yield next;
-    }
+  messages(): AsyncGenerator<Msg> {
+    if (this.callback) return this.unread.read({ refused: callbackIterated() });
+    return this.unread.read({
+      // The slow-consumer episode ends when the queue is read empty.
+      taken: (_msg, queued) => {
+        if (queued && this.unread.length === 0) this.slow = false;
+        return true;
+      },
+    });
   }
 
+  /** Same as `messages()`: `for await (const msg of sub)`. */
   [Symbol.asyncIterator](): AsyncIterator<Msg> {
     return this.messages();
   }
@@ -238,9 +230,7 @@ export class Subscription implements AsyncIterable<Msg> {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.closeError = err;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w(null);
+    this.unread.end();
     this.resolveClosed(err);
   }
 
@@ -248,24 +238,14 @@ export class Subscription implements AsyncIterable<Msg> {
     return this.closeError ?? new TimeoutError(`subscription ${this.subject} is closed`);
   }
 
-  private take(): Msg | null {
-    if (this.head === this.pending.length) return null;
-    const msg = this.pending[this.head++];
-    this.bytes -= msg.data.length;
-    if (this.head === this.pending.length) {
-      this.pending = [];
-      this.head = 0;
-      this.slow = false;
-    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.head);
-      this.head = 0;
-    }
+  private take(): Msg | undefined {
+    const msg = this.unread.take();
+    if (msg !== undefined && this.unread.length === 0) this.slow = false;
     return msg;
   }
 
   /** An async callback: a rejection is reported; the connection's drain() waits for it. */
-  private track(work: Promise<unknown>): void {
-    const settled = work.then(undefined, (err: unknown) => this.callbackFailed(err));
+  private track(settled: Promise<unknown>): void {
     this.running.track(settled);
     this.host.callbacks.track(settled);
   }
@@ -277,11 +257,11 @@ export class Subscription implements AsyncIterable<Msg> {
   settle(timeout: number): Promise<boolean> {
     return this.running.settle(timeout);
   }
+}
 
-  private callbackFailed(err: unknown): void {
-    const e = err instanceof Error ? err : new Error(String(err));
-    this.host.reportError(new CallbackError(this.subject, e));
-  }
+/** A subscription with a callback is read by its callback only. */
+function callbackIterated(): InvalidOperationError {
+  return new InvalidOperationError('a callback subscription cannot be iterated');
 }
 
 /** A pending limit as used: -1 (none) becomes Infinity. */

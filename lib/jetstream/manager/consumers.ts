@@ -2,8 +2,8 @@ import {
   ConsumerNotFoundError,
   JetStreamApiError,
   isValidPublishSubject,
-} from '../../core/index.js';
-import { serverAtLeast } from '../../core/server-version.js';
+  serverAtLeast,
+} from '../../core/internal.js';
 import { checkName, type JsApi } from '../api.js';
 import { fromWire, toWire, type ConsumerConfig, type ConsumerInfo } from '../config.js';
 import {
@@ -20,6 +20,7 @@ const CONSUMER_ACTIONS_SINCE = '2.10.0';
 
 /** Consumer administration: `jsm.consumers`. */
 export class ConsumersApi {
+  /** @internal */
   constructor(private readonly api: JsApi) {}
 
   /**

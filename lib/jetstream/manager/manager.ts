@@ -1,4 +1,4 @@
-import type { NatsConnection } from '../../core/index.js';
+import type { NatsConnection } from '../../core/internal.js';
 import { JsApi, type JetStreamOptions } from '../api.js';
 import { fromWire, type AccountInfo } from '../config.js';
 import { ConsumersApi } from './consumers.js';
@@ -11,7 +11,11 @@ export class JetStreamManager {
   /** Consumer administration. */
   readonly consumers: ConsumersApi;
 
-  constructor(readonly api: JsApi) {
+  /** @internal Made by `nc.jetstreamManager()` or `jetstreamManager(nc)`. */
+  constructor(
+    /** @internal The JetStream API requester, shared with the layers above. */
+    readonly api: JsApi,
+  ) {
     this.streams = new StreamsApi(api);
     this.consumers = new ConsumersApi(api);
   }

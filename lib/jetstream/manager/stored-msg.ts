@@ -1,10 +1,13 @@
-import { JetStreamApiError, MsgHeaders, type Msg } from '../../core/index.js';
+import { JetStreamApiError, MsgHeaders, type Msg } from '../../core/internal.js';
 import type { MsgGetWire } from '../wire-types.js';
 
 /** A message read straight from a stream by `jsm.streams.getMessage()`. */
 export interface StoredMsg {
+  /** The subject it was stored under. */
   subject: string;
+  /** Its sequence in the stream. */
   seq: number;
+  /** The payload. */
   data: Uint8Array;
   /** The headers it was published with, or undefined. */
   headers: MsgHeaders | undefined;

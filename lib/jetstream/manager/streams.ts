@@ -1,4 +1,4 @@
-import { StreamNotFoundError } from '../../core/index.js';
+import { StreamNotFoundError } from '../../core/internal.js';
 import { askAgainIfSlow } from '../ask-again-if-slow.js';
 import { checkName, type JsApi } from '../api.js';
 import { fromWire, toWire, type StreamConfig, type StreamInfo } from '../config.js';
@@ -23,13 +23,22 @@ export interface PurgeOptions {
 }
 
 /** Which message `streams.getMessage()` reads. */
-export type MsgRequest = { seq: number } | { lastBySubject: string };
+export type MsgRequest =
+  | {
+      /** The stream sequence of the message. */
+      seq: number;
+    }
+  | {
+      /** A subject: the last message stored on it. */
+      lastBySubject: string;
+    };
 
 /** Stream administration: `jsm.streams`. */
 export class StreamsApi {
   // Whether each stream allows direct get, learnt on the first getMessage().
   private readonly direct = new Map<string, boolean>();
 
+  /** @internal */
   constructor(private readonly api: JsApi) {}
 
   /** Creates a stream (idempotent for an identical config). Rejects with JetStreamApiError. */
@@ -75,7 +84,13 @@ export class StreamsApi {
   }
 
   /** Removes messages; resolves how many were purged. */
-  async purge(name: string, opts: PurgeOptions = {}): Promise<{ purged: number }> {
+  async purge(
+    name: string,
+    opts: PurgeOptions = {},
+  ): Promise<{
+    /** How many messages were removed. */
+    purged: number;
+  }> {
     checkName('stream', name);
     const r = await this.api.request<PurgeResponseWire>(`STREAM.PURGE.${name}`, toWire(opts));
     return { purged: r.purged };

@@ -9,9 +9,9 @@ import {
   connect,
   type ConnectOptions,
   type NatsConnection,
-} from '../../core/index.js';
+} from '../../core/internal.js';
 import { NatsRecord } from '../nats-record.js';
-import '../../jetstream/index.js';
+import '../../jetstream/internal.js';
 import { encodePayload } from '../wire.js';
 import { ReplyRouter } from './reply-router.js';
 
@@ -23,10 +23,15 @@ export interface ClientNatsOptions extends ConnectOptions {
   headers?: Record<string, string>;
 }
 
-type ClientEvents = {
+/** The events of `ClientNats.on()` and the arguments their callbacks get. */
+export type ClientEvents = {
+  /** Connected for the first time, to the server at this URL. */
   connected: (server: string) => void;
+  /** Lost the connection to the server at this URL. */
   disconnected: (server: string) => void;
+  /** Starts reconnect attempt number `attempt` (from 1 since the loss). */
   reconnecting: (attempt: number) => void;
+  /** Connected again, to the server at this URL. */
   reconnected: (server: string) => void;
 };
 

@@ -5,7 +5,7 @@ import {
   type Msg,
   type NatsConnection,
   type Subscription,
-} from '../../core/index.js';
+} from '../../core/internal.js';
 import { decodePayload, hasMore, isStreamEnd, replyRecord } from '../wire.js';
 
 /** What a pending `send()` is told: Nest's `WritePacket` shape. */
@@ -85,7 +85,7 @@ export class ReplyRouter {
     this.routes.delete(token);
     const err = replyError(msg, route.subject);
     if (err !== undefined) {
-      if (err instanceof ServiceError) Object.assign(err, { details: decodePayload(msg.data) });
+      if (err instanceof ServiceError) err.details = decodePayload(msg.data);
       route.deliver({ err, isDisposed: true });
     } else if (isStreamEnd(msg)) {
       route.deliver({ isDisposed: true });

@@ -1,6 +1,6 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { MsgHeaders } from '../../core/index.js';
-import type { JsMsg, JsMsgMetadata } from '../../jetstream/index.js';
+import type { MsgHeaders } from '../../core/internal.js';
+import type { JsMsg, JsMsgMetadata } from '../../jetstream/internal.js';
 
 /**
  * The context of a `@JetStreamHandler`: metadata and manual control. A handler that acks, naks
@@ -11,10 +11,12 @@ export class JetStreamContext extends BaseRpcContext<[JsMsg]> {
     super([msg]);
   }
 
+  /** The subject the message was published to. */
   getSubject(): string {
     return this.args[0].subject;
   }
 
+  /** The message headers, or undefined when it has none. */
   getHeaders(): MsgHeaders | undefined {
     return this.args[0].headers;
   }
@@ -24,10 +26,12 @@ export class JetStreamContext extends BaseRpcContext<[JsMsg]> {
     return this.args[0].metadata;
   }
 
+  /** The raw JetStream message. */
   getMessage(): JsMsg {
     return this.args[0];
   }
 
+  /** Acknowledges the message: it is not delivered again. */
   ack(): void {
     this.args[0].ack();
   }
@@ -37,6 +41,7 @@ export class JetStreamContext extends BaseRpcContext<[JsMsg]> {
     this.args[0].nak(delay);
   }
 
+  /** Stops redelivery (`reason` is sent from nats-server 2.10.4 on). */
   term(reason?: string): void {
     this.args[0].term(reason);
   }

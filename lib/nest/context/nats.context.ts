@@ -1,8 +1,12 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { Msg, MsgHeaders } from '../../core/index.js';
+import type { Msg, MsgHeaders } from '../../core/internal.js';
 
-/** The context of a core NATS message handler: `@Ctx() ctx: NatsContext`. */
-export class NatsContext extends BaseRpcContext<[Msg]> {
+/**
+ * The context of a `@MessagePattern` or `@EventPattern` handler: `@Ctx() ctx: NatsMessageContext`.
+ * Also exported as `NatsContext`; the distinct name keeps it apart from `@nestjs/microservices`'
+ * own `NatsContext`, which compiles in the same place but types `getHeaders()` as `any`.
+ */
+export class NatsMessageContext extends BaseRpcContext<[Msg]> {
   constructor(msg: Msg) {
     super([msg]);
   }
@@ -22,3 +26,8 @@ export class NatsContext extends BaseRpcContext<[Msg]> {
     return this.args[0];
   }
 }
+
+export {
+  /** The first name of {@link NatsMessageContext}, kept for compatibility: the same class. */
+  NatsMessageContext as NatsContext,
+};

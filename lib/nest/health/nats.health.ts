@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { NatsConnection } from '../../core/index.js';
+import { NatsConnection } from '../../core/internal.js';
 
 /**
  * A @nestjs/terminus indicator: up while the injected `NatsConnection` is connected, with the

@@ -1,5 +1,7 @@
+import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
-import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/index.js';
+import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/internal.js';
+import { recordThrown } from './handler-error.js';
 
 /** Marks a handler's extras as a JetStream consumer rather than a core subscription. */
 export const JETSTREAM_HANDLER = 'nestjs-nats:jetstream';
@@ -41,12 +43,19 @@ export interface JetStreamHandlerOptions {
 /**
  * A durable JetStream consumer handler: success acks, a thrown error naks with a growing delay,
  * `TermException` terms, and slow handlers are kept alive with in-progress acks.
+ *
+ * It also installs an interceptor, next to the method, that records what the handler throws
+ * before Nest's exception filters rewrite it, so the `settled` event, the logs and the
+ * dead-letter headers report the original error (see `HandlerError`).
  */
 export function JetStreamHandler(
   subject: string,
   options: JetStreamHandlerOptions,
 ): MethodDecorator {
-  return MessagePattern<string>(subject, {
-    [JETSTREAM_HANDLER]: { ...options, filterSubject: options.filterSubject ?? subject },
-  });
+  return applyDecorators(
+    MessagePattern<string>(subject, {
+      [JETSTREAM_HANDLER]: { ...options, filterSubject: options.filterSubject ?? subject },
+    }),
+    UseInterceptors(recordThrown),
+  );
 }

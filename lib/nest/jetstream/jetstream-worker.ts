@@ -7,40 +7,68 @@ import {
   StreamNotFoundError,
   TimeoutError,
   type NatsConnection,
-} from '../../core/index.js';
+  type InFlight,
+} from '../../core/internal.js';
 import {
   StreamsApi,
   type ConsumerMessages,
   type JetStreamClient,
   type JsMsg,
-} from '../../jetstream/index.js';
+} from '../../jetstream/internal.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
-import type { InFlight } from '../../core/in-flight.js';
 import { decodePayload, toWireError } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
+import {
+  describeError,
+  errorLine,
+  oneLine,
+  originalError,
+  type HandlerError,
+} from './handler-error.js';
 import { isTerminal } from './term.exception.js';
+
+export type { HandlerError } from './handler-error.js';
 
 /** How a message was settled. `manual`: the handler acked, naked or termed it itself. */
 export type SettleOutcome = 'ack' | 'nak' | 'term' | 'dead-letter' | 'manual';
 
 /** Reported after every JetStream message a handler processed. */
 export interface SettledEvent {
+  /** The message's subject. */
   subject: string;
+  /** The stream it was read from. */
   stream: string;
+  /** The durable consumer that delivered it. */
   consumer: string;
+  /** Its sequence in the stream. */
   streamSeq: number;
+  /** How many times it has been delivered, this delivery included. */
   numDelivered: number;
+  /** How it was settled. */
   outcome: SettleOutcome;
   /** The nak delay in ms, for `nak`. */
   delay?: number;
-  error?: unknown;
+  /**
+   * What the handler threw (its original error, not what Nest's exception filters made of it):
+   * set for `nak`, `term` and `dead-letter`, and for `manual` when the handler threw after
+   * settling the message itself.
+   */
+  error?: HandlerError;
 }
 
-/** Where a worker reports: failures, and recoveries worth a warning. */
+/**
+ * Where a worker reports: per-message successes at `debug`; failures that are retried or settled
+ * as declared (nak, term, dead-letter) at `warn`; messages given up without a dead letter, and
+ * the worker's own failures, at `error`.
+ */
 export interface WorkerLog {
-  error(err: unknown): void;
+  debug(text: string): void;
   warn(text: string): void;
+  error(err: unknown): void;
 }
+
+/** How a settled message was reported, beyond its outcome. */
+type Settled = Pick<SettledEvent, 'outcome' | 'delay' | 'error'>;
 
 export const DEFAULT_ACK_WAIT = 30_000;
 
@@ -174,19 +202,22 @@ export class JetStreamWorker {
     // process alive for up to half an ack wait more.
     keepAlive.unref();
     const meta = msg.metadata;
-    let failure: { error: unknown } | undefined;
+    const ctx = new JetStreamContext(msg);
+    let failure: { filtered: unknown; thrown: unknown } | undefined;
     try {
-      const result = await this.handler(decodePayload(msg.data), new JetStreamContext(msg));
+      const result = await this.handler(decodePayload(msg.data), ctx);
       if (isObservable(result))
         await lastValueFrom(result as Observable<unknown>, { defaultValue: undefined });
-    } catch (error) {
-      failure = { error };
+    } catch (filtered) {
+      // Nest's exception filters already turned the error into what a caller would get; the
+      // operator gets the error the handler threw.
+      failure = { filtered, thrown: originalError(ctx, filtered) };
     } finally {
       clearInterval(keepAlive);
     }
-    let event: Pick<SettledEvent, 'outcome' | 'delay' | 'error'>;
+    let event: Settled;
     try {
-      if (failure) event = await this.failed(msg, failure.error);
+      if (failure) event = await this.failed(msg, failure.filtered, failure.thrown);
       else event = msg.isAcked ? { outcome: 'manual' } : (msg.ack(), { outcome: 'ack' });
     } catch (err) {
       // Typically the connection closed while the handler ran past the grace period.
@@ -197,6 +228,8 @@ export class JetStreamWorker {
       );
       return;
     }
+    // Failures were logged as they were settled; a success is one line per message: debug.
+    if (!event.error) this.log.debug(`${event.outcome} ${describeMsg(msg)}`);
     this.onSettled({
       subject: msg.subject,
       stream: meta.stream,
@@ -207,33 +240,55 @@ export class JetStreamWorker {
     });
   }
 
-  private async failed(
-    msg: JsMsg,
-    error: unknown,
-  ): Promise<Pick<SettledEvent, 'outcome' | 'delay' | 'error'>> {
-    if (msg.isAcked) return { outcome: 'manual', error };
-    if (isTerminal(error)) {
+  /**
+   * Settles a message whose handler failed, and logs it once: `filtered` is the error as Nest's
+   * exception filters left it (a `TermException` may be recognised there too), `thrown` the
+   * handler's own.
+   */
+  private async failed(msg: JsMsg, filtered: unknown, thrown: unknown): Promise<Settled> {
+    const error = describeError(thrown);
+    const what = `${describeMsg(msg)}: ${errorLine(error)}`;
+    if (msg.isAcked) {
+      this.log.warn(`manual ${what} (thrown after the handler settled the message itself)`);
+      return { outcome: 'manual', error };
+    }
+    if (isTerminal(filtered) || isTerminal(thrown)) {
       msg.term();
+      this.log.warn(`term ${what}`);
       return { outcome: 'term', error };
     }
     const delivered = msg.metadata.numDelivered;
-    const last = delivered >= (this.opts.maxDeliver ?? DEFAULT_MAX_DELIVER);
-    if (last && this.opts.deadLetterSubject) {
+    const maxDeliver = this.opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
+    const last = delivered >= maxDeliver;
+    const dlq = this.opts.deadLetterSubject;
+    let dlqFailure: unknown;
+    if (last && dlq) {
       try {
-        await this.deadLetter(msg, error, this.opts.deadLetterSubject);
+        await this.deadLetter(msg, error, dlq);
         msg.term();
+        this.log.warn(`dead-letter to ${dlq} ${what}`);
         return { outcome: 'dead-letter', error };
-      } catch (dlqError) {
-        // The server delivers it no more (max deliveries): say where it is left.
-        this.log.error(
-          `could not dead-letter ${msg.metadata.stream}#${msg.metadata.sequence.stream} to ` +
-            `${this.opts.deadLetterSubject}: ${errorText(dlqError)}; it stays in the stream ` +
-            'but is not delivered again',
-        );
+      } catch (err) {
+        dlqFailure = err;
       }
     }
+    // Naked even on the last delivery: the server delivers it no more, but it stays in the
+    // stream (a term would let a work-queue stream delete it).
     const delay = this.retryDelay(delivered);
     msg.nak(delay);
+    if (!last) {
+      this.log.warn(`nak (retry in ${delay} ms) ${what}`);
+    } else {
+      // One line that says what happened and where the message is left.
+      const left =
+        `it was its last allowed delivery (maxDeliver ${maxDeliver}), so it stays in the ` +
+        `stream and is not delivered again. Handler error: ${errorLine(error)}`;
+      this.log.error(
+        dlqFailure === undefined
+          ? `gave up on ${describeMsg(msg)} (no deadLetterSubject): ${left}`
+          : `could not dead-letter ${describeMsg(msg)} to ${dlq}: ${errorText(dlqFailure)}; ${left}`,
+      );
+    }
     return { outcome: 'nak', delay, error };
   }
 
@@ -261,7 +316,7 @@ export class JetStreamWorker {
   }
 
   /** Publishes the failed message with its error to the dead-letter subject (JetStream if a stream takes it). */
-  private async deadLetter(msg: JsMsg, error: unknown, subject: string): Promise<void> {
+  private async deadLetter(msg: JsMsg, error: HandlerError, subject: string): Promise<void> {
     const meta = msg.metadata;
     const headers = new MsgHeaders();
     for (const [name, values] of msg.headers ?? []) {
@@ -276,7 +331,12 @@ export class JetStreamWorker {
     headers.set('Nats-Dead-Letter-Consumer', meta.consumer);
     headers.set('Nats-Dead-Letter-Sequence', String(meta.sequence.stream));
     headers.set('Nats-Dead-Letter-Deliveries', String(meta.numDelivered));
-    headers.set('Nats-Dead-Letter-Error', errorText(error));
+    headers.set('Nats-Dead-Letter-Error', headerValue(error.message));
+    headers.set('Nats-Dead-Letter-Error-Name', headerValue(error.name));
+    // A message dead-lettered before (replayed from a dead-letter stream) may carry an old code.
+    if (error.code !== undefined)
+      headers.set('Nats-Dead-Letter-Error-Code', headerValue(error.code));
+    else headers.delete('Nats-Dead-Letter-Error-Code');
     // Through JetStream (a PubAck proves it is stored) when a stream takes the subject; else a
     // core publish that fails when nobody subscribes (js.publish would wait for an answer that
     // a plain subscriber never sends).
@@ -316,7 +376,21 @@ export class JetStreamWorker {
 }
 
 function errorText(error: unknown): string {
-  return toWireError(error).message.replace(/[\r\n]+/g, ' ');
+  return oneLine(toWireError(error).message);
+}
+
+/** Longest error text put in a dead-letter header: a huge message must not make the publish fail. */
+const MAX_HEADER_TEXT = 4096;
+
+function headerValue(text: string): string {
+  const line = oneLine(text);
+  return line.length <= MAX_HEADER_TEXT ? line : `${line.slice(0, MAX_HEADER_TEXT)}... (truncated)`;
+}
+
+/** `STREAM#seq (subject, delivery n)`, as every per-message log line names a message. */
+function describeMsg(msg: JsMsg): string {
+  const meta = msg.metadata;
+  return `${meta.stream}#${meta.sequence.stream} (${msg.subject}, delivery ${meta.numDelivered})`;
 }
 
 /** The consumer was deleted (409 while pulling) or is missing (found lost after a restart). */

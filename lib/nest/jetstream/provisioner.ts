@@ -1,12 +1,17 @@
-import { ConsumerNotFoundError, NatsError, StreamNotFoundError } from '../../core/index.js';
-import { serverAtLeast } from '../../core/server-version.js';
+import {
+  ConsumerNotFoundError,
+  NatsError,
+  StreamNotFoundError,
+  serverAtLeast,
+} from '../../core/internal.js';
 import {
   ConsumerConfigConflictError,
+  configConflicts,
+  filtersOf,
   type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
-} from '../../jetstream/index.js';
-import { configConflicts, filtersOf } from '../../jetstream/consumer-binding.js';
+} from '../../jetstream/internal.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { DEFAULT_MAX_DELIVER, effectiveAckWait } from './jetstream-worker.js';
 

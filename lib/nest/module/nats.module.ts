@@ -8,14 +8,14 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { connect, NatsConnection, type ConnectOptions } from '../../core/index.js';
+import { connect, NatsConnection, type ConnectOptions } from '../../core/internal.js';
 import {
   JetStreamClient,
   JetStreamManager,
   JsApi,
   type JetStreamOptions,
-} from '../../jetstream/index.js';
-import { BucketNotFoundError, type KvBucket, type KvOptions } from '../../kv/index.js';
+} from '../../jetstream/internal.js';
+import { BucketNotFoundError, type KvBucket, type KvOptions } from '../../kv/internal.js';
 import { getKvToken, NATS_MODULE_OPTIONS } from './nats.tokens.js';
 
 /** Options of `NatsModule.forRoot()`: connect options plus JetStream and KV settings. */
@@ -27,9 +27,11 @@ export interface NatsModuleOptions extends ConnectOptions {
 /** A KV bucket to provide: its name, or bucket options to create it when missing. */
 export type KvBucketDeclaration = string | KvOptions;
 
+/** Options of `NatsModule.forRootAsync()`: the connect options come from `useFactory`. */
 export interface NatsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Providers to inject into `useFactory` (for example `ConfigService`). */
   inject?: InjectionToken[];
+  /** Builds the `NatsModuleOptions` from the `inject`ed providers, in order. */
   useFactory: (...args: never[]) => NatsModuleOptions | Promise<NatsModuleOptions>;
   /** KV buckets to provide; their names must be known up front (they are injection tokens). */
   kv?: KvBucketDeclaration[];
@@ -47,6 +49,10 @@ export class NatsModule implements OnApplicationShutdown {
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
+  /**
+   * Connects with `options` when the app starts (startup fails if it cannot) and opens or
+   * creates the `kv` buckets; `isGlobal` makes the providers global.
+   */
   static forRoot(
     options: NatsModuleOptions & { kv?: KvBucketDeclaration[]; isGlobal?: boolean } = {},
   ): DynamicModule {
@@ -54,6 +60,7 @@ export class NatsModule implements OnApplicationShutdown {
     return NatsModule.build([{ provide: NATS_MODULE_OPTIONS, useValue: rest }], kv, isGlobal, []);
   }
 
+  /** As `forRoot()`, with the connect options built by `useFactory` (e.g. from `ConfigService`). */
   static forRootAsync(options: NatsModuleAsyncOptions): DynamicModule {
     const provider: Provider = {
       provide: NATS_MODULE_OPTIONS,

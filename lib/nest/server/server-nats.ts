@@ -5,13 +5,17 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import { isObservable, type Observable } from 'rxjs';
 import {
   connect,
+  InvalidOptionError,
   MaxPayloadError,
   MsgHeaders,
+  InFlight,
+  settlesWithin,
   type ConnectOptions,
   type Msg,
   type NatsConnection,
+  type Status,
   type Subscription,
-} from '../../core/index.js';
+} from '../../core/internal.js';
 import { NatsContext } from '../context/nats.context.js';
 import {
   ERROR_CODE_HEADER,
@@ -25,9 +29,8 @@ import {
   toWireError,
   unwrapRecord,
 } from '../wire.js';
-import { InFlight, settlesWithin } from '../../core/in-flight.js';
-import { ServiceMsg, type Service, type ServiceConfig } from '../../services/index.js';
-import type { JetStreamOptions, StreamConfig } from '../../jetstream/index.js';
+import { ServiceMsg, type Service, type ServiceConfig } from '../../services/internal.js';
+import type { JetStreamOptions, StreamConfig } from '../../jetstream/internal.js';
 import {
   JETSTREAM_HANDLER,
   type JetStreamHandlerOptions,
@@ -39,8 +42,20 @@ import {
   provisionStreams,
 } from '../jetstream/provisioner.js';
 
-/** Options of `new ServerNats(...)`: connect options plus the transport's own. */
+/**
+ * Options of `new ServerNats(...)`: connect options plus the transport's own, or an existing
+ * `connection` plus the transport's own.
+ */
 export interface ServerNatsOptions extends ConnectOptions {
+  /**
+   * Serve on this open connection instead of opening one: `NatsModule`'s
+   * (`app.get(NatsConnection)` in a hybrid app) or one from your own `connect()`. Its owner
+   * keeps it: `close()` stops only this transport's subscriptions, consumers and service and
+   * leaves the connection open, and the connection's `onError` and other callbacks stay as its
+   * owner set them. Connect options (`servers`, `name`, ...) next to it throw
+   * `InvalidOptionError`.
+   */
+  connection?: NatsConnection;
   /** Queue group for every handler that does not name its own (`extras.queue`). */
   queue?: string;
   /** How long `close()` waits for in-flight handlers before closing anyway. @default 10000 */
@@ -58,6 +73,32 @@ export interface ServerNatsOptions extends ConnectOptions {
 
 /** Where a reply goes: a core message, or a Service API request (which also records stats). */
 type Replyable = Pick<Msg, 'reply' | 'subject' | 'respond'>;
+
+/** The options that are not connect options: the rest goes to `connect()`. */
+function connectOptionsOf(options: ServerNatsOptions): ConnectOptions {
+  const {
+    connection: _c,
+    queue: _q,
+    gracefulShutdownTimeout: _g,
+    streams: _s,
+    jetstream: _j,
+    service: _v,
+    ...connectOptions
+  } = options;
+  return connectOptions;
+}
+
+/** A shared connection was opened with its own options: any set here would be ignored. */
+function refuseConnectOptions(options: ServerNatsOptions): void {
+  const set = Object.entries(connectOptionsOf(options))
+    .filter(([, value]) => value !== undefined)
+    .map(([key]) => key);
+  if (set.length > 0)
+    throw new InvalidOptionError(
+      `ServerNats: 'connection' cannot be combined with connect options (${set.join(', ')}): ` +
+        'the shared connection was opened with its own; set them where it is opened',
+    );
+}
 
 /**
  * Two handlers on one durable would overwrite each other's consumer config and split its
@@ -92,12 +133,18 @@ function endpointName(pattern: string): string {
     .replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
+/** What `ServerNats.status` emits as its connection comes and goes. */
 export type NatsTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
 
-type NatsTransportEvents = {
+/** The events of `ServerNats.on()` and the arguments their callbacks get. */
+export type NatsTransportEvents = {
+  /** Connected for the first time, to the server at this URL. */
   connected: (server: string) => void;
+  /** Lost the connection to the server at this URL. */
   disconnected: (server: string) => void;
+  /** Starts reconnect attempt number `attempt` (from 1 since the loss). */
   reconnecting: (attempt: number) => void;
+  /** Connected again, to the server at this URL. */
   reconnected: (server: string) => void;
   /** A `@JetStreamHandler` settled a message (ack, nak, term, dead-letter, manual). */
   settled: (event: SettledEvent) => void;
@@ -120,34 +167,40 @@ export class ServerNats
   private workers: JetStreamWorker[] = [];
   private readonly defaultStartHook: ServerNats['onProcessingStartHook'];
   private service: Service | undefined;
+  private statusReader: AsyncIterableIterator<Status> | undefined;
 
+  /** Throws `InvalidOptionError` when `connection` comes with connect options. */
   constructor(private readonly options: ServerNatsOptions = {}) {
     super();
     this.defaultStartHook = this.onProcessingStartHook;
+    if (options.connection) refuseConnectOptions(options);
   }
   /** What `console.log()` shows: the connection, never the options (they hold secrets). */
   [inspect.custom](): string {
     return `ServerNats { connection: ${this.nc ? inspect(this.nc) : 'none'} }`;
   }
 
-  /** Connects and subscribes every handler; `callback(err)` when the connection fails. */
+  /**
+   * Connects (unless given a `connection`) and subscribes every handler; `callback(err)` when
+   * the connection or a subscription fails.
+   */
   async listen(callback: (err?: unknown) => void): Promise<void> {
+    const shared = this.options.connection;
     try {
-      const {
-        queue: _q,
-        gracefulShutdownTimeout: _g,
-        streams: _s,
-        jetstream: _j,
-        ...connectOptions
-      } = this.options;
-      this.nc = await connect({
-        ...connectOptions,
-        onError: (err) => {
-          this.log.error(`${err.code}: ${err.message}`);
-          connectOptions.onError?.(err);
-        },
-      });
-      void this.watchStatus(this.nc);
+      if (shared) {
+        this.nc = shared;
+      } else {
+        const connectOptions = connectOptionsOf(this.options);
+        this.nc = await connect({
+          ...connectOptions,
+          onError: (err) => {
+            this.log.error(`${err.code}: ${err.message}`);
+            connectOptions.onError?.(err);
+          },
+        });
+      }
+      this.statusReader = this.nc.status();
+      void this.watchStatus(this.nc, this.statusReader, shared !== undefined);
       await this.startJetStream(this.nc);
       await this.bindHandlers(this.nc);
       // Once listen() resolves the server has our subscriptions: a request sent right after
@@ -159,7 +212,13 @@ export class ServerNats
     } catch (err) {
       const nc = this.nc;
       this.nc = null;
-      await nc?.close();
+      if (shared) {
+        // Not ours to close: undo only what this transport started on it.
+        await settlesWithin(this.stopTaking(), this.options.gracefulShutdownTimeout ?? 10_000);
+        void this.statusReader?.return?.();
+      } else {
+        await nc?.close();
+      }
       callback(err);
     }
   }
@@ -168,7 +227,9 @@ export class ServerNats
    * Stops taking messages, waits for in-flight handlers so their replies go out, then drains
    * and closes the connection; all within `gracefulShutdownTimeout`. Handlers still running
    * then are abandoned: their replies are lost and their JetStream messages, unacked, are
-   * delivered again after the ack wait.
+   * delivered again after the ack wait. A shared `connection` is left open (its owner closes
+   * it): only this transport's subscriptions, consumers and service end, and handlers still
+   * running past the budget can still reply and ack on it.
    */
   async close(): Promise<void> {
     const nc = this.nc;
@@ -178,6 +239,25 @@ export class ServerNats
     // to the connection's drainTimeout (30 s by default).
     const deadline = Date.now() + (this.options.gracefulShutdownTimeout ?? 10_000);
     const left = () => deadline - Date.now();
+    const settled =
+      (await settlesWithin(this.stopTaking(), left())) && (await this.inFlight.settle(left()));
+    if (!settled) this.log.warn(`closing with ${this.inFlight.size} handler(s) still running`);
+    void this.statusReader?.return?.();
+    this.statusReader = undefined;
+    if (nc === this.options.connection) {
+      // The replies just sent are on their way once the server answers a PING.
+      if (settled && !nc.isClosed) await settlesWithin(nc.flush(), Math.max(left(), MIN_DRAIN));
+    } else {
+      // Drain only once nothing runs (it would wait for service handlers, async callbacks): it
+      // is then about one round trip, still kept within budget.
+      const drained = settled && (await settlesWithin(nc.drain(), Math.max(left(), MIN_DRAIN)));
+      if (!drained || !nc.isClosed) await nc.close();
+    }
+    this.emitter.removeAllListeners();
+  }
+
+  /** Stops the consumers, the service and the subscriptions; settles once they are gone. */
+  private stopTaking(): Promise<unknown> {
     for (const w of this.workers) w.stop();
     this.workers = [];
     const service = this.service;
@@ -187,14 +267,7 @@ export class ServerNats
       ...this.subscriptions.map((s) => s.drain()),
     ]);
     this.subscriptions.length = 0;
-    const settled =
-      (await settlesWithin(unsubscribed, left())) && (await this.inFlight.settle(left()));
-    if (!settled) this.log.warn(`closing with ${this.inFlight.size} handler(s) still running`);
-    // Drain only once nothing runs (it would wait for service handlers, async callbacks): it
-    // is then about one round trip, still kept within budget.
-    const drained = settled && (await settlesWithin(nc.drain(), Math.max(left(), MIN_DRAIN)));
-    if (!drained || !nc.isClosed) await nc.close();
-    this.emitter.removeAllListeners();
+    return unsubscribed;
   }
 
   on<K extends keyof NatsTransportEvents>(event: K, callback: NatsTransportEvents[K]): void {
@@ -231,9 +304,10 @@ export class ServerNats
         this.inFlight,
         (e) => this.settled(e),
         {
+          debug: (text) => this.log.debug(`${where}: ${text}`),
+          warn: (text) => this.log.warn(`${where}: ${text}`),
           error: (err) =>
             this.log.error(`${where}: ${err instanceof Error ? err.message : String(err)}`),
-          warn: (text) => this.log.warn(`${where}: ${text}`),
         },
         () => provisionConsumer(jsm, opts),
       );
@@ -242,13 +316,8 @@ export class ServerNats
     }
   }
 
+  /** The worker logged the outcome (see the levels in `WorkerLog`); listeners get the event. */
   private settled(e: SettledEvent): void {
-    const what = `${e.stream}#${e.streamSeq} (${e.subject}, delivery ${e.numDelivered})`;
-    if (e.outcome === 'ack' || e.outcome === 'manual') this.log.verbose?.(`${e.outcome} ${what}`);
-    else
-      this.log.warn(
-        `${e.outcome}${e.delay !== undefined ? ` (retry in ${e.delay} ms)` : ''} ${what}`,
-      );
     this.emitter.emit('settled', e);
   }
 
@@ -573,9 +642,29 @@ export class ServerNats
     });
   }
 
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
+  /**
+   * Mirrors the connection's state in `status()` and the events. On a shared connection this
+   * reader (ended by `close()`) also logs the errors, as the `onError` installed on an own
+   * connection does, and reports the owner closing it under the transport.
+   */
+  private async watchStatus(
+    nc: NatsConnection,
+    reader: AsyncIterableIterator<Status>,
+    shared: boolean,
+  ): Promise<void> {
+    let server = nc.connectedUrl;
+    for await (const s of reader) {
       switch (s.type) {
+        case 'error':
+          if (shared) this.log.error(`${s.error.code}: ${s.error.message}`);
+          break;
+        case 'close':
+          if (shared && this.nc === nc) {
+            this.log.warn('the shared connection closed: the handlers receive no more messages');
+            this._status$.next('disconnected');
+            this.emitter.emit('disconnected', server);
+          }
+          break;
         case 'disconnect':
           this.log.warn(`disconnected from ${s.server}`);
           this._status$.next('disconnected');
@@ -586,6 +675,7 @@ export class ServerNats
           this.emitter.emit('reconnecting', s.attempt);
           break;
         case 'reconnect':
+          server = s.server;
           this.log.log(`reconnected to ${s.server}`);
           this._status$.next('connected');
           this.emitter.emit('reconnected', s.server);

@@ -1,10 +1,14 @@
-import { InvalidOperationError } from '../core/index.js';
+import { InvalidOperationError, MsgQueue, serverAtLeast } from '../core/internal.js';
 import type {
   DeliverPolicy,
   JetStreamClient,
   JsMsg,
   OrderedSubscription,
-} from '../jetstream/index.js';
+} from '../jetstream/internal.js';
+
+// The first release whose last-per-subject consumers move their stream position through the
+// snapshot (nats-server#7005); before it the watch continues from a plain start sequence.
+const SNAPSHOT_SKIP_FIXED_IN = '2.11.7';
 
 /** What a `Watcher` reads and how it turns messages into items. */
 export interface WatchSpec<T> {
@@ -39,17 +43,20 @@ export class Watcher<T> implements AsyncIterable<T> {
   private initialItems = 0;
   private pushed = 0;
   private taken = 0;
-  private items: T[] = [];
-  private head = 0;
+  private readonly items = new MsgQueue<T & object>();
   private stopped = false;
-  private waiter: (() => void) | undefined;
   private oc: OrderedSubscription | undefined;
+  // Continue from a start sequence after a last-per-subject snapshot (servers before 2.11.7).
+  private readonly restartAfterSnapshot: boolean;
   // Stream sequence of the last initial value of a last-per-subject snapshot.
   private snapshotEnd: number | undefined;
   // The snapshot ended before the consumer was known: changes wait for its restart.
   private restartPending = false;
 
   private constructor(private readonly spec: WatchSpec<T>) {
+    this.restartAfterSnapshot =
+      spec.deliverPolicy === 'last_per_subject' &&
+      !serverAtLeast(spec.js.nc, SNAPSHOT_SKIP_FIXED_IN);
     this.initialized = new Promise<number>((resolve, reject) => {
       this.resolveInit = resolve;
       this.rejectInit = reject;
@@ -57,7 +64,7 @@ export class Watcher<T> implements AsyncIterable<T> {
     this.initialized.catch(() => undefined);
   }
 
-  /** Creates the consumer. Rejects with the API error (e.g. StreamNotFoundError). */
+  /** @internal Creates the consumer. Rejects with the API error (e.g. StreamNotFoundError). */
   static async start<T>(spec: WatchSpec<T>): Promise<Watcher<T>> {
     const w = new Watcher(spec);
     // A missing stream fails the consumer at once, while a direct get to it only times out.
@@ -101,7 +108,7 @@ export class Watcher<T> implements AsyncIterable<T> {
     this.oc?.stop();
     if (!this.initDone)
       this.rejectInit(new InvalidOperationError('watch stopped before it was initialized'));
-    this.wake();
+    this.items.end();
   }
 
   /**
@@ -120,28 +127,15 @@ export class Watcher<T> implements AsyncIterable<T> {
     return { [Symbol.asyncIterator]: () => this.iterate(true) };
   }
 
-  private async *iterate(initialOnly: boolean): AsyncGenerator<T> {
-    try {
-      for (;;) {
-        if (initialOnly && this.initDone && this.taken >= this.initialItems) return;
-        if (this.head < this.items.length) yield this.take();
-        else if (this.stopped) return;
-        else await new Promise<void>((resolve) => (this.waiter = resolve));
-      }
-    } finally {
-      if (!initialOnly) this.stop();
-    }
-  }
-
-  private take(): T {
-    this.taken++;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
+  private iterate(initialOnly: boolean): AsyncGenerator<T> {
+    return this.items.read({
+      taken: () => {
+        this.taken++;
+        return true;
+      },
+      done: initialOnly ? () => this.initDone && this.taken >= this.initialItems : undefined,
+      exit: initialOnly ? undefined : () => this.stop(),
+    });
   }
 
   private onMsg(m: JsMsg): void {
@@ -151,15 +145,14 @@ export class Watcher<T> implements AsyncIterable<T> {
     if (this.restartPending && m.metadata.sequence.stream > (this.snapshotEnd ?? 0)) return;
     const item = this.spec.map(m, this.initDone);
     if (item !== undefined) {
-      this.items.push(item);
+      this.items.push(item as T & object);
       this.pushed++;
-      this.wake();
     }
     if (!this.initDone && m.metadata.numPending === 0) {
       this.markInit();
       // Continue from a plain start sequence after a last-per-subject snapshot: some servers
       // can skip the first change after one (see OrderedSubscription.restartAfter).
-      if (this.spec.deliverPolicy === 'last_per_subject') {
+      if (this.restartAfterSnapshot) {
         this.snapshotEnd = m.metadata.sequence.stream;
         if (this.oc) this.oc.restartAfter(this.snapshotEnd);
         else this.restartPending = true; // open() restarts it once the consumer is known
@@ -172,12 +165,6 @@ export class Watcher<T> implements AsyncIterable<T> {
     this.initDone = true;
     this.initialItems = this.pushed;
     this.resolveInit(this.pushed);
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
+    this.items.wake();
   }
 }

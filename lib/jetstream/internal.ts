@@ -1,0 +1,8 @@
+// What the layers above JetStream share with it: the public names, and the helpers that are not
+// part of the public API. Upper layers import JetStream only from here.
+export * from './index.js';
+export { JsApi } from './api.js';
+export { askAgainIfSlow } from './ask-again-if-slow.js';
+export { fromWire, toWire, msToNs, nsToMs } from './config.js';
+export { configConflicts, filtersOf } from './consumer-binding.js';
+export { parseAckSubject, isJsMsg } from './jsmsg.js';
