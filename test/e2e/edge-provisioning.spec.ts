@@ -266,13 +266,15 @@ describe('provisioning', () => {
       @JetStreamHandler('backoff.x', {
         stream: 'BACKOFF',
         durable: 'bo',
-        backoff: [300, 2000],
+        // backoff[0] leaves the in-progress pings (every half of it) room on a loaded machine;
+        // without them the handler, 2.5 backoffs long, would see a redelivery.
+        backoff: [1000, 4000],
         maxDeliver: 3,
         concurrency: 2,
       })
       async handle(@Payload() _p: unknown, @Ctx() ctx: JetStreamContext): Promise<void> {
         deliveries.push(ctx.getMetadata().numDelivered);
-        await sleep(1200);
+        await sleep(2500);
       }
     }
     const { err, app } = await start(C, {});
@@ -280,7 +282,7 @@ describe('provisioning', () => {
     try {
       const info = await jsm.consumers.info('BACKOFF', 'bo');
       await nc.jetstream().publish('backoff.x', '"slow"');
-      await sleep(2000);
+      await sleep(3500);
       expect({ deliveries, serverAckWait: info.config.ackWait }).toEqual({
         deliveries: [1],
         serverAckWait: info.config.ackWait,

@@ -70,6 +70,10 @@ describe(`last-per-subject snapshot on nats-server ${testServerVersion()}`, () =
       if (e.string() === 'after') break;
     }
     expect(seen).toEqual(['15', '16', '17', '18', '19', 'after']);
-    expect(creates.length).toBe(serverAtLeast('2.11.7') ? 1 : 2);
+    // The spy sees the requests on another connection, a little later than the watch acts.
+    const expected = serverAtLeast('2.11.7') ? 1 : 2;
+    await until(() => creates.length >= expected, 5000).catch(() => undefined);
+    await spy.flush();
+    expect(creates.length).toBe(expected);
   });
 });
