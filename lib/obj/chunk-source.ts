@@ -1,4 +1,4 @@
-import { ConsumerNotFoundError } from '../core/internal.js';
+import { ConnectionClosedError, ConsumerNotFoundError } from '../core/internal.js';
 import type {
   ConsumerMessages,
   JetStreamClient,
@@ -96,7 +96,8 @@ export class ChunkSource {
       try {
         return await this.start();
       } catch (err) {
-        if (this.resumes >= MAX_RESUMES) throw err;
+        // A closed connection never comes back: do not keep retrying (and timers) after it.
+        if (this.resumes >= MAX_RESUMES || err instanceof ConnectionClosedError) throw err;
       }
     }
   }

@@ -139,6 +139,27 @@ it('fails pending sends with ConnectionClosedError when the client closes', asyn
   }
 });
 
+it('fails pending sends at once when its connection closes under the client (no timer left)', async () => {
+  const app = await startCalcApp('u', { servers: server.url });
+  const client = new ClientNats({ servers: server.url, timeout: 5000 });
+  try {
+    await client.connect();
+    expect(await firstValueFrom(client.send('calc.sum', [1, 2]))).toBe(3);
+    const pending = firstValueFrom(client.send('calc.slow', 500)).catch((e: unknown) => e);
+    await waitFor(() => seen.slowStartedIn.includes('u'));
+    // Closed without client.close() (as when reconnects are given up): before, the send waited
+    // for its 5 s timeout, a timer that kept the process alive after everything was closed.
+    const started = Date.now();
+    await client.unwrap<NatsConnection>().close();
+    const err = (await pending) as { code?: string };
+    expect(err.code).toBe('CONNECTION_CLOSED');
+    expect(Date.now() - started).toBeLessThan(1000);
+  } finally {
+    await client.close();
+    await app.close();
+  }
+});
+
 it('collapses concurrent connect() calls into one connection', async () => {
   const client = new ClientNats({ servers: server.url });
   try {

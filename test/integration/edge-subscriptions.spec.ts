@@ -10,6 +10,7 @@ import {
 } from '../../lib/core/index.js';
 import { startServer, stopAllServers, type NatsServerHandle } from '../support/index.js';
 import { Connections, serverSubscriptions, take, thrown, waitUntil } from './core-helpers.js';
+import { orHang } from './resilience-helpers.js';
 
 let server: NatsServerHandle;
 const conns = new Connections();
@@ -29,11 +30,6 @@ afterEach(() => conns.closeAll());
 afterAll(stopAllServers);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves 'TIMEOUT' if `p` does not settle within `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'TIMEOUT'> {
-  return Promise.race([p, sleep(ms).then(() => 'TIMEOUT' as const)]);
-}
 
 async function publishN(subject: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) pub.publish(subject, String(i));
@@ -106,8 +102,8 @@ describe('iterators', () => {
     pub.publish('race.iter', 'for-the-iterator');
     await pub.flush();
     await nc.flush();
-    const r = await within(pending, 1000);
-    expect(r === 'TIMEOUT' ? 'iterator hung' : (r.value as Msg).string()).toBe('for-the-iterator');
+    const r = await orHang(pending, 1000);
+    expect(r === 'hang' ? 'iterator hung' : (r.value as Msg).string()).toBe('for-the-iterator');
     s.unsubscribe();
   });
 });

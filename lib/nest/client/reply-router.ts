@@ -1,4 +1,5 @@
 import {
+  ConnectionClosedError,
   ServiceError,
   replyError,
   TimeoutError,
@@ -43,6 +44,9 @@ export class ReplyRouter {
   ) {
     this.prefix = `${nc.newInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (m) => this.route(m) });
+    // The connection closed under the client (reconnects given up, closed through unwrap()):
+    // no reply can come, so the open routes fail now and no timer is left behind.
+    void this.sub.closed.then(() => this.failAll(new ConnectionClosedError('connection closed')));
   }
 
   /**
