@@ -20,9 +20,10 @@ const WARM_UP_MESSAGES = (2 * PENDING_BYTES_LIMIT) / PAYLOAD_BYTES;
 // The measured flood: 200 MiB, 25 times the limit.
 const FLOOD_MESSAGES = (200 * MiB) / PAYLOAD_BYTES;
 const TOTAL = WARM_UP_MESSAGES + FLOOD_MESSAGES;
-// Measured growth is 10-30 MiB (garbage not yet collected, allocator slack); a client that
-// buffered the flood would grow by 200 MiB or more.
-const MAX_RSS_GROWTH = 100 * MiB;
+// Measured growth is 10-30 MiB on Node 20 and up to 115 MiB on Node 24 under CI load (garbage
+// not yet collected, allocator slack: Node 24 collects later and reads into 64 KiB pool slabs);
+// a client that buffered the flood would grow by 200 MiB or more.
+const MAX_RSS_GROWTH = 150 * MiB;
 
 let server: NatsServerHandle;
 const conns = new Connections();
