@@ -191,8 +191,17 @@ describe('server lifecycle', () => {
 describe('startCluster', () => {
   it('forms a 3-node mesh that routes messages', async () => {
     const cluster = await startCluster(3);
+    // A server learns its peers' client URLs as routes form: under load the first INFO may
+    // list two of three, so connect again until the mesh is complete (or 10 s pass).
+    let urls: unknown[] = [];
+    for (let i = 0; i < 50 && urls.length < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 200));
+      const probe = await rawConnect(cluster.servers[0]!.port);
+      urls = (probe.info['connect_urls'] as unknown[] | undefined) ?? [];
+      probe.close();
+    }
+    expect(urls).toHaveLength(3);
     const [a, , c] = await Promise.all(cluster.servers.map((s) => rawConnect(s.port)));
-    expect(a!.info['connect_urls']).toHaveLength(3);
     c!.connect();
     c!.send('SUB routed.subject 1\r\n');
     await c!.waitFor('PONG');
