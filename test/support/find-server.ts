@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { compareVersions } from '../../lib/core/server-version.js';
 import { DEBIAN_SERVER_VERSION, NEWEST_SERVER_VERSION } from './server-versions.js';
 
 // Debian's package installs the binary in /usr/sbin, which is often not on a user's PATH.
@@ -38,16 +39,8 @@ export function cachedServerPath(version: string, env: NodeJS.ProcessEnv = proce
   return join(cacheRoot(env), 'nats-server', version, 'nats-server');
 }
 
-/** Numeric comparison of dotted versions ('2.10.4' > '2.9.10'); a suffix such as -RC is ignored. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((p) => parseInt(p, 10) || 0);
-  const pb = b.split(/[.-]/).map((p) => parseInt(p, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+// The client's own comparison (numbers only; a pre-release counts as its release).
+export { compareVersions };
 
 const versionsByBinary = new Map<string, string>();
 
