@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import * as publicApi from '../../lib/index.js';
 import {
   AuthorizationError,
+  ErrorCode,
   BucketNotFoundError,
   CallbackError,
   ConnectionClosedError,
@@ -206,7 +207,8 @@ async function realObjects(): Promise<Real> {
 function factories(real: Real): Record<string, () => Error> {
   const userError = Object.assign(new Error('the handler failed'), { code: 'E_HANDLER' });
   return {
-    NatsError: () => new NatsError('SOME_CODE', 'something failed', { cause: real.refused }),
+    NatsError: () =>
+      new NatsError(ErrorCode.CONNECTION_ERROR, 'something failed', { cause: real.refused }),
     ConnectionError: () =>
       new ConnectionError('cannot connect', { cause: real.refused.cause ?? real.refused }),
     ConnectionClosedError: () =>

@@ -59,7 +59,7 @@ describe('consume() pulls', () => {
     const cm = c.consume({ expires: 10_000, idleHeartbeat: 200 });
     await sleep(1500);
     expect(cm.missedHeartbeats).toBe(0);
-    expect(batches).toEqual([100]);
+    expect(batches).toEqual([500]); // the default maxMessages, pulled at once
     cm.stop();
   });
 });

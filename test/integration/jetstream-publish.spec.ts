@@ -1,12 +1,16 @@
 // js.publish() against a real JetStream server.
 import {
+  ConnectionClosedError,
   JetStreamApiError,
+  MaxPayloadError,
+  type Msg,
+  NatsError,
   NoRespondersError,
   TimeoutError,
-  type Msg,
 } from '../../lib/core/index.js';
-import { NoStreamForSubjectError } from '../../lib/jetstream/index.js';
-import { JsFixture } from './jetstream-helpers.js';
+import { jetstream, NoStreamForSubjectError } from '../../lib/jetstream/index.js';
+import { itBefore, itSince } from '../support/index.js';
+import { JsFixture, sleep } from './jetstream-helpers.js';
 
 const fx = new JsFixture();
 fx.install();
@@ -129,4 +133,116 @@ describe('js.publish()', () => {
     const err = await rejection(fx.js.publish('silent.subject', 'x', { timeout: 100 }));
     expect(err).toBeInstanceOf(TimeoutError);
   });
+
+  it('a msgId outside the duplicate window is stored again', async () => {
+    const { stream, subj } = await fx.stream({ duplicateWindow: 200 });
+    const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'id' });
+    const dup = await fx.js.publish(`${subj}.a`, '2', { msgId: 'id' });
+    expect(dup).toMatchObject({ seq: a.seq, duplicate: true });
+    await sleep(1200);
+    const b = await fx.js.publish(`${subj}.a`, '3', { msgId: 'id' });
+    expect(b.duplicate).toBe(false);
+    expect(b.seq).toBe(a.seq + 1);
+    expect((await fx.jsm.streams.info(stream)).config.duplicateWindow).toBe(200);
+  });
+
+  it.each([
+    ['stream', { stream: 'WRONG' }, 10060],
+    ['lastSequence', { lastSequence: 99 }, 10071],
+    ['lastMsgId', { lastMsgId: 'nope' }, 10070],
+    ['lastSubjectSequence', { lastSubjectSequence: 99 }, 10071],
+  ])('expect.%s mismatch rejects with JetStreamApiError apiCode', async (_n, expect_, code) => {
+    const { stream, subj } = await fx.stream();
+    await fx.js.publish(`${subj}.a`, 'x', { msgId: 'm1' });
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'y', { expect: expect_ }));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect((err as JetStreamApiError).apiCode).toBe(code);
+    expect((err as JetStreamApiError).status).toBe(400);
+    expect((await fx.jsm.streams.info(stream)).state.messages).toBe(1);
+  });
+
+  it('a payload over max_payload rejects with MaxPayloadError, fast, and sends nothing', async () => {
+    const { stream, subj } = await fx.stream();
+    const big = new Uint8Array(fx.nc.maxPayload + 1);
+    const started = Date.now();
+    const err = await rejection(fx.js.publish(`${subj}.a`, big));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(err).toBeInstanceOf(MaxPayloadError);
+    expect((await fx.jsm.streams.info(stream)).state.messages).toBe(0);
+  });
+
+  it('a message over the stream maxMsgSize rejects with JetStreamApiError 10054', async () => {
+    const { subj } = await fx.stream({ maxMsgSize: 10 });
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'x'.repeat(50)));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect((err as JetStreamApiError).apiCode).toBe(10054);
+  });
+
+  it('a full stream with discard new rejects with a JetStreamApiError', async () => {
+    const { subj } = await fx.stream({ maxMsgs: 1, discard: 'new' });
+    await fx.js.publish(`${subj}.a`, 'x');
+    const err = await rejection(fx.js.publish(`${subj}.a`, 'y'));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect((err as JetStreamApiError).apiCode).toBeGreaterThan(10000);
+  });
+
+  it('no stream for the subject: NoRespondersError within about a second, no timeout', async () => {
+    const started = Date.now();
+    const err = await rejection(fx.js.publish('nobody.listens.here', 'x', { timeout: 10_000 }));
+    expect(err).toBeInstanceOf(NoRespondersError);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('every one of many in-flight publishes settles when the connection closes', async () => {
+    const nc = await fx.connect();
+    const js = jetstream(nc);
+    const { subj } = await fx.stream();
+    const ps = Array.from({ length: 3000 }, (_, i) => js.publish(`${subj}.a`, `${i}`));
+    await nc.close();
+    const results = await Promise.race([
+      Promise.allSettled(ps),
+      sleep(5000).then(() => 'hung' as const),
+    ]);
+    expect(results).not.toBe('hung');
+    const rs = results as PromiseSettledResult<unknown>[];
+    for (const r of rs) {
+      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(NatsError);
+    }
+    expect(
+      rs.some((r) => r.status === 'rejected' && r.reason instanceof ConnectionClosedError),
+    ).toBe(rs.some((r) => r.status === 'rejected'));
+  });
+
+  itBefore(
+    '2.12.0',
+    'headers: msgId and expect together: the duplicate is found first',
+    async () => {
+      const { subj } = await fx.stream();
+      const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(a.seq).toBe(1);
+      // Before 2.12 the duplicate is detected before the expectation is checked.
+      const d = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(d).toMatchObject({ seq: 1, duplicate: true });
+    },
+  );
+
+  itSince(
+    '2.12.0',
+    'headers: msgId and expect together: the expectation is checked first',
+    async () => {
+      const { stream, subj } = await fx.stream();
+      const a = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } });
+      expect(a.seq).toBe(1);
+      // 2.12+ checks the sequence expectation before the duplicate window: a retry that repeats
+      // a now-stale expectation is refused (10071), one that matches is reported as a duplicate.
+      const err = await rejection(
+        fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 0 } }),
+      );
+      expect(err).toBeInstanceOf(JetStreamApiError);
+      expect(err).toMatchObject({ apiCode: 10071, message: 'wrong last sequence: 1' });
+      const d = await fx.js.publish(`${subj}.a`, '1', { msgId: 'x1', expect: { lastSequence: 1 } });
+      expect(d).toMatchObject({ seq: 1, duplicate: true });
+      expect((await fx.jsm.streams.info(stream)).state.messages).toBe(1);
+    },
+  );
 });

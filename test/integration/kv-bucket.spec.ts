@@ -1,5 +1,6 @@
 // KV buckets: creation and its stream configuration, open, delete, status, listing.
 import {
+  FeatureNotSupportedError,
   InvalidOptionError,
   JetStreamApiError,
   StreamNotFoundError,
@@ -73,7 +74,7 @@ describe('js.createKeyValue()', () => {
   itBefore('2.10.0', 'rejects compression before sending, naming nats-server 2.10', async () => {
     const bucket = bucketName();
     const err = await rejection(fx.js.createKeyValue({ bucket, compression: true }));
-    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect(err).toBeInstanceOf(FeatureNotSupportedError);
     expect((err as Error).message).toMatch(/compression needs nats-server 2\.10/);
     await expect(fx.jsm.streams.info(`KV_${bucket}`)).rejects.toThrow(StreamNotFoundError);
   });

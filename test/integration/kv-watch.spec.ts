@@ -1,14 +1,18 @@
 // kv.watch(): initial values, the end-of-initial-values signal, live updates and the options.
 import { InvalidOptionError } from '../../lib/core/index.js';
-import type { KvBucket, KvOptions, KvWatchEntry } from '../../lib/kv/index.js';
-import { JsFixture } from './jetstream-helpers.js';
-import { bucketName, drainInto, until } from './kv-helpers.js';
+import { type KvBucket, type KvOptions, type KvWatchEntry } from '../../lib/kv/index.js';
+import { JsFixture, sleep } from './jetstream-helpers.js';
+import { bucketName, collect, drainInto, until } from './kv-helpers.js';
 
 const fx = new JsFixture();
 fx.install();
 
 const open = (opts: Partial<KvOptions> = {}): Promise<KvBucket> =>
   fx.js.createKeyValue({ bucket: bucketName(), storage: 'memory', history: 10, ...opts });
+
+// A bucket with the server's defaults (history 1) unless `opts` says otherwise.
+const openPlain = (opts: Record<string, unknown> = {}): Promise<KvBucket> =>
+  fx.js.createKeyValue({ bucket: bucketName('a'), storage: 'memory', ...opts });
 
 const show = (e: KvWatchEntry): string =>
   `${e.key}=${e.string()}@${e.revision}${e.operation === 'PUT' ? '' : ':' + e.operation}` +
@@ -274,5 +278,84 @@ describe('kv.watch()', () => {
   it('refuses an idle heartbeat that is not a usable number of ms', async () => {
     const kv = await open();
     await expect(kv.watch({ idleHeartbeat: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it('includeHistory + ignoreDeletes where the last entry is a delete still initializes once', async () => {
+    const kv = await openPlain({ history: 10 });
+    await kv.put('a', '1');
+    await kv.put('a', '2');
+    await kv.delete('a');
+    const w = await kv.watch({ includeHistory: true, ignoreDeletes: true });
+    const n = await Promise.race([w.initialized, sleep(2000).then(() => -1)]);
+    const initial = await collect(w.initialValues());
+    w.stop();
+    expect(n).toBe(2);
+    expect(initial.map((e) => e.string())).toEqual(['1', '2']);
+  });
+
+  it('updatesOnly on a big bucket: initialized at once, only later writes delivered', async () => {
+    const kv = await openPlain();
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => kv.put(`k${i}`, `${i}`)));
+    const w = await kv.watch({ updatesOnly: true });
+    expect(await w.initialized).toBe(0);
+    const got: string[] = [];
+    const done = (async () => {
+      for await (const e of w) {
+        got.push(e.key);
+        if (got.length === 2) break;
+      }
+    })();
+    await kv.put('new1', 'x');
+    await kv.put('k5', 'y');
+    await done;
+    expect(got).toEqual(['new1', 'k5']);
+  });
+
+  it('initialized settles exactly once while writers race the initial values', async () => {
+    const kv = await openPlain({ history: 5 });
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => kv.put(`k${i % 300}`, `${i}`)));
+    const writer = (async () => {
+      for (let i = 0; i < 100; i++) await kv.put(`live${i % 10}`, `${i}`);
+    })();
+    const w = await kv.watch({ includeHistory: true });
+    const entries: { rev: number; upd: boolean }[] = [];
+    const reader = (async () => {
+      for await (const e of w) {
+        entries.push({ rev: e.revision, upd: e.isUpdate });
+        if (e.key === 'live9' && e.string() === '99') break;
+      }
+    })();
+    await writer;
+    await Promise.race([reader, sleep(5000)]);
+    w.stop();
+    const revs = entries.map((e) => e.rev);
+    expect(new Set(revs).size).toBe(revs.length);
+    expect(revs).toEqual([...revs].sort((a, b) => a - b));
+    // isUpdate flips from false to true once, never back.
+    const flips = entries.filter((e, i) => i > 0 && e.upd !== entries[i - 1].upd).length;
+    expect(flips).toBeLessThanOrEqual(1);
+    expect(entries.at(-1)?.upd).toBe(true);
+  });
+
+  it('a last_per_subject watch misses no write made right after its snapshot', async () => {
+    for (let round = 0; round < 5; round++) {
+      const kv = await openPlain();
+      await Promise.all(Array.from({ length: 200 }, (_, i) => kv.put(`k${i}`, `${i}`)));
+      const w = await kv.watch();
+      const keys: string[] = [];
+      const reader = (async () => {
+        for await (const e of w) {
+          keys.push(`${e.key}=${e.string()}`);
+          if (e.key === 'after4') break;
+        }
+      })();
+      for (let i = 0; i < 5; i++) await kv.put(`after${i}`, 'x');
+      await Promise.race([reader, sleep(3000)]);
+      w.stop();
+      const after = keys.filter((k) => k.startsWith('after'));
+      expect(after).toEqual(['after0=x', 'after1=x', 'after2=x', 'after3=x', 'after4=x']);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.length).toBe(205);
+    }
   });
 });

@@ -1,20 +1,22 @@
 // Permission violations from a real nats-server: non-fatal, reported, and scoped to what was denied.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  PermissionViolationError,
-  TimeoutError,
   connect,
   type ConnectOptions,
   type NatsConnection,
   type NatsError,
+  PermissionViolationError,
   type Status,
+  TimeoutError,
 } from '../../lib/core/index.js';
 import {
-  startServer,
-  stopAllServers,
   type NatsServerHandle,
   recordStatus,
+  startServer,
+  stopAllServers,
 } from '../support/index.js';
+import { Connections } from './core-helpers.js';
+import '../../lib/jetstream/index.js';
 
 afterAll(stopAllServers);
 
@@ -193,5 +195,151 @@ describe('permission violations', () => {
     c.nc.publish('other.a', 'still');
     expect((await kept.nextMsg(2000)).string()).toBe('still');
     await stillWorks(c);
+  });
+});
+
+// Permission violations on the request inbox and on iterator subscriptions.
+describe('permission violations on the request inbox and iterator subscriptions', () => {
+  const CONFIG = `
+authorization {
+  users = [
+    { user: "noinbox", password: "pw", permissions: { subscribe: { deny: ["_INBOX.>", "secret.>"] } } }
+    { user: "free", password: "pw" }
+  ]
+}
+`;
+
+  let server: NatsServerHandle;
+  const conns = new Connections();
+  let nc: NatsConnection;
+  let svc: NatsConnection;
+  let errors: NatsError[];
+
+  beforeAll(async () => {
+    server = await startServer({ config: CONFIG });
+  });
+  beforeEach(async () => {
+    errors = [];
+    nc = await conns.connect({
+      servers: server.url,
+      user: 'noinbox',
+      pass: 'pw',
+      onError: (e) => void errors.push(e),
+    });
+    svc = await conns.connect({ servers: server.url, user: 'free', pass: 'pw' });
+  });
+  afterEach(() => conns.closeAll());
+
+  it('fails a request fast with PermissionViolationError when the inbox subscription is denied', async () => {
+    svc.subscribe('perm.svc', { callback: (m) => void m.respond('ok') });
+    await svc.flush();
+    const start = Date.now();
+    const err = await nc.request('perm.svc', 'x', { timeout: 3000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermissionViolationError);
+    expect(Date.now() - start).toBeLessThan(1500);
+    // A second request also fails (a fresh inbox is denied again), without hanging.
+    const err2 = await nc.request('perm.svc', 'x', { timeout: 3000 }).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(PermissionViolationError);
+    expect(nc.isConnected).toBe(true);
+  });
+
+  it('rejects nextMsg() on a denied subscription with the closing PermissionViolationError (as documented)', async () => {
+    const s = nc.subscribe('secret.x');
+    const closedWith = await s.closed;
+    expect(closedWith).toBeInstanceOf(PermissionViolationError);
+    const err = await s.nextMsg(100).catch((e: unknown) => e);
+    // subscription.ts doc: "Rejects with TimeoutError, or with the closing error once the
+    // subscription has ended and nothing is left."
+    expect((err as NatsError).code).toBe('PERMISSIONS_VIOLATION');
+  });
+
+  it('ends a for-await on a denied subscription instead of hanging', async () => {
+    const s = nc.subscribe('secret.y');
+    const run = (async () => {
+      let n = 0;
+      for await (const _ of s) n++;
+      return n;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const out = await Promise.race([
+      run,
+      new Promise((r) => (timer = setTimeout(() => r('hung'), 1500))),
+    ]);
+    clearTimeout(timer);
+    expect(out).toBe(0);
+  });
+});
+
+// Permission violations around JetStream and requests: they fail with the violation, not a timeout.
+describe('permission violations around JetStream and requests', () => {
+  const JS_USERS = `authorization {
+  users: [
+    { user: "nojs", password: "pw", permissions: { publish: { deny: ["$JS.API.>"] } } },
+    { user: "noorders", password: "pw", permissions: { publish: { deny: ["orders.>"] } } },
+    { user: "admin", password: "pw" }
+  ]
+}`;
+
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startServer({ jetstream: true, config: JS_USERS });
+    const admin = await connect({ servers: server.url, user: 'admin', pass: 'pw' });
+    const jsm = await admin.jetstreamManager();
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'], storage: 'memory' });
+    await admin.close();
+  });
+
+  async function as(user: string): Promise<{ nc: NatsConnection; errors: NatsError[] }> {
+    const errors: NatsError[] = [];
+    const nc = await connect({
+      servers: server.url,
+      user,
+      pass: 'pw',
+      onError: (e) => void errors.push(e),
+    });
+    open.push(nc);
+    return { nc, errors };
+  }
+
+  it('js.publish to a stream subject the user may not publish to fails with the violation, not a timeout', async () => {
+    const { nc, errors } = await as('noorders');
+    const started = Date.now();
+    const err = await nc
+      .jetstream()
+      .publish('orders.1', 'x', { timeout: 2000 })
+      .catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(errors.some((e) => e instanceof PermissionViolationError)).toBe(true);
+    expect({ type: (err as Error).constructor.name, fast: took < 1500 }).toEqual({
+      type: 'PermissionViolationError',
+      fast: true,
+    });
+    expect(nc.isConnected).toBe(true);
+  });
+
+  it('jetstreamManager() with the JetStream API denied fails with the violation, not a timeout', async () => {
+    const { nc, errors } = await as('nojs');
+    const started = Date.now();
+    const err = await nc.jetstreamManager({ timeout: 2000 }).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    await sleep(10);
+    expect(errors.some((e) => e instanceof PermissionViolationError)).toBe(true);
+    expect({ type: (err as Error).constructor.name, fast: took < 1500 }).toEqual({
+      type: 'PermissionViolationError',
+      fast: true,
+    });
+    expect(nc.isConnected).toBe(true);
+  });
+
+  it('a denied request does not disturb a concurrent allowed request on the same mux', async () => {
+    const { nc } = await as('noorders');
+    const { nc: admin } = await as('admin');
+    admin.subscribe('svc.ok', { callback: (m) => void m.respond('fine') });
+    await admin.flush();
+    const denied = nc.request('orders.x', '', { timeout: 500 }).catch((e: unknown) => e);
+    const ok = await nc.request('svc.ok', '', { timeout: 2000 });
+    expect(ok.string()).toBe('fine');
+    expect(await denied).toBeInstanceOf(Error);
+    expect(nc.isConnected).toBe(true);
   });
 });

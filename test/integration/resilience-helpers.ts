@@ -1,4 +1,4 @@
-// Shared helpers of the edge-resilience specs (not a spec file).
+// Shared helpers of the resilience specs: reconnect-*, cluster-failover (not a spec file).
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   connect,

@@ -1,4 +1,4 @@
-// Shared app builder and log capture of the edge-jsh-* specs (not a spec file).
+// Shared app builder and log capture of the jetstream-handler-* specs (not a spec file).
 import 'reflect-metadata';
 import { Module, type INestMicroservice, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

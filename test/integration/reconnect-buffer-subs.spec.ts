@@ -1,4 +1,4 @@
-// Edge cases: publishes / subscriptions made while disconnected, reconnect buffer edges.
+// Publishes and subscriptions made while disconnected, and the limits of the reconnect buffer.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReconnectBufferFullError, type Msg } from '../../lib/core/index.js';
 import { startServer, stopAllServers } from '../support/index.js';

@@ -1,4 +1,4 @@
-// ClientNats edge cases: lazy connect racing close(), a connection that gave up, streams cut short.
+// ClientNats: lazy connect racing close(), a connection that gave up, streams cut short.
 import 'reflect-metadata';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

@@ -1,4 +1,4 @@
-// Edge cases: requests, flush/rtt, drain and close across disconnects and initial connects.
+// Requests, flush/rtt, drain and close across disconnects and initial connects.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionClosedError, TimeoutError, connect } from '../../lib/core/index.js';
 import {

@@ -1,4 +1,4 @@
-// Edge cases: NatsHealthIndicator with @nestjs/terminus against a real server.
+// NatsHealthIndicator with @nestjs/terminus against a real server.
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';

@@ -1,4 +1,4 @@
-// Edge cases: secrets and auth failures through the Nest layer.
+// Secrets and auth failures through the Nest layer.
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

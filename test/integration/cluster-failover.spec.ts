@@ -1,4 +1,4 @@
-// Edge cases: failover on a real 3-node cluster.
+// Failover on a real 3-node cluster started fresh for each test.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NoRespondersError, TimeoutError, type NatsConnection } from '../../lib/core/index.js';
 import { startCluster, stopAllServers, type NatsCluster } from '../support/index.js';

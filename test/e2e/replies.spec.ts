@@ -1,27 +1,27 @@
-// Reply edge cases: falsy values, too-large replies, unencodable errors, odd payloads, chained
+// Replies: falsy values, too-large replies, unencodable errors, odd payloads, chained
 // event handlers.
 import 'reflect-metadata';
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   Ctx,
   EventPattern,
   MessagePattern,
+  type MicroserviceOptions,
   Payload,
   RpcException,
-  type MicroserviceOptions,
 } from '@nestjs/microservices';
-import { EMPTY, concat, firstValueFrom, lastValueFrom, of, throwError, toArray } from 'rxjs';
+import { concat, EMPTY, firstValueFrom, lastValueFrom, of, throwError, toArray } from 'rxjs';
 import {
   ClientNats,
+  connect,
+  type NatsConnection,
   NatsContext,
   ServerNats,
   ServiceError,
   TimeoutError,
-  connect,
-  type NatsConnection,
 } from '../../lib/index.js';
-import { startServer, type NatsServerHandle } from '../support/index.js';
+import { type NatsServerHandle, startServer } from '../support/index.js';
 
 const MAX_PAYLOAD = 8192;
 
@@ -434,4 +434,61 @@ describe('events', () => {
       expect(uncaught).toEqual([]);
     },
   );
+});
+
+// Error replies that cannot be encoded must still answer the caller and release the in-flight
+// count.
+describe('error replies that cannot be encoded', () => {
+  @Controller()
+  class LeakController {
+    @MessagePattern('leak.bigint')
+    bigint(): unknown {
+      throw new RpcException({ statusCode: 400, message: 'has bigint', id: 10n });
+    }
+
+    @MessagePattern('leak.ok')
+    ok(): string {
+      return 'ok';
+    }
+  }
+
+  @Module({ controllers: [LeakController] })
+  class LeakModule {}
+
+  let server: NatsServerHandle;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    server = await startServer();
+    nc = await connect({ servers: server.url });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it('an error reply that cannot be encoded does not leave the request counted in flight (app.close() is prompt)', async () => {
+    const app = await NestFactory.createMicroservice<MicroserviceOptions>(LeakModule, {
+      strategy: new ServerNats({ servers: server.url, gracefulShutdownTimeout: 4000 }),
+      logger: false,
+    });
+    await app.listen();
+    const reply = await nc.request('leak.bigint', '', { timeout: 500 }).catch((e: unknown) => e);
+    const okReply = (await nc.request('leak.ok', '')).json();
+    const t0 = Date.now();
+    await app.close();
+    const closeMs = Date.now() - t0;
+    // Expected: an error reply (not a timeout), the app keeps serving, close() does not wait out
+    // gracefulShutdownTimeout for a request that already finished.
+    expect({
+      replyCode: (reply as { code?: string }).code,
+      okReply,
+      closePrompt: closeMs < 1000,
+    }).toEqual({
+      replyCode: 'SERVICE_ERROR',
+      okReply: 'ok',
+      closePrompt: true,
+    });
+  }, 10_000);
 });

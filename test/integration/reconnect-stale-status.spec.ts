@@ -1,4 +1,4 @@
-// Edge cases: stale connections, status events, reconnect attempt semantics.
+// Stale connections, status events and reconnect attempt semantics.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConnectionClosedError,

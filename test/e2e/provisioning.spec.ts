@@ -1,4 +1,4 @@
-// Edge cases: JetStream provisioning done by ServerNats at start-up.
+// JetStream provisioning done by ServerNats at start-up.
 import 'reflect-metadata';
 import { Controller, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

@@ -1,5 +1,5 @@
 // Nest's pipeline (guards, pipes, interceptors, filters), Service API mode and the built-in
-// client's envelope on edge cases.
+// client's envelope, with odd inputs and failures.
 import 'reflect-metadata';
 import {
   BadRequestException,
