@@ -64,7 +64,16 @@ function counter(target: number) {
   return state;
 }
 
-async function pubSub(client: ClientKind, url: string, count: number, size: number) {
+/** How the subscriber of a pub→sub case reads: a callback, or `for await` over the subscription. */
+type SubscriberMode = 'callback' | 'iterator';
+
+async function pubSub(
+  client: ClientKind,
+  url: string,
+  count: number,
+  size: number,
+  mode: SubscriberMode = 'callback',
+) {
   const payload = new Uint8Array(size).fill(0x61);
   const seen = counter(count);
   const describe = () => `${seen.received} of ${count} messages arrived`;
@@ -72,7 +81,8 @@ async function pubSub(client: ClientKind, url: string, count: number, size: numb
     const { connect } = await loadOurs();
     const sub = await connect({ servers: url });
     const pub = await connect({ servers: url });
-    sub.subscribe(PUB_SUBJECT, { callback: () => seen.count() });
+    if (mode === 'callback') sub.subscribe(PUB_SUBJECT, { callback: () => seen.count() });
+    else void readAll(sub.subscribe(PUB_SUBJECT), count, seen.count);
     await sub.flush();
     const start = now();
     for (let i = 0; i < count; i++) {
@@ -89,11 +99,13 @@ async function pubSub(client: ClientKind, url: string, count: number, size: numb
   const { connect } = await loadNatsJs();
   const sub = await connect({ servers: url });
   const pub = await connect({ servers: url });
-  sub.subscribe(PUB_SUBJECT, {
-    callback: (err) => {
-      if (err === null) seen.count();
-    },
-  });
+  if (mode === 'callback') {
+    sub.subscribe(PUB_SUBJECT, {
+      callback: (err) => {
+        if (err === null) seen.count();
+      },
+    });
+  } else void readAll(sub.subscribe(PUB_SUBJECT), count, seen.count);
   await sub.flush();
   const start = now();
   for (let i = 0; i < count; i++) {
@@ -105,6 +117,15 @@ async function pubSub(client: ClientKind, url: string, count: number, size: numb
   sampleRss();
   await Promise.all([pub.close(), sub.close()]);
   return { rate: msgsPerSec };
+}
+
+/** Reads `count` messages with `for await`, counting each (the same loop for both clients). */
+async function readAll(messages: AsyncIterable<unknown>, count: number, onMsg: () => void) {
+  let n = 0;
+  for await (const _ of messages) {
+    onMsg();
+    if (++n === count) break;
+  }
 }
 
 // ---- request / reply ----------------------------------------------------------------------
@@ -218,6 +239,22 @@ const cases: BenchCase[] = [
       },
     ],
     run: (client, url) => pubSub(client, url, 500_000, 128),
+  },
+  {
+    id: 'pubsub-128-iter',
+    description:
+      'The same 500,000 × 128 B, read by the subscriber with `for await` over the subscription ' +
+      'instead of a callback.',
+    metrics: [
+      {
+        key: 'rate',
+        label: 'pub→sub 128 B, for await',
+        unit: 'msgs/s',
+        better: 'higher',
+        target: { ratio: 2 },
+      },
+    ],
+    run: (client, url) => pubSub(client, url, 500_000, 128, 'iterator'),
   },
   {
     id: 'req-seq',

@@ -1,5 +1,5 @@
-import type { BenchCase, BenchGroup, ClientKind, Figures } from '../types.js';
-import { withJetStream } from '../jetstream-server.js';
+import type { BenchCase, BenchGroup, ClientKind, Figures, MetricSpec } from '../types.js';
+import { withJetStream, type JetStreamServer } from '../jetstream-server.js';
 import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../measure.js';
 
 // JetStream publish and pull consume, ours (lib/jetstream) against nats.js (@nats-io/jetstream).
@@ -29,8 +29,18 @@ interface JsDriver {
   addDurable(stream: string, durable: string): Promise<void>;
   /** Unacknowledged plus undelivered messages of the durable, as the server counts them. */
   outstanding(stream: string, durable: string): Promise<number>;
-  /** Consumes continuously, acking each message, until `count` were acked; then stops. */
-  consumeAll(stream: string, durable: string, count: number, onMsg: () => void): Promise<void>;
+  /**
+   * Consumes continuously, acking each message, until `count` were acked; then stops. `tuned`
+   * pulls `CONSUME_MAX` ahead and iterates; otherwise consume() runs at the client's defaults
+   * with a callback, as most applications use it.
+   */
+  consumeAll(
+    stream: string,
+    durable: string,
+    count: number,
+    tuned: boolean,
+    onMsg: () => void,
+  ): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -56,8 +66,23 @@ async function ourDriver(url: string): Promise<JsDriver> {
       const info = await jsm.consumers.info(stream, durable);
       return info.numAckPending + info.numPending;
     },
-    consumeAll: async (stream, durable, count, onMsg) => {
+    consumeAll: async (stream, durable, count, tuned, onMsg) => {
       const consumer = await js.consumers.get(stream, durable);
+      if (!tuned) {
+        let acked = 0;
+        let done!: () => void;
+        const finished = new Promise<void>((r) => (done = r));
+        const messages = consumer.consume({
+          callback: (m) => {
+            m.ack();
+            onMsg();
+            if (++acked === count) done();
+          },
+        });
+        await finished;
+        messages.stop();
+        return;
+      }
       const messages = consumer.consume({ maxMessages: CONSUME_MAX });
       let acked = 0;
       for await (const m of messages) {
@@ -94,8 +119,23 @@ async function natsJsDriver(url: string): Promise<JsDriver> {
       const info = await jsm.consumers.info(stream, durable);
       return info.num_ack_pending + info.num_pending;
     },
-    consumeAll: async (stream, durable, count, onMsg) => {
+    consumeAll: async (stream, durable, count, tuned, onMsg) => {
       const consumer = await js.consumers.get(stream, durable);
+      if (!tuned) {
+        let acked = 0;
+        let done!: () => void;
+        const finished = new Promise<void>((r) => (done = r));
+        const messages = await consumer.consume({
+          callback: (m) => {
+            m.ack();
+            onMsg();
+            if (++acked === count) done();
+          },
+        });
+        await finished;
+        await messages.stop();
+        return;
+      }
       const messages = await consumer.consume({ max_messages: CONSUME_MAX });
       let acked = 0;
       for await (const m of messages) {
@@ -115,16 +155,17 @@ async function withStream(
   client: ClientKind,
   url: string,
   id: string,
-  work: (d: JsDriver, stream: string, subject: string) => Promise<Figures>,
+  work: (d: JsDriver, stream: string, subject: string, server: JetStreamServer) => Promise<Figures>,
 ): Promise<Figures> {
-  return withJetStream(url, async (jsUrl) => {
+  return withJetStream(url, async (server) => {
+    const jsUrl = server.url;
     const d = client === 'ours' ? await ourDriver(jsUrl) : await natsJsDriver(jsUrl);
     const tag = `${id.replace(/-/g, '_')}_${client}_${process.pid}_${Date.now()}`;
     const stream = `BENCH_${tag}`;
     const subject = `bench.js.${tag}`;
     try {
       await d.addStream(stream, subject);
-      const figures = await work(d, stream, subject);
+      const figures = await work(d, stream, subject, server);
       await d.deleteStream(stream);
       return figures;
     } finally {
@@ -187,8 +228,9 @@ function windowedPublish(client: ClientKind, url: string): Promise<Figures> {
   });
 }
 
-function consumeAck(client: ClientKind, url: string): Promise<Figures> {
-  return withStream(client, url, 'js-consume', async (d, stream, subject) => {
+function consumeAck(client: ClientKind, url: string, tuned: boolean): Promise<Figures> {
+  const id = tuned ? 'js-consume' : 'js-consume-defaults';
+  return withStream(client, url, id, async (d, stream, subject, server) => {
     // Prefill (not timed) with the same client's windowed publish.
     const payload = new Uint8Array(PAYLOAD_SIZE).fill(0x61);
     await publishWindowed(d, subject, payload, CONSUME_COUNT, WINDOW);
@@ -197,14 +239,16 @@ function consumeAck(client: ClientKind, url: string): Promise<Figures> {
     const onMsg = (): void => {
       if ((++seen & RSS_SAMPLE_MASK) === 0) sampleRss();
     };
+    const serverCpuBefore = server.cpuMs();
     const start = now();
     await within(
-      d.consumeAll(stream, 'bench', CONSUME_COUNT, onMsg),
+      d.consumeAll(stream, 'bench', CONSUME_COUNT, tuned, onMsg),
       PHASE_TIMEOUT,
       () => `${seen} of ${CONSUME_COUNT} messages consumed`,
     );
     await d.flush(); // every ack is on the server
     const msgsPerSec = rate(CONSUME_COUNT, start);
+    const serverCpuAfter = server.cpuMs();
     sampleRss();
     // Check the books: the server saw every message delivered and acknowledged.
     let left = await d.outstanding(stream, 'bench');
@@ -213,9 +257,20 @@ function consumeAck(client: ClientKind, url: string): Promise<Figures> {
       left = await d.outstanding(stream, 'bench');
     }
     if (left > 0) throw new Error(`${left} messages not acknowledged after consuming`);
-    return { rate: msgsPerSec };
+    const figures: Figures = { rate: msgsPerSec };
+    if (serverCpuBefore !== undefined && serverCpuAfter !== undefined)
+      figures.serverCpu = ((serverCpuAfter - serverCpuBefore) * 1000) / CONSUME_COUNT;
+    return figures;
   });
 }
+
+/** nats-server's CPU time per consumed message: what each client's pulls and acks cost it. */
+const SERVER_CPU_METRIC: MetricSpec = {
+  key: 'serverCpu',
+  label: 'nats-server CPU per message',
+  unit: 'µs',
+  better: 'lower',
+};
 
 const cases: BenchCase[] = [
   {
@@ -269,8 +324,27 @@ const cases: BenchCase[] = [
         better: 'higher',
         target: { ratio: 1.5 },
       },
+      SERVER_CPU_METRIC,
     ],
-    run: consumeAck,
+    run: (client, url) => consumeAck(client, url, true),
+  },
+  {
+    id: 'js-consume-defaults',
+    description:
+      `The same ${CONSUME_COUNT.toLocaleString('en')} messages read with each client's ` +
+      'consume() at its default options and a callback that acks each one (how most ' +
+      'applications consume); timed and checked the same way.',
+    metrics: [
+      {
+        key: 'rate',
+        label: 'JS consume + ack, defaults',
+        unit: 'msgs/s',
+        better: 'higher',
+        target: { ratio: 1.5 },
+      },
+      SERVER_CPU_METRIC,
+    ],
+    run: (client, url) => consumeAck(client, url, false),
   },
 ];
 

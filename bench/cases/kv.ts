@@ -56,7 +56,7 @@ async function workload(ops: KvOps, window: number): Promise<Figures> {
 
 async function runKv(client: ClientKind, url: string, window: number): Promise<Figures> {
   const bucket = `bench_kv_${process.pid}`;
-  return withJetStream(url, async (jsUrl) => {
+  return withJetStream(url, async ({ url: jsUrl }) => {
     if (client === 'ours') {
       const { connect } = await loadOurs();
       const nc = await connect({ servers: jsUrl });

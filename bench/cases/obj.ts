@@ -49,7 +49,7 @@ async function workload(ops: ObjOps): Promise<Figures> {
 
 async function runObj(client: ClientKind, url: string): Promise<Figures> {
   const bucket = `bench_obj_${process.pid}`;
-  return withJetStream(url, async (jsUrl) => {
+  return withJetStream(url, async ({ url: jsUrl }) => {
     if (client === 'ours') {
       const { connect } = await loadOurs();
       const nc = await connect({ servers: jsUrl });

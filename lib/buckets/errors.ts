@@ -1,4 +1,11 @@
-import { JetStreamApiError, NatsError, NoRespondersError, TimeoutError } from '../core/internal.js';
+import {
+  ErrorCode,
+  JetStreamApiError,
+  JsApiCode,
+  NatsError,
+  NoRespondersError,
+  TimeoutError,
+} from '../core/internal.js';
 import { askAgainIfSlow, type StreamsApi } from '../jetstream/internal.js';
 
 /** A KV bucket or object store name is not `[A-Za-z0-9_-]+`. */
@@ -8,7 +15,7 @@ export class InvalidBucketNameError extends NatsError {
     readonly bucket: string,
   ) {
     super(
-      'INVALID_BUCKET_NAME',
+      ErrorCode.INVALID_BUCKET_NAME,
       `invalid bucket name ${JSON.stringify(bucket)}: use only A-Z, a-z, 0-9, '_' and '-'`,
     );
   }
@@ -20,13 +27,18 @@ export class BucketNotFoundError extends JetStreamApiError {
     /** The name of the missing bucket or store. */
     readonly bucket: string,
   ) {
-    super(`bucket ${JSON.stringify(bucket)} not found`, 10059, 404, 'BUCKET_NOT_FOUND');
+    super(
+      `bucket ${JSON.stringify(bucket)} not found`,
+      JsApiCode.STREAM_NOT_FOUND,
+      404,
+      ErrorCode.BUCKET_NOT_FOUND,
+    );
   }
 }
 
 /** Maps a stream-not-found error of the bucket's stream to `BucketNotFoundError`. */
 export function bucketNotFound(err: unknown, bucket: string): unknown {
-  return err instanceof JetStreamApiError && err.apiCode === 10059
+  return err instanceof JetStreamApiError && err.apiCode === JsApiCode.STREAM_NOT_FOUND
     ? new BucketNotFoundError(bucket)
     : err;
 }

@@ -1,7 +1,7 @@
 import {
-  InvalidOptionError,
   JetStreamApiError,
-  serverAtLeast,
+  JsApiCode,
+  requireServer,
   type NatsConnection,
 } from '../core/internal.js';
 import {
@@ -17,7 +17,6 @@ import { InvalidBucketNameError, bucketNotFound } from './errors.js';
 /** `StreamConfig` plus the 2.10+ `compression` member the JetStream layer does not type yet. */
 export type StreamConfigExt = StreamConfig & { compression?: 's2' | 'none' };
 
-const ERR_STREAM_NAME_IN_USE = 10058;
 const BUCKET_RE = /^[A-Za-z0-9_-]+$/;
 
 /** Throws `InvalidBucketNameError` unless `name` matches `[A-Za-z0-9_-]+`. */
@@ -25,13 +24,12 @@ export function validateBucketName(name: string): void {
   if (typeof name !== 'string' || !BUCKET_RE.test(name)) throw new InvalidBucketNameError(name);
 }
 
-/** The `compression` setting of a bucket's stream; only servers 2.10+ know it. */
+/**
+ * The `compression` setting of a bucket's stream; only servers 2.10+ know it, so an older one
+ * gets `FeatureNotSupportedError`, as a stream's `compression` does.
+ */
 export function s2Compression(nc: NatsConnection): 's2' {
-  if (!serverAtLeast(nc, '2.10.0')) {
-    throw new InvalidOptionError(
-      `compression needs nats-server 2.10 or newer (connected to ${nc.info.version})`,
-    );
-  }
+  requireServer(nc, '2.10.0', 'compression');
   return 's2';
 }
 
@@ -44,7 +42,8 @@ export async function putBucketStream(
   try {
     return await streams.add(config);
   } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.apiCode === ERR_STREAM_NAME_IN_USE)) throw err;
+    if (!(err instanceof JetStreamApiError && err.apiCode === JsApiCode.STREAM_NAME_IN_USE))
+      throw err;
     return await streams.update(config.name, config);
   }
 }

@@ -5,6 +5,7 @@ import type {
   JsMsg,
   OrderedSubscription,
 } from '../jetstream/internal.js';
+import { bucketNotFound } from './errors.js';
 
 // The first release whose last-per-subject consumers move their stream position through the
 // snapshot (nats-server#7005); before it the watch continues from a plain start sequence.
@@ -13,6 +14,8 @@ const SNAPSHOT_SKIP_FIXED_IN = '2.11.7';
 /** What a `Watcher` reads and how it turns messages into items. */
 export interface WatchSpec<T> {
   js: JetStreamClient;
+  /** The bucket's name, for `BucketNotFoundError`. */
+  bucket: string;
   stream: string;
   /** The full subject filter of the consumer. */
   filter: string;
@@ -64,8 +67,19 @@ export class Watcher<T> implements AsyncIterable<T> {
     this.initialized.catch(() => undefined);
   }
 
-  /** @internal Creates the consumer. Rejects with the API error (e.g. StreamNotFoundError). */
+  /**
+   * @internal Creates the consumer. Rejects with `BucketNotFoundError` when the bucket's stream
+   * is missing, else with the API error.
+   */
   static async start<T>(spec: WatchSpec<T>): Promise<Watcher<T>> {
+    try {
+      return await Watcher.create(spec);
+    } catch (err) {
+      throw bucketNotFound(err, spec.bucket);
+    }
+  }
+
+  private static async create<T>(spec: WatchSpec<T>): Promise<Watcher<T>> {
     const w = new Watcher(spec);
     // A missing stream fails the consumer at once, while a direct get to it only times out.
     const emptiness = spec.updatesOnly ? Promise.resolve(true) : spec.isEmpty();

@@ -1,13 +1,16 @@
-import type { Msg } from './messages/msg.js';
+import { ErrorCode, JsApiCode } from './error-codes.js';
+
+export { ErrorCode, JsApiCode } from './error-codes.js';
+
 /**
  * Every error this library throws or rejects with is a `NatsError` with a stable string `code`,
  * so callers can branch on `err.code` (or `instanceof`) without parsing messages.
  */
 export class NatsError extends Error {
-  /** A stable, machine-readable identifier such as `TIMEOUT` or `NO_RESPONDERS`. */
-  readonly code: string;
+  /** A stable, machine-readable identifier from `ErrorCode`, such as `TIMEOUT` or `NO_RESPONDERS`. */
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -49,28 +52,28 @@ function errorJson(err: Error, depth: number): Record<string, unknown> {
 /** The socket could not be opened or was lost, or the server sent a fatal `-ERR`. */
 export class ConnectionError extends NatsError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('CONNECTION_ERROR', message, options);
+    super(ErrorCode.CONNECTION_ERROR, message, options);
   }
 }
 
 /** The operation needs an open connection, but it is closed. */
 export class ConnectionClosedError extends NatsError {
   constructor(message = 'connection closed', options?: { cause?: unknown }) {
-    super('CONNECTION_CLOSED', message, options);
+    super(ErrorCode.CONNECTION_CLOSED, message, options);
   }
 }
 
 /** The connection is draining and takes no new subscriptions or publishes. */
 export class ConnectionDrainingError extends NatsError {
   constructor(message = 'connection is draining') {
-    super('CONNECTION_DRAINING', message);
+    super(ErrorCode.CONNECTION_DRAINING, message);
   }
 }
 
 /** The server refused the credentials (`Authorization Violation`, expired or revoked). */
 export class AuthorizationError extends NatsError {
   constructor(message: string) {
-    super('AUTHORIZATION_VIOLATION', message);
+    super(ErrorCode.AUTHORIZATION_VIOLATION, message);
   }
 }
 
@@ -89,7 +92,7 @@ export class PermissionViolationError extends NatsError {
     subject: string,
     queue?: string,
   ) {
-    super('PERMISSIONS_VIOLATION', message);
+    super(ErrorCode.PERMISSIONS_VIOLATION, message);
     this.operation = operation;
     this.subject = subject;
     this.queue = queue;
@@ -99,14 +102,14 @@ export class PermissionViolationError extends NatsError {
 /** The server sent bytes that do not follow the protocol, or an unexpected `-ERR`. */
 export class ProtocolError extends NatsError {
   constructor(message: string) {
-    super('PROTOCOL_ERROR', message);
+    super(ErrorCode.PROTOCOL_ERROR, message);
   }
 }
 
 /** An operation did not complete within its timeout. */
 export class TimeoutError extends NatsError {
   constructor(message = 'timeout') {
-    super('TIMEOUT', message);
+    super(ErrorCode.TIMEOUT, message);
   }
 }
 
@@ -116,7 +119,7 @@ export class NoRespondersError extends NatsError {
   readonly subject: string;
 
   constructor(subject: string) {
-    super('NO_RESPONDERS', `no responders for ${subject}`);
+    super(ErrorCode.NO_RESPONDERS, `no responders for ${subject}`);
     this.subject = subject;
   }
 }
@@ -124,21 +127,21 @@ export class NoRespondersError extends NatsError {
 /** A subject, queue group or reply subject is not valid for the operation. */
 export class InvalidSubjectError extends NatsError {
   constructor(message: string) {
-    super('INVALID_SUBJECT', message);
+    super(ErrorCode.INVALID_SUBJECT, message);
   }
 }
 
 /** The operation is not available on this object (for example `nextMsg()` on a callback subscription). */
 export class InvalidOperationError extends NatsError {
   constructor(message: string) {
-    super('INVALID_OPERATION', message);
+    super(ErrorCode.INVALID_OPERATION, message);
   }
 }
 
 /** An option or argument is not valid. */
 export class InvalidOptionError extends NatsError {
   constructor(message: string) {
-    super('INVALID_OPTION', message);
+    super(ErrorCode.INVALID_OPTION, message);
   }
 }
 
@@ -146,7 +149,7 @@ export class InvalidOptionError extends NatsError {
 export class MaxPayloadError extends NatsError {
   constructor(size: number, max: number) {
     super(
-      'MAX_PAYLOAD_EXCEEDED',
+      ErrorCode.MAX_PAYLOAD_EXCEEDED,
       `message size ${size} exceeds the server's max_payload of ${max} bytes`,
     );
   }
@@ -161,7 +164,7 @@ export class SlowConsumerError extends NatsError {
 
   constructor(subject: string, sid: number, pendingMsgs: number, pendingBytes: number) {
     super(
-      'SLOW_CONSUMER',
+      ErrorCode.SLOW_CONSUMER,
       `slow consumer on ${subject} (sid ${sid}): dropping messages, ${pendingMsgs} msgs / ${pendingBytes} bytes pending`,
     );
     this.subject = subject;
@@ -172,16 +175,20 @@ export class SlowConsumerError extends NatsError {
 /** A subscription callback threw or rejected; reported through `onError` and `status()`. */
 export class CallbackError extends NatsError {
   constructor(subject: string, cause: Error) {
-    super('CALLBACK_ERROR', `subscription callback for ${subject} threw: ${cause.message}`, {
-      cause,
-    });
+    super(
+      ErrorCode.CALLBACK_ERROR,
+      `subscription callback for ${subject} threw: ${cause.message}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
 /** `respond()` was called on a message that has no reply subject. */
 export class NoReplySubjectError extends NatsError {
   constructor() {
-    super('NO_REPLY_SUBJECT', 'message has no reply subject to respond to');
+    super(ErrorCode.NO_REPLY_SUBJECT, 'message has no reply subject to respond to');
   }
 }
 
@@ -189,7 +196,7 @@ export class NoReplySubjectError extends NatsError {
 export class ReconnectBufferFullError extends NatsError {
   constructor(limit: number) {
     super(
-      'RECONNECT_BUFFER_FULL',
+      ErrorCode.RECONNECT_BUFFER_FULL,
       `reconnect buffer is full (${limit} bytes); publish refused while disconnected`,
     );
   }
@@ -209,7 +216,7 @@ export class FeatureNotSupportedError extends NatsError {
 
   constructor(feature: string, minVersion: string, serverVersion: string) {
     super(
-      'FEATURE_NOT_SUPPORTED',
+      ErrorCode.FEATURE_NOT_SUPPORTED,
       `${feature} needs nats-server ${minVersion} or newer (connected to ${serverVersion})`,
     );
     this.feature = feature;
@@ -220,12 +227,20 @@ export class FeatureNotSupportedError extends NatsError {
 
 /** The JetStream API answered with an error. */
 export class JetStreamApiError extends NatsError {
-  /** The server's `err_code` (for example 10059 for "stream not found"). */
+  /**
+   * The server's `err_code`, named in `JsApiCode` (`JsApiCode.STREAM_NOT_FOUND` is 10059); 0 when
+   * the error came from a status reply rather than the API.
+   */
   readonly apiCode: number;
   /** The HTTP-like `code` of the API error (400, 404, 503...). */
   readonly status: number;
 
-  constructor(message: string, apiCode: number, status: number, code = 'JETSTREAM_API_ERROR') {
+  constructor(
+    message: string,
+    apiCode: number,
+    status: number,
+    code: ErrorCode = ErrorCode.JETSTREAM_API_ERROR,
+  ) {
     super(code, message);
     this.apiCode = apiCode;
     this.status = status;
@@ -234,48 +249,22 @@ export class JetStreamApiError extends NatsError {
 
 /** The stream does not exist. */
 export class StreamNotFoundError extends JetStreamApiError {
-  constructor(message = 'stream not found', apiCode = 10059, status = 404) {
-    super(message, apiCode, status, 'STREAM_NOT_FOUND');
+  constructor(
+    message = 'stream not found',
+    apiCode: number = JsApiCode.STREAM_NOT_FOUND,
+    status = 404,
+  ) {
+    super(message, apiCode, status, ErrorCode.STREAM_NOT_FOUND);
   }
 }
 
 /** The consumer does not exist. */
 export class ConsumerNotFoundError extends JetStreamApiError {
-  constructor(message = 'consumer not found', apiCode = 10014, status = 404) {
-    super(message, apiCode, status, 'CONSUMER_NOT_FOUND');
-  }
-}
-
-/** The header of a Service API error reply that carries the description. */
-export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
-/** The header of a Service API error reply that carries the numeric code. */
-export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
-
-/** A service answered with `Nats-Service-Error` / `Nats-Service-Error-Code` headers. */
-export class ServiceError extends NatsError {
-  /** The numeric code from `Nats-Service-Error-Code`. */
-  readonly serviceCode: number;
-  /** The text from `Nats-Service-Error`. */
-  readonly description: string;
-  /**
-   * The decoded body of the error reply, set by `ClientNats` (the Nest client): the JSON object a
-   * nestjs-nats handler answers with (`{ statusCode, message, ... }`), any other JSON value, the
-   * text of a body that is not JSON, `undefined` for an empty body. Plain data, so the error
-   * stays safe to log. Not set on errors from `nc.request()` (read `msg` there).
-   */
-  declare details?: unknown;
-  // Private, so neither JSON.stringify nor util.inspect walk from the error into the connection.
-  readonly #msg: Msg | undefined;
-
-  constructor(serviceCode: number, description: string, msg?: Msg) {
-    super('SERVICE_ERROR', `service error ${serviceCode}: ${description}`);
-    this.serviceCode = serviceCode;
-    this.description = description;
-    this.#msg = msg;
-  }
-
-  /** The reply message that carried the error (its body often has details). */
-  get msg(): Msg | undefined {
-    return this.#msg;
+  constructor(
+    message = 'consumer not found',
+    apiCode: number = JsApiCode.CONSUMER_NOT_FOUND,
+    status = 404,
+  ) {
+    super(message, apiCode, status, ErrorCode.CONSUMER_NOT_FOUND);
   }
 }

@@ -21,6 +21,7 @@ export type { Status } from './status.js';
 export type { ServerInfo } from './protocol/handshake.js';
 export type { ServerVersion } from './server-version.js';
 export * from './errors.js';
+export * from './service-error.js';
 
 /** Default pending message limit of a JetStream push subscription. */
 export const DEFAULT_JS_SUB_PENDING_MSGS_LIMIT = 512 * 1024;

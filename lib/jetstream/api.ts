@@ -3,6 +3,7 @@ import {
   ConsumerNotFoundError,
   InvalidOptionError,
   JetStreamApiError,
+  JsApiCode,
   NoRespondersError,
   StreamNotFoundError,
   type Msg,
@@ -28,15 +29,12 @@ export class JetStreamNotAvailableError extends NoRespondersError {
   }
 }
 
-const ERR_STREAM_NOT_FOUND = 10059;
-const ERR_CONSUMER_NOT_FOUND = 10014;
-
 /** The typed error for an API `error` member: stream/consumer not found, or a JetStreamApiError. */
 export function apiError(err: ApiErrorWire): JetStreamApiError {
   const apiCode = err.err_code ?? 0;
   const description = err.description ?? `JetStream API error ${err.code}`;
-  if (apiCode === ERR_STREAM_NOT_FOUND) return new StreamNotFoundError(description);
-  if (apiCode === ERR_CONSUMER_NOT_FOUND) return new ConsumerNotFoundError(description);
+  if (apiCode === JsApiCode.STREAM_NOT_FOUND) return new StreamNotFoundError(description);
+  if (apiCode === JsApiCode.CONSUMER_NOT_FOUND) return new ConsumerNotFoundError(description);
   return new JetStreamApiError(description, apiCode, err.code);
 }
 

@@ -1,6 +1,6 @@
 import { InvalidOptionError, nuid, type NatsConnection } from '../core/internal.js';
 import { JsApi, type JetStreamOptions } from './api.js';
-import type { ConsumerConfig } from './config.js';
+import type { ConsumerConfig } from './consumer-config.js';
 import { bindOrCreate } from './consumer-binding.js';
 import { ConsumersApi } from './manager/consumers.js';
 import { StreamsApi } from './manager/streams.js';

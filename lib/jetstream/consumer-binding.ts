@@ -1,12 +1,11 @@
-import { ConsumerNotFoundError, JetStreamApiError } from '../core/internal.js';
-import type { ConsumerConfig, ConsumerInfo } from './config.js';
-import type { ConsumersApi } from './manager/consumers.js';
+import {
+  ConsumerNotFoundError,
+  ErrorCode,
+  JetStreamApiError,
+  JsApiCode,
+} from '../core/internal.js';
+import type { ConsumerConfig, ConsumerInfo } from './consumer-config.js';
 import type { StreamsApi } from './manager/streams.js';
-
-/** The server's `err_code` for "consumer already exists" (a create that would change one). */
-export const ERR_CONSUMER_ALREADY_EXISTS = 10148;
-/** The server's `err_code` for "consumer does not exist" (an update of a missing one). */
-export const ERR_CONSUMER_DOES_NOT_EXIST = 10149;
 
 /** One field where an asked-for consumer config differs from the existing consumer's. */
 export interface ConsumerConflict {
@@ -41,9 +40,9 @@ export class ConsumerConfigConflictError extends JetStreamApiError {
       : 'the server reports a difference in a field left to its default';
     super(
       `consumer ${stream}/${consumer} exists with a different config (left unchanged): ${detail}`,
-      ERR_CONSUMER_ALREADY_EXISTS,
+      JsApiCode.CONSUMER_ALREADY_EXISTS,
       400,
-      'CONSUMER_CONFIG_CONFLICT',
+      ErrorCode.CONSUMER_CONFIG_CONFLICT,
     );
     this.fields = conflicts.map((c) => c.field);
   }
@@ -158,12 +157,21 @@ export async function checkBinding(
 }
 
 /**
+ * What binding uses of `jsm.consumers` (`ConsumersApi`, which imports this file for the conflict
+ * check, so it is named by its shape here).
+ */
+export interface ConsumerAdmin {
+  info(stream: string, name: string): Promise<ConsumerInfo>;
+  add(stream: string, config: ConsumerConfig): Promise<ConsumerInfo>;
+}
+
+/**
  * The info of consumer `name` when it exists and agrees with `wanted` (it is never changed),
  * undefined when it does not exist. Rejects with `ConsumerConfigConflictError` when it
  * disagrees, `StreamNotFoundError` when the stream is missing.
  */
 export async function existingConsumer(
-  admin: ConsumersApi,
+  admin: ConsumerAdmin,
   streams: StreamsApi,
   stream: string,
   name: string,
@@ -185,7 +193,7 @@ export async function existingConsumer(
  * it from `wanted`. A create that races another client's is settled by binding to theirs.
  */
 export async function bindOrCreate(
-  admin: ConsumersApi,
+  admin: ConsumerAdmin,
   streams: StreamsApi,
   stream: string,
   name: string,

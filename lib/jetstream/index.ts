@@ -24,9 +24,6 @@ export type {
   RetentionPolicy,
   StorageType,
   DiscardPolicy,
-  AckPolicy,
-  DeliverPolicy,
-  ReplayPolicy,
   StreamSource,
   SubjectTransform,
   StreamConfig,
@@ -34,11 +31,15 @@ export type {
   PeerInfo,
   ClusterInfo,
   StreamInfo,
+} from './stream-config.js';
+export type {
+  AckPolicy,
+  DeliverPolicy,
+  ReplayPolicy,
   ConsumerConfig,
   SequenceInfo,
   ConsumerInfo,
-  AccountLimits,
-  AccountInfo,
-} from './config.js';
+} from './consumer-config.js';
+export type { AccountLimits, AccountInfo } from './manager/manager.js';
 export { OrderedSubscription } from './ordered.js';
 export type { OrderedOptions } from './ordered.js';

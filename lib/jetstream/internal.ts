@@ -3,6 +3,6 @@
 export * from './index.js';
 export { JsApi } from './api.js';
 export { askAgainIfSlow } from './ask-again-if-slow.js';
-export { fromWire, toWire, msToNs, nsToMs } from './config.js';
+export { fromWire, toWire, msToNs, nsToMs } from './wire-convert.js';
 export { configConflicts, filtersOf } from './consumer-binding.js';
 export { parseAckSubject, isJsMsg } from './jsmsg.js';

@@ -7,7 +7,7 @@ import {
   type Msg,
   type NatsConnection,
 } from '../core/internal.js';
-import { msToNs } from './config.js';
+import { msToNs } from './wire-convert.js';
 
 /** What the ack subject of a JetStream message tells about it. */
 export interface JsMsgMetadata {

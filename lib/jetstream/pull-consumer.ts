@@ -1,6 +1,6 @@
 import { ConsumerNotFoundError, StreamNotFoundError } from '../core/internal.js';
 import type { JsApi } from './api.js';
-import type { ConsumerInfo } from './config.js';
+import type { ConsumerInfo } from './consumer-config.js';
 import { ConsumerMessages, type ConsumeOptions } from './consume.js';
 import { fetchBatch, type FetchOptions } from './fetch.js';
 import type { JsMsg } from './jsmsg.js';

@@ -1,6 +1,6 @@
 import { ConsumerNotFoundError, JetStreamApiError, type Msg } from '../core/internal.js';
 import { isJsMsg } from './jsmsg.js';
-import { msToNs } from './config.js';
+import { msToNs } from './wire-convert.js';
 import type { PullRequestWire } from './wire-types.js';
 
 /** How a status message on a pull inbox affects the pull. */
@@ -70,8 +70,11 @@ export function pullRequest(
   return req;
 }
 
-/** Bytes a delivered message counts against `max_bytes`. */
+/**
+ * Bytes a delivered message counts against `max_bytes`, as nats-server counts them: subject,
+ * reply and the header block as stored, in bytes, plus the payload.
+ */
 export function msgSize(msg: Msg): number {
-  const h = msg.hasHeaders ? (msg.headers?.encode().length ?? 0) : 0;
-  return msg.subject.length + msg.reply.length + h + msg.data.length;
+  const subject = Buffer.byteLength(msg.subject) + Buffer.byteLength(msg.reply);
+  return subject + msg.headerBytes + msg.data.length;
 }

@@ -6,13 +6,14 @@ import {
   DEFAULT_JS_SUB_PENDING_MSGS_LIMIT,
   InvalidOptionError,
   JetStreamApiError,
+  JsApiCode,
   TimeoutError,
   internalsOf,
   type Msg,
   type Subscription,
 } from '../core/internal.js';
 import type { JsApi } from './api.js';
-import type { ConsumerConfig, ConsumerInfo, DeliverPolicy } from './config.js';
+import type { ConsumerConfig, ConsumerInfo, DeliverPolicy } from './consumer-config.js';
 import { checkBinding } from './consumer-binding.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
@@ -190,7 +191,7 @@ export async function pushSubscribe(
   if (existing?.pushBound && !existing.config.deliverGroup)
     throw new JetStreamApiError(
       `consumer ${durable} is already bound to a subscription (use a queue to share it)`,
-      10105,
+      JsApiCode.CONSUMER_ALREADY_BOUND,
       400,
     );
   // Binding never changes the consumer: what it was asked for must be what it has.

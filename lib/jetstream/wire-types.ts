@@ -1,5 +1,6 @@
 // The server's JSON as it travels: snake_case names, durations in nanoseconds, timestamps as
-// RFC 3339 strings. Public code never sees these; see config.ts for the camelCase forms.
+// RFC 3339 strings. Public code never sees these; see stream-config.ts and consumer-config.ts for
+// the camelCase forms, and wire-convert.ts for the conversion.
 
 /** The `error` member of a failed API response. */
 export interface ApiErrorWire {

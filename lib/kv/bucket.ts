@@ -1,10 +1,16 @@
 import {
   Watcher,
   bucketNotFound,
+  bucketStreamInfo,
   explainUnanswered,
   unlessBucketGone,
 } from '../buckets/internal.js';
-import { InvalidOptionError, JetStreamApiError, type HeadersInit } from '../core/internal.js';
+import {
+  InvalidOptionError,
+  JetStreamApiError,
+  JsApiCode,
+  type HeadersInit,
+} from '../core/internal.js';
 import {
   StreamsApi,
   type JetStreamClient,
@@ -215,37 +221,30 @@ export class KvBucket {
     const start = opts.resumeFromRevision;
     const policy = opts.includeHistory ? 'all' : opts.updatesOnly ? 'new' : 'last_per_subject';
     const prefixLen = this.keyPrefix.length;
-    try {
-      return await Watcher.start<KvWatchEntry>({
-        js: this.js,
-        stream: this.streamName,
-        filter,
-        deliverPolicy: start !== undefined ? 'by_start_sequence' : policy,
-        optStartSeq: start,
-        headersOnly: opts.metaOnly,
-        updatesOnly: opts.updatesOnly,
-        idleHeartbeat: opts.idleHeartbeat,
-        map: (m, isUpdate) => {
-          const e = entryFromJsMsg(this.bucket, prefixLen, m, isUpdate);
-          return opts.ignoreDeletes && e.operation !== 'PUT' ? undefined : e;
-        },
-        isEmpty: async () => {
-          const last = await this.read(filter.slice(prefixLen));
-          return last === null || (start !== undefined && last.revision < start);
-        },
-      });
-    } catch (err) {
-      throw bucketNotFound(err, this.bucket);
-    }
+    return Watcher.start<KvWatchEntry>({
+      js: this.js,
+      bucket: this.bucket,
+      stream: this.streamName,
+      filter,
+      deliverPolicy: start !== undefined ? 'by_start_sequence' : policy,
+      optStartSeq: start,
+      headersOnly: opts.metaOnly,
+      updatesOnly: opts.updatesOnly,
+      idleHeartbeat: opts.idleHeartbeat,
+      map: (m, isUpdate) => {
+        const e = entryFromJsMsg(this.bucket, prefixLen, m, isUpdate);
+        return opts.ignoreDeletes && e.operation !== 'PUT' ? undefined : e;
+      },
+      isEmpty: async () => {
+        const last = await this.read(filter.slice(prefixLen));
+        return last === null || (start !== undefined && last.revision < start);
+      },
+    });
   }
 
   /** The bucket's configuration and size. Rejects with `BucketNotFoundError`. */
   async status(): Promise<KvStatus> {
-    try {
-      return kvStatus(this.bucket, await this.streams.info(this.streamName));
-    } catch (err) {
-      throw bucketNotFound(err, this.bucket);
-    }
+    return kvStatus(this.bucket, await bucketStreamInfo(this.js, this.bucket, kvStreamName));
   }
 
   /** The latest message on a key or filter, or a revision of a key; markers included. */
@@ -281,7 +280,8 @@ export class KvBucket {
         );
         e = entryFromMsgGet(this.bucket, this.keyPrefix.length, r.message);
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.apiCode === 10037) return null;
+        if (err instanceof JetStreamApiError && err.apiCode === JsApiCode.NO_MESSAGE_FOUND)
+          return null;
         throw bucketNotFound(err, this.bucket);
       }
     }

@@ -10,8 +10,9 @@ const TWO_MINUTES = 2 * 60 * 1000;
 export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
 
 /**
- * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`, or
- * `InvalidOptionError` for a history outside 1..64 or compression on a server older than 2.10.
+ * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`,
+ * `InvalidOptionError` for a history outside 1..64, or `FeatureNotSupportedError` for compression
+ * on a server older than 2.10.
  */
 export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfigExt {
   const b = opts.bucket;

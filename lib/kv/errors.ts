@@ -1,4 +1,4 @@
-import { JetStreamApiError, NatsError } from '../core/internal.js';
+import { ErrorCode, JetStreamApiError, JsApiCode, NatsError } from '../core/internal.js';
 
 /** A key (or a watch/keys filter) breaks the naming rules; `reason` says which. */
 export class InvalidKeyError extends NatsError {
@@ -7,7 +7,7 @@ export class InvalidKeyError extends NatsError {
     readonly key: string,
     reason: string,
   ) {
-    super('INVALID_KEY', `invalid key ${JSON.stringify(key)}: ${reason}`);
+    super(ErrorCode.INVALID_KEY, `invalid key ${JSON.stringify(key)}: ${reason}`);
   }
 }
 
@@ -18,7 +18,7 @@ export class KeyExistsError extends JetStreamApiError {
     readonly key: string,
     apiCode: number,
   ) {
-    super(`key ${JSON.stringify(key)} already exists`, apiCode, 400, 'KEY_EXISTS');
+    super(`key ${JSON.stringify(key)} already exists`, apiCode, 400, ErrorCode.KEY_EXISTS);
   }
 }
 
@@ -33,11 +33,15 @@ export class WrongLastRevisionError extends JetStreamApiError {
     message: string,
     apiCode: number,
   ) {
-    super(`key ${JSON.stringify(key)}: ${message}`, apiCode, 400, 'WRONG_LAST_REVISION');
+    super(`key ${JSON.stringify(key)}: ${message}`, apiCode, 400, ErrorCode.WRONG_LAST_REVISION);
   }
 }
 
 /** The server's "wrong last sequence" codes: 10071, and 10164 on 2.11+ for a missing subject. */
 export function isWrongLastSequence(err: unknown): err is JetStreamApiError {
-  return err instanceof JetStreamApiError && (err.apiCode === 10071 || err.apiCode === 10164);
+  return (
+    err instanceof JetStreamApiError &&
+    (err.apiCode === JsApiCode.WRONG_LAST_SEQUENCE ||
+      err.apiCode === JsApiCode.WRONG_LAST_SEQUENCE_CONSTANT)
+  );
 }

@@ -6,7 +6,7 @@ import type { ObjectStoreOptions, ObjectStoreStatus } from './types.js';
 
 /**
  * The backing stream's configuration for a store (ADR-20). Throws `InvalidBucketNameError`, or
- * `InvalidOptionError` for compression on a server older than 2.10.
+ * `FeatureNotSupportedError` for compression on a server older than 2.10.
  */
 export function objStreamConfig(opts: ObjectStoreOptions, nc: NatsConnection): StreamConfigExt {
   const b = opts.bucket;

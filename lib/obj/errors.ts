@@ -1,4 +1,4 @@
-import { JetStreamApiError, NatsError } from '../core/internal.js';
+import { ErrorCode, JetStreamApiError, JsApiCode, NatsError } from '../core/internal.js';
 
 /** The object does not exist in the store (or is deleted). */
 export class ObjectNotFoundError extends NatsError {
@@ -8,7 +8,10 @@ export class ObjectNotFoundError extends NatsError {
     /** The name of the missing object. */
     readonly objectName: string,
   ) {
-    super('OBJECT_NOT_FOUND', `object ${JSON.stringify(objectName)} not found in ${bucket}`);
+    super(
+      ErrorCode.OBJECT_NOT_FOUND,
+      `object ${JSON.stringify(objectName)} not found in ${bucket}`,
+    );
   }
 }
 
@@ -23,7 +26,7 @@ export class DigestMismatchError extends NatsError {
     readonly actual: string,
   ) {
     super(
-      'DIGEST_MISMATCH',
+      ErrorCode.DIGEST_MISMATCH,
       `object ${JSON.stringify(objectName)} is corrupt: expected ${expected}, read ${actual}`,
     );
   }
@@ -35,7 +38,12 @@ export class StoreSealedError extends JetStreamApiError {
     /** The sealed store's name. */
     readonly bucket: string,
   ) {
-    super(`object store ${JSON.stringify(bucket)} is sealed`, 10109, 400, 'STORE_SEALED');
+    super(
+      `object store ${JSON.stringify(bucket)} is sealed`,
+      JsApiCode.STREAM_SEALED,
+      400,
+      ErrorCode.STORE_SEALED,
+    );
   }
 }
 
@@ -47,7 +55,10 @@ export class ObjectExistsError extends NatsError {
     /** The name that is taken. */
     readonly objectName: string,
   ) {
-    super('OBJECT_EXISTS', `object ${JSON.stringify(objectName)} already exists in ${bucket}`);
+    super(
+      ErrorCode.OBJECT_EXISTS,
+      `object ${JSON.stringify(objectName)} already exists in ${bucket}`,
+    );
   }
 }
 
@@ -57,20 +68,20 @@ export class ObjectExistsError extends NatsError {
  */
 export class InvalidLinkError extends NatsError {
   constructor(message: string) {
-    super('INVALID_LINK', message);
+    super(ErrorCode.INVALID_LINK, message);
   }
 }
 
 /** An object name is empty, or the object metadata is not valid. */
 export class InvalidObjectNameError extends NatsError {
   constructor(name: string) {
-    super('INVALID_OBJECT_NAME', `invalid object name ${JSON.stringify(name)}`);
+    super(ErrorCode.INVALID_OBJECT_NAME, `invalid object name ${JSON.stringify(name)}`);
   }
 }
 
 /** Maps the server's "sealed stream" refusal (10109) to `StoreSealedError`. */
 export function sealedError(err: unknown, bucket: string): unknown {
-  return err instanceof JetStreamApiError && err.apiCode === 10109
+  return err instanceof JetStreamApiError && err.apiCode === JsApiCode.STREAM_SEALED
     ? new StoreSealedError(bucket)
     : err;
 }

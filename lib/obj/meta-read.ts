@@ -1,4 +1,4 @@
-import { JetStreamApiError } from '../core/internal.js';
+import { JetStreamApiError, JsApiCode } from '../core/internal.js';
 import type { JetStreamClient } from '../jetstream/internal.js';
 import { parseTime } from '../buckets/internal.js';
 import type { ObjectInfoWire } from './info.js';
@@ -48,7 +48,7 @@ export async function readLastMeta(
       time: parseTime(r.message.time),
     };
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.apiCode === 10037) return null;
+    if (err instanceof JetStreamApiError && err.apiCode === JsApiCode.NO_MESSAGE_FOUND) return null;
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { StreamsApi, type JetStreamClient } from '../jetstream/internal.js';
 import {
   Watcher,
   bucketNotFound,
+  bucketStreamInfo,
   explainUnanswered,
   unlessBucketGone,
   validateBucketName,
@@ -230,22 +231,19 @@ export class ObjectStore {
   async watch(opts: ObjectWatchOptions = {}): Promise<ObjectWatcher> {
     const filter = `${this.metaPrefix}>`;
     const policy = opts.includeHistory ? 'all' : opts.updatesOnly ? 'new' : 'last_per_subject';
-    try {
-      return await Watcher.start<ObjectInfo>({
-        js: this.js,
-        stream: this.streamName,
-        filter,
-        deliverPolicy: policy,
-        updatesOnly: opts.updatesOnly,
-        map: (m) => {
-          const info = fromInfoWire(m.json<ObjectInfoWire>(), m.metadata.timestamp, m.seq);
-          return opts.ignoreDeletes && info.deleted ? undefined : info;
-        },
-        isEmpty: async () => (await this.lastMeta(filter)) === null,
-      });
-    } catch (err) {
-      throw bucketNotFound(err, this.bucket);
-    }
+    return Watcher.start<ObjectInfo>({
+      js: this.js,
+      bucket: this.bucket,
+      stream: this.streamName,
+      filter,
+      deliverPolicy: policy,
+      updatesOnly: opts.updatesOnly,
+      map: (m) => {
+        const info = fromInfoWire(m.json<ObjectInfoWire>(), m.metadata.timestamp, m.seq);
+        return opts.ignoreDeletes && info.deleted ? undefined : info;
+      },
+      isEmpty: async () => (await this.lastMeta(filter)) === null,
+    });
   }
 
   /** Seals the store: no more writes or deletes, ever. Resolves the new status. */
@@ -259,11 +257,7 @@ export class ObjectStore {
 
   /** The store's configuration and size. Rejects with `BucketNotFoundError`. */
   async status(): Promise<ObjectStoreStatus> {
-    try {
-      return objStatus(this.bucket, await this.streams.info(this.streamName));
-    } catch (err) {
-      throw bucketNotFound(err, this.bucket);
-    }
+    return objStatus(this.bucket, await bucketStreamInfo(this.js, this.bucket, objStreamName));
   }
 
   private async addLink(name: string, link: { bucket: string; name?: string }) {

@@ -2,10 +2,11 @@ import {
   InvalidOptionError,
   MsgHeaders,
   MsgView,
+  SERVICE_ERROR_CODE_HEADER,
+  SERVICE_ERROR_HEADER,
   type Msg,
   type PublishOptions,
 } from '../core/internal.js';
-import { ServiceErrorCodeHeader, ServiceErrorHeader } from './types.js';
 
 /** @internal What a request reports to the endpoint that received it. */
 export interface RequestRecorder {
@@ -79,8 +80,8 @@ export class ServiceMsg extends MsgView {
     if (opts?.headers) {
       for (const [name, values] of MsgHeaders.from(opts.headers)) headers.set(name, values);
     }
-    headers.set(ServiceErrorHeader, folded);
-    headers.set(ServiceErrorCodeHeader, String(code));
+    headers.set(SERVICE_ERROR_HEADER, folded);
+    headers.set(SERVICE_ERROR_CODE_HEADER, String(code));
     const pressure = this.respond(data, { headers });
     this.recorder.error(`${code}:${description}`, this.generation);
     return pressure;

@@ -1,4 +1,4 @@
-// Extra certificates for the TLS edge cases: expired, not yet valid, DNS-only, another host.
+// Extra certificates for the TLS failure modes in tls.spec.ts: expired, not yet valid, DNS-only.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

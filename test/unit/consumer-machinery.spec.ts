@@ -1,7 +1,7 @@
 // The pieces every consumer kind shares: the queued async iterator, the idle-heartbeat monitor and
 // the callback-error reporter (lib/core/async).
 import { jest } from '@jest/globals';
-import { CallbackError, type NatsError } from '../../lib/core/index.js';
+import { CallbackError, InvalidOperationError, type NatsError } from '../../lib/core/index.js';
 import { CallbackRunner, IdleMonitor, MsgQueue } from '../../lib/core/internal.js';
 
 describe('MsgQueue', () => {
@@ -55,8 +55,9 @@ describe('MsgQueue', () => {
   it('refuses to be read when told to, without running exit', async () => {
     const q = new MsgQueue<string>();
     let exited = 0;
-    const it = q.read({ refused: new TypeError('no'), exit: () => exited++ });
-    await expect(it.next()).rejects.toThrow('no');
+    const refused = new InvalidOperationError('no');
+    const it = q.read({ refused, exit: () => exited++ });
+    await expect(it.next()).rejects.toBe(refused);
     expect(exited).toBe(0);
   });
 

@@ -28,7 +28,7 @@ export class MsgQueue<T extends object | string> {
   // Readers waiting for an item; null asks them to look at the queue's state again.
   private waiters: ((item: T | null) => void)[] = [];
   private ended = false;
-  private endError: Error | undefined;
+  private error: Error | undefined;
 
   /** `sized`: the queue keeps the size given to each `push()` and counts them in `bytes`. */
   constructor(sized = false) {
@@ -52,6 +52,11 @@ export class MsgQueue<T extends object | string> {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** The error the queue ended with, if any. */
+  get endError(): Error | undefined {
+    return this.error;
   }
 
   /** Hands `item` to the first waiting reader, or queues it. Returns true when it was queued. */
@@ -128,34 +133,120 @@ export class MsgQueue<T extends object | string> {
   end(err?: Error): void {
     if (this.ended) return;
     this.ended = true;
-    this.endError = err;
+    this.error = err;
     this.wake();
   }
 
   /**
    * Yields the items until the queue has ended and is empty (then throws the end error, if any)
-   * or `hooks.done()` holds. Costs one promise per wait, none per item that was queued.
+   * or `hooks.done()` holds.
    */
-  async *read(hooks: ReadHooks<T> = {}): AsyncGenerator<T> {
-    if (hooks.refused) throw hooks.refused;
-    try {
-      for (;;) {
-        if (hooks.done?.()) return;
-        let item = this.take();
-        const queued = item !== undefined;
-        if (item === undefined) {
-          if (this.ended) {
-            if (this.endError) throw this.endError;
-            return;
-          }
-          const next = await new Promise<T | null>((resolve) => this.waiters.push(resolve));
-          if (next === null) continue;
-          item = next;
-        }
-        if (hooks.taken === undefined || hooks.taken(item, queued)) yield item;
-      }
-    } finally {
-      hooks.exit?.();
+  read(hooks: ReadHooks<T> = {}): AsyncGenerator<T> {
+    return new QueueReader(this, hooks);
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * One reader of a `MsgQueue`. Written by hand rather than as an async generator: a generator
+ * costs several promise turns per item, this costs one already-resolved promise per queued item,
+ * which is most of what a `for await` loop over a busy subscription spends.
+ */
+class QueueReader<T extends object | string> implements AsyncGenerator<T> {
+  private finished = false;
+  // The waiter of a next() that found the queue empty, withdrawn if the reader ends first.
+  private waiter: ((item: T | null) => void) | undefined;
+  private settleWaiting: ((result: IteratorResult<T>) => void) | undefined;
+
+  constructor(
+    private readonly queue: MsgQueue<T>,
+    private readonly hooks: ReadHooks<T>,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncGenerator<T> {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.finished) return Promise.resolve(DONE);
+    if (this.hooks.refused) {
+      this.finished = true; // refused before reading: `exit` does not run
+      return Promise.reject(this.hooks.refused);
     }
+    try {
+      const result = this.poll();
+      if (result !== undefined) return Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise((resolve, reject) => this.await(resolve, reject));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.finish();
+    return Promise.resolve(DONE);
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T>> {
+    this.finish();
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** The next result without waiting, or undefined when the reader must wait for an item. */
+  private poll(): IteratorResult<T> | undefined {
+    for (;;) {
+      if (this.hooks.done?.()) return this.finish();
+      const item = this.queue.take();
+      if (item === undefined) {
+        if (!this.queue.isEnded) return undefined;
+        const err = this.queue.endError;
+        this.finish();
+        if (err) throw err;
+        return DONE;
+      }
+      if (this.hooks.taken === undefined || this.hooks.taken(item, true)) {
+        return { done: false, value: item };
+      }
+    }
+  }
+
+  /** Waits for an item (or a wake-up to look again), then settles the pending next(). */
+  private await(resolve: (r: IteratorResult<T>) => void, reject: (err: Error) => void): void {
+    const waiter = (item: T | null): void => {
+      this.waiter = undefined;
+      this.settleWaiting = undefined;
+      if (this.finished) return resolve(DONE);
+      if (item !== null && (this.hooks.taken === undefined || this.hooks.taken(item, false))) {
+        return resolve({ done: false, value: item });
+      }
+      try {
+        const result = this.poll();
+        if (result !== undefined) return resolve(result);
+      } catch (err) {
+        return reject(err as Error);
+      }
+      this.await(resolve, reject);
+    };
+    this.waiter = waiter;
+    this.settleWaiting = resolve;
+    this.queue.wait(waiter);
+  }
+
+  private finish(): IteratorReturnResult<undefined> {
+    if (this.finished) return DONE;
+    this.finished = true;
+    if (this.waiter !== undefined) {
+      this.queue.unwait(this.waiter);
+      this.settleWaiting?.(DONE);
+      this.waiter = undefined;
+      this.settleWaiting = undefined;
+    }
+    this.hooks.exit?.();
+    return DONE;
   }
 }

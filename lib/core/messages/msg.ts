@@ -1,4 +1,5 @@
 import { NoReplySubjectError } from '../errors.js';
+import type { CopyArena } from './copy-arena.js';
 import { MsgHeaders, type HeadersInit } from './headers.js';
 
 /** What a message needs from its connection to answer. */
@@ -47,22 +48,24 @@ export class Msg {
     return this.rawHeaders !== null;
   }
 
+  /** @internal Bytes of the header block as it came off the wire (0 without headers). */
+  get headerBytes(): number {
+    return this.rawHeaders?.byteLength ?? 0;
+  }
+
   /**
    * @internal Copies the payload (and raw headers) out of the socket chunk they are views of,
    * when the chunk is much larger: a queued message must not pin a whole read buffer, or the
-   * pending-bytes limit would understate memory by the chunk/message size ratio.
-   *
-   * The copy gets memory of its own, exactly its size. A pooled copy (`Buffer.from`) would only
-   * trade the read chunk for a pool slab, which every small Buffer allocated meanwhile shares:
-   * 8 KiB on Node 20 and 22, 64 KiB on recent Node 24 releases (`Buffer.poolSize`), so a queue
-   * of sparse small messages would again pin a slab each.
+   * pending-bytes limit would understate memory by the chunk/message size ratio. The copy comes
+   * from the queue's `arena` (see `CopyArena` for why not Node's shared Buffer pool), or gets
+   * memory of its own, exactly its size.
    */
-  detach(): void {
+  detach(arena?: CopyArena): void {
     const headers = this.rawHeaders;
     const headerLen = headers?.byteLength ?? 0;
     const size = this.data.byteLength + headerLen;
     if (this.data.buffer.byteLength <= 4 * size + 1024) return;
-    const copy = Buffer.allocUnsafeSlow(size);
+    const copy = arena ? arena.alloc(size) : Buffer.allocUnsafeSlow(size);
     if (headers !== null) copy.set(headers, 0);
     copy.set(this.data, headerLen);
     (this as { data: Uint8Array }).data = copy.subarray(headerLen);

@@ -1,11 +1,5 @@
-import {
-  NoRespondersError,
-  ServiceError,
-  TimeoutError,
-  type NatsError,
-  SERVICE_ERROR_CODE_HEADER,
-  SERVICE_ERROR_HEADER,
-} from '../errors.js';
+import { NoRespondersError, TimeoutError, type NatsError } from '../errors.js';
+import { ServiceError, SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../service-error.js';
 import type { Msg } from '../messages/msg.js';
 
 interface PendingRequest {

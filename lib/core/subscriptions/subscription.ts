@@ -9,6 +9,7 @@ import {
   TimeoutError,
   type NatsError,
 } from '../errors.js';
+import { CopyArena } from '../messages/copy-arena.js';
 import type { Msg } from '../messages/msg.js';
 
 /** Default pending message limit of a core subscription. */
@@ -55,6 +56,7 @@ export class Subscription implements AsyncIterable<Msg> {
   private maxMsgs: number;
   // Unread messages and their payload bytes; readers (nextMsg calls, iterators) served in order.
   private readonly unread = new MsgQueue<Msg>(true);
+  private readonly arena = new CopyArena();
   private slow = false;
   private closedFlag = false;
   private closeError: Error | undefined;
@@ -142,7 +144,7 @@ export class Subscription implements AsyncIterable<Msg> {
           this.host.reportError(new SlowConsumerError(this.subject, this.sid, q.length, q.bytes));
         }
       } else {
-        msg.detach();
+        msg.detach(this.arena);
         q.push(msg, msg.data.length);
       }
     }

@@ -1,17 +1,14 @@
 import {
   ConsumerNotFoundError,
   JetStreamApiError,
+  JsApiCode,
   isValidPublishSubject,
   serverAtLeast,
 } from '../../core/internal.js';
 import { checkName, type JsApi } from '../api.js';
-import { fromWire, toWire, type ConsumerConfig, type ConsumerInfo } from '../config.js';
-import {
-  ConsumerConfigConflictError,
-  ERR_CONSUMER_ALREADY_EXISTS,
-  ERR_CONSUMER_DOES_NOT_EXIST,
-  configConflicts,
-} from '../consumer-binding.js';
+import type { ConsumerConfig, ConsumerInfo } from '../consumer-config.js';
+import { fromWire, toWire } from '../wire-convert.js';
+import { ConsumerConfigConflictError, configConflicts } from '../consumer-binding.js';
 import type { ConsumerListWire, ConsumerNamesWire, SuccessWire } from '../wire-types.js';
 import { checkConsumerFields } from '../wire-fields.js';
 
@@ -36,7 +33,7 @@ export class ConsumersApi {
     try {
       return await this.send(stream, cfg, 'create');
     } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.apiCode !== ERR_CONSUMER_ALREADY_EXISTS)
+      if (!(err instanceof JetStreamApiError) || err.apiCode !== JsApiCode.CONSUMER_ALREADY_EXISTS)
         throw err;
       const name = (cfg.name ?? cfg.durableName) as string;
       const current = await this.info(stream, name);
@@ -67,7 +64,7 @@ export class ConsumersApi {
       return await this.send(stream, cfg, 'update');
     } catch (err) {
       // Deleted between the info and the update (10149 is 2.10+'s answer to that).
-      if (err instanceof JetStreamApiError && err.apiCode === ERR_CONSUMER_DOES_NOT_EXIST)
+      if (err instanceof JetStreamApiError && err.apiCode === JsApiCode.CONSUMER_DOES_NOT_EXIST)
         throw new ConsumerNotFoundError(err.message, err.apiCode, err.status);
       throw err;
     }

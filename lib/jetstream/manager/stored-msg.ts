@@ -1,4 +1,4 @@
-import { JetStreamApiError, MsgHeaders, type Msg } from '../../core/internal.js';
+import { JetStreamApiError, JsApiCode, MsgHeaders, type Msg } from '../../core/internal.js';
 import type { MsgGetWire } from '../wire-types.js';
 
 /** A message read straight from a stream by `jsm.streams.getMessage()`. */
@@ -62,7 +62,11 @@ export function fromDirectGet(msg: Msg): StoredMsg {
   if (h === undefined || (h.status !== 0 && msg.data.length === 0)) {
     const status = h?.status ?? 500;
     const text = h?.description || 'direct get failed';
-    throw new JetStreamApiError(text.toLowerCase(), status === 404 ? 10037 : 0, status);
+    throw new JetStreamApiError(
+      text.toLowerCase(),
+      status === 404 ? JsApiCode.NO_MESSAGE_FOUND : 0,
+      status,
+    );
   }
   const subject = h.get('Nats-Subject') ?? '';
   const seq = Number(h.get('Nats-Sequence') ?? 0);

@@ -1,7 +1,8 @@
 import { StreamNotFoundError } from '../../core/internal.js';
 import { askAgainIfSlow } from '../ask-again-if-slow.js';
 import { checkName, type JsApi } from '../api.js';
-import { fromWire, toWire, type StreamConfig, type StreamInfo } from '../config.js';
+import type { StreamConfig, StreamInfo } from '../stream-config.js';
+import { fromWire, toWire } from '../wire-convert.js';
 import type {
   MsgGetWire,
   PurgeResponseWire,

@@ -5,6 +5,7 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { Observable, from, of, throwError } from 'rxjs';
 import {
   ConnectionClosedError,
+  InvalidOperationError,
   MsgHeaders,
   connect,
   type ConnectOptions,
@@ -13,6 +14,7 @@ import {
 import { NatsRecord } from '../nats-record.js';
 import '../../jetstream/internal.js';
 import { encodePayload } from '../wire.js';
+import { watchStatus } from '../status-watcher.js';
 import { ReplyRouter } from './reply-router.js';
 
 /** Options of `ClientNats`: connect options plus the default request timeout. */
@@ -82,7 +84,7 @@ export class ClientNats extends ClientProxy {
         if (this.connecting === pending) this.connecting = null;
         this._status$.next('connected');
         this.emitter.emit('connected', nc.connectedUrl);
-        void this.watchStatus(nc);
+        void watchStatus(nc, nc.status(), { status: this._status$, events: this.emitter });
         return nc;
       },
       (err: unknown) => {
@@ -114,7 +116,8 @@ export class ClientNats extends ClientProxy {
 
   /** The underlying `NatsConnection`. Throws before `connect()`. */
   unwrap<T = NatsConnection>(): T {
-    if (!this.nc) throw new Error('ClientNats is not connected: call connect() first');
+    if (!this.nc)
+      throw new InvalidOperationError('ClientNats is not connected: call connect() first');
     return this.nc as T;
   }
 
@@ -230,20 +233,5 @@ export class ClientNats extends ClientProxy {
       }
     }
     return { payload: encodePayload(record ? record.data : data), headers };
-  }
-
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') {
-        this._status$.next('disconnected');
-        this.emitter.emit('disconnected', s.server);
-      } else if (s.type === 'reconnecting') {
-        this._status$.next('reconnecting');
-        this.emitter.emit('reconnecting', s.attempt);
-      } else if (s.type === 'reconnect') {
-        this._status$.next('connected');
-        this.emitter.emit('reconnected', s.server);
-      }
-    }
   }
 }

@@ -1,34 +1,14 @@
-import { BaseRpcContext } from '@nestjs/microservices';
-import type { MsgHeaders } from '../../core/internal.js';
 import type { JsMsg, JsMsgMetadata } from '../../jetstream/internal.js';
+import { MessageContext } from './message.context.js';
 
 /**
  * The context of a `@JetStreamHandler`: metadata and manual control. A handler that acks, naks
  * or terms by hand keeps the transport from settling the message again.
  */
-export class JetStreamContext extends BaseRpcContext<[JsMsg]> {
-  constructor(msg: JsMsg) {
-    super([msg]);
-  }
-
-  /** The subject the message was published to. */
-  getSubject(): string {
-    return this.args[0].subject;
-  }
-
-  /** The message headers, or undefined when it has none. */
-  getHeaders(): MsgHeaders | undefined {
-    return this.args[0].headers;
-  }
-
+export class JetStreamContext extends MessageContext<JsMsg> {
   /** Stream, consumer, sequences, delivery count, pending count and timestamp. */
   getMetadata(): JsMsgMetadata {
     return this.args[0].metadata;
-  }
-
-  /** The raw JetStream message. */
-  getMessage(): JsMsg {
-    return this.args[0];
   }
 
   /** Acknowledges the message: it is not delivered again. */

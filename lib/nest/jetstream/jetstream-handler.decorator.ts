@@ -1,5 +1,5 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
+import { MessagePattern, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/internal.js';
 import { recordThrown } from './handler-error.js';
 
@@ -58,4 +58,13 @@ export function JetStreamHandler(
     }),
     UseInterceptors(recordThrown),
   );
+}
+
+/** What `@JetStreamHandler()` declared on a handler; undefined for a core handler. */
+export function jetStreamOptionsOf(
+  handler: Pick<MessageHandler, 'extras'>,
+): JetStreamHandlerOptions | undefined {
+  return (handler.extras as Record<string, JetStreamHandlerOptions | undefined> | undefined)?.[
+    JETSTREAM_HANDLER
+  ];
 }

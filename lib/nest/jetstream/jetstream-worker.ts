@@ -3,31 +3,19 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import {
   ConsumerNotFoundError,
   JetStreamApiError,
-  MsgHeaders,
-  StreamNotFoundError,
-  TimeoutError,
   type NatsConnection,
   type InFlight,
 } from '../../core/internal.js';
-import {
-  StreamsApi,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JsMsg,
-} from '../../jetstream/internal.js';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '../../jetstream/internal.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
-import { decodePayload, toWireError } from '../wire.js';
+import { decodePayload } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
-import {
-  describeError,
-  errorLine,
-  oneLine,
-  originalError,
-  type HandlerError,
-} from './handler-error.js';
-import { isTerminal } from './term.exception.js';
+import { originalError, type HandlerError } from './handler-error.js';
+import { FailurePolicy, describeMsg, type WorkerLog } from './failure-policy.js';
 
 export type { HandlerError } from './handler-error.js';
+export type { WorkerLog } from './failure-policy.js';
+export { DEFAULT_MAX_DELIVER } from './failure-policy.js';
 
 /** How a message was settled. `manual`: the handler acked, naked or termed it itself. */
 export type SettleOutcome = 'ack' | 'nak' | 'term' | 'dead-letter' | 'manual';
@@ -56,17 +44,6 @@ export interface SettledEvent {
   error?: HandlerError;
 }
 
-/**
- * Where a worker reports: per-message successes at `debug`; failures that are retried or settled
- * as declared (nak, term, dead-letter) at `warn`; messages given up without a dead letter, and
- * the worker's own failures, at `error`.
- */
-export interface WorkerLog {
-  debug(text: string): void;
-  warn(text: string): void;
-  error(err: unknown): void;
-}
-
 /** How a settled message was reported, beyond its outcome. */
 type Settled = Pick<SettledEvent, 'outcome' | 'delay' | 'error'>;
 
@@ -78,13 +55,31 @@ export function effectiveAckWait(
 ): number {
   return opts.backoff?.length ? opts.backoff[0]! : (opts.ackWait ?? DEFAULT_ACK_WAIT);
 }
+
 // First wait before re-creating a consumer that disappeared.
 const RECOVER_DELAY = 500;
 // Lifetime of each pull: short, so a consumer deleted meanwhile is noticed within seconds.
 const PULL_EXPIRES = 5000;
-// Longest retry delay a nak can carry (beyond it the server reads no valid delay at all).
-const MAX_RETRY_DELAY = 24 * 3600 * 1000;
-export const DEFAULT_MAX_DELIVER = 5;
+
+/** What a `JetStreamWorker` runs and where it reports. */
+export interface JetStreamWorkerOptions {
+  /** The connection (dead letters that no stream takes go out on it). */
+  nc: NatsConnection;
+  /** The JetStream client of the handler's durable consumer. */
+  js: JetStreamClient;
+  /** The Nest handler that processes each message. */
+  handler: MessageHandler;
+  /** What `@JetStreamHandler()` declared: stream, durable, concurrency, retries, dead letters. */
+  options: JetStreamHandlerOptions;
+  /** Each message in progress is tracked here, so the transport's `close()` can wait for it. */
+  inFlight: InFlight;
+  /** Called after each message is settled (the transport's `settled` event). */
+  onSettled: (e: SettledEvent) => void;
+  /** Where the worker logs, at the levels `WorkerLog` describes. */
+  log: WorkerLog;
+  /** Creates the consumer again as declared (after it was deleted or lost). */
+  reprovision: () => Promise<void>;
+}
 
 /**
  * Runs one `@JetStreamHandler`: pulls from its durable consumer with at most `concurrency`
@@ -96,17 +91,25 @@ export class JetStreamWorker {
   private slotFreed: (() => void) | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
-    private readonly handler: MessageHandler,
-    private readonly opts: JetStreamHandlerOptions,
-    private readonly inFlight: InFlight,
-    private readonly onSettled: (e: SettledEvent) => void,
-    private readonly log: WorkerLog,
-    /** Creates the consumer again as declared (after it was deleted or lost). */
-    private readonly reprovision: () => Promise<void>,
-  ) {}
+  private readonly js: JetStreamClient;
+  private readonly handler: MessageHandler;
+  private readonly opts: JetStreamHandlerOptions;
+  private readonly inFlight: InFlight;
+  private readonly onSettled: (e: SettledEvent) => void;
+  private readonly log: WorkerLog;
+  private readonly reprovision: () => Promise<void>;
+  private readonly failures: FailurePolicy;
+
+  constructor(o: JetStreamWorkerOptions) {
+    this.js = o.js;
+    this.handler = o.handler;
+    this.opts = o.options;
+    this.inFlight = o.inFlight;
+    this.onSettled = o.onSettled;
+    this.log = o.log;
+    this.reprovision = o.reprovision;
+    this.failures = new FailurePolicy({ nc: o.nc, js: o.js, options: o.options, log: o.log });
+  }
 
   private get concurrency(): number {
     return Math.max(1, this.opts.concurrency ?? 1);
@@ -217,7 +220,7 @@ export class JetStreamWorker {
     }
     let event: Settled;
     try {
-      if (failure) event = await this.failed(msg, failure.filtered, failure.thrown);
+      if (failure) event = await this.failures.settle(msg, failure.filtered, failure.thrown);
       else event = msg.isAcked ? { outcome: 'manual' } : (msg.ack(), { outcome: 'ack' });
     } catch (err) {
       // Typically the connection closed while the handler ran past the grace period.
@@ -239,158 +242,6 @@ export class JetStreamWorker {
       ...event,
     });
   }
-
-  /**
-   * Settles a message whose handler failed, and logs it once: `filtered` is the error as Nest's
-   * exception filters left it (a `TermException` may be recognised there too), `thrown` the
-   * handler's own.
-   */
-  private async failed(msg: JsMsg, filtered: unknown, thrown: unknown): Promise<Settled> {
-    const error = describeError(thrown);
-    const what = `${describeMsg(msg)}: ${errorLine(error)}`;
-    if (msg.isAcked) {
-      this.log.warn(`manual ${what} (thrown after the handler settled the message itself)`);
-      return { outcome: 'manual', error };
-    }
-    if (isTerminal(filtered) || isTerminal(thrown)) {
-      msg.term();
-      this.log.warn(`term ${what}`);
-      return { outcome: 'term', error };
-    }
-    const delivered = msg.metadata.numDelivered;
-    const maxDeliver = this.opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
-    const last = delivered >= maxDeliver;
-    const dlq = this.opts.deadLetterSubject;
-    let dlqFailure: unknown;
-    if (last && dlq) {
-      try {
-        await this.deadLetter(msg, error, dlq);
-        msg.term();
-        this.log.warn(`dead-letter to ${dlq} ${what}`);
-        return { outcome: 'dead-letter', error };
-      } catch (err) {
-        dlqFailure = err;
-      }
-    }
-    // Naked even on the last delivery: the server delivers it no more, but it stays in the
-    // stream (a term would let a work-queue stream delete it).
-    const delay = this.retryDelay(delivered);
-    msg.nak(delay);
-    if (!last) {
-      this.log.warn(`nak (retry in ${delay} ms) ${what}`);
-    } else {
-      // One line that says what happened and where the message is left.
-      const left =
-        `it was its last allowed delivery (maxDeliver ${maxDeliver}), so it stays in the ` +
-        `stream and is not delivered again. Handler error: ${errorLine(error)}`;
-      this.log.error(
-        dlqFailure === undefined
-          ? `gave up on ${describeMsg(msg)} (no deadLetterSubject): ${left}`
-          : `could not dead-letter ${describeMsg(msg)} to ${dlq}: ${errorText(dlqFailure)}; ${left}`,
-      );
-    }
-    return { outcome: 'nak', delay, error };
-  }
-
-  /**
-   * The nak delay for a message delivered `delivered` times: the option's function or base
-   * (doubling, capped at 60 s), kept to a number of ms the server accepts; a function that
-   * throws or gives no number falls back to the default.
-   */
-  private retryDelay(delivered: number): number {
-    const r = this.opts.retryDelay;
-    const fallback = Math.min(1000 * 2 ** (delivered - 1), 60_000);
-    let delay: number;
-    if (typeof r === 'function') {
-      try {
-        delay = r(delivered);
-      } catch (err) {
-        this.log.warn(`retryDelay threw (${errorText(err)}); using ${fallback} ms`);
-        delay = fallback;
-      }
-    } else {
-      delay = Math.min((r ?? 1000) * 2 ** (delivered - 1), 60_000);
-    }
-    if (typeof delay !== 'number' || Number.isNaN(delay)) delay = fallback;
-    return Math.round(Math.min(Math.max(0, delay), MAX_RETRY_DELAY));
-  }
-
-  /** Publishes the failed message with its error to the dead-letter subject (JetStream if a stream takes it). */
-  private async deadLetter(msg: JsMsg, error: HandlerError, subject: string): Promise<void> {
-    const meta = msg.metadata;
-    const headers = new MsgHeaders();
-    for (const [name, values] of msg.headers ?? []) {
-      // The original's publish expectations and message id would make the dead-letter stream
-      // refuse or deduplicate it; the id is kept under another name.
-      if (/^nats-expected-/i.test(name)) continue;
-      const kept = /^nats-msg-id$/i.test(name) ? 'Nats-Dead-Letter-Msg-Id' : name;
-      for (const v of values) headers.append(kept, v);
-    }
-    headers.set('Nats-Dead-Letter-Subject', msg.subject);
-    headers.set('Nats-Dead-Letter-Stream', meta.stream);
-    headers.set('Nats-Dead-Letter-Consumer', meta.consumer);
-    headers.set('Nats-Dead-Letter-Sequence', String(meta.sequence.stream));
-    headers.set('Nats-Dead-Letter-Deliveries', String(meta.numDelivered));
-    headers.set('Nats-Dead-Letter-Error', headerValue(error.message));
-    headers.set('Nats-Dead-Letter-Error-Name', headerValue(error.name));
-    // A message dead-lettered before (replayed from a dead-letter stream) may carry an old code.
-    if (error.code !== undefined)
-      headers.set('Nats-Dead-Letter-Error-Code', headerValue(error.code));
-    else headers.delete('Nats-Dead-Letter-Error-Code');
-    // Through JetStream (a PubAck proves it is stored) when a stream takes the subject; else a
-    // core publish that fails when nobody subscribes (js.publish would wait for an answer that
-    // a plain subscriber never sends).
-    const captured = await new StreamsApi(this.js.api).find(subject).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof StreamNotFoundError) return false;
-        throw err;
-      },
-    );
-    if (captured) {
-      await this.js.publish(subject, msg.data, { headers, retries: 0 });
-    } else {
-      await this.publishToListener(subject, msg.data, headers);
-    }
-  }
-
-  /**
-   * A core publish that fails when nothing takes it. Sent as a request, so the server answers
-   * "no responders" at once when no subscription matches (and a denied subject fails it too);
-   * either answer arrives before the PONG of the flush that follows. Listeners need not reply.
-   */
-  private async publishToListener(
-    subject: string,
-    data: Uint8Array,
-    headers: MsgHeaders,
-  ): Promise<void> {
-    let failure: unknown;
-    this.nc.request(subject, data, { headers, timeout: this.js.api.timeout }).catch((err) => {
-      if (!(err instanceof TimeoutError)) failure = err;
-    });
-    await this.nc.flush();
-    // The rejection settled while the PONG was read; its handler has run by the next turn.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (failure !== undefined) throw failure;
-  }
-}
-
-function errorText(error: unknown): string {
-  return oneLine(toWireError(error).message);
-}
-
-/** Longest error text put in a dead-letter header: a huge message must not make the publish fail. */
-const MAX_HEADER_TEXT = 4096;
-
-function headerValue(text: string): string {
-  const line = oneLine(text);
-  return line.length <= MAX_HEADER_TEXT ? line : `${line.slice(0, MAX_HEADER_TEXT)}... (truncated)`;
-}
-
-/** `STREAM#seq (subject, delivery n)`, as every per-message log line names a message. */
-function describeMsg(msg: JsMsg): string {
-  const meta = msg.metadata;
-  return `${meta.stream}#${meta.sequence.stream} (${msg.subject}, delivery ${meta.numDelivered})`;
 }
 
 /** The consumer was deleted (409 while pulling) or is missing (found lost after a restart). */

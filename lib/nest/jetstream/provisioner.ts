@@ -1,5 +1,6 @@
 import {
   ConsumerNotFoundError,
+  ErrorCode,
   NatsError,
   StreamNotFoundError,
   serverAtLeast,
@@ -18,7 +19,7 @@ import { DEFAULT_MAX_DELIVER, effectiveAckWait } from './jetstream-worker.js';
 /** A declared stream or consumer differs from the server's in a way that cannot be updated. */
 export class ProvisioningError extends NatsError {
   constructor(message: string, cause?: unknown) {
-    super('PROVISIONING_ERROR', message, { cause });
+    super(ErrorCode.PROVISIONING_ERROR, message, { cause });
   }
 }
 
