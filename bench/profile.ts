@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,7 +74,7 @@ class SourceMaps {
     const map = await this.load(js);
     const entry = map?.findEntry(line, column);
     if (entry && 'originalSource' in entry) {
-      const hit = entry as SourceMapping;
+      const hit = entry;
       const source = resolve(dirname(js), hit.originalSource);
       return `${relative(root, source)}:${hit.originalLine + 1}:${hit.originalColumn + 1}`;
     }

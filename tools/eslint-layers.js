@@ -1,10 +1,13 @@
 // ESLint rule `layers/imports`: lib/ is layered (nest -> services, kv, obj -> buckets ->
-// jetstream -> core; services -> core), imports run only down, and a layer reaches another only
-// through that layer's `internal.ts` barrel, never through its public entry point or its files.
+// jetstream -> core -> telemetry; services -> core), imports run only down, and a layer reaches
+// another only through that layer's `internal.ts` barrel, never through its public entry point or
+// its files. lib/telemetry (OpenTelemetry over the optional `@opentelemetry/api`) imports no other
+// layer; the core loads it with a dynamic import only.
 import path from 'node:path';
 
 const ALLOWED = {
-  core: [],
+  telemetry: [],
+  core: ['telemetry'],
   jetstream: ['core'],
   buckets: ['core', 'jetstream'],
   kv: ['core', 'jetstream', 'buckets'],

@@ -55,7 +55,8 @@ function counter(target: number) {
   const state = {
     received: 0,
     done: new Promise<void>((r) => (resolve = r)),
-    count(): void {
+    // An arrow: the subscriber takes `seen.count` on its own as its per-message callback.
+    count: (): void => {
       const n = ++state.received;
       if ((n & RSS_SAMPLE_MASK) === 0) sampleRss();
       if (n === target) resolve();

@@ -133,7 +133,7 @@ async function natsJsDriver(url: string): Promise<JsDriver> {
           },
         });
         await finished;
-        await messages.stop();
+        messages.stop();
         return;
       }
       const messages = await consumer.consume({ max_messages: CONSUME_MAX });

@@ -15,6 +15,7 @@ import { ProtocolHandler } from './connection/handler.js';
 import { EMPTY, type Publisher, type Stats } from './connection/publisher.js';
 import type { ConnectionStateMachine } from './connection/state.js';
 import { registerInternals } from './connection-internals.js';
+import { ConnectionTelemetry, registerTelemetry } from './telemetry/slot.js';
 
 export type { RequestManyOptions, Stats };
 export type { ConnectionState } from './connection/state.js';
@@ -53,18 +54,30 @@ export class NatsConnection {
   // The handler's parts that the hot paths use, one field load away.
   private readonly machine: ConnectionStateMachine;
   private readonly pub: Publisher;
+  // OpenTelemetry: its `hooks` field is null (one check on the hot paths) unless an SDK is on.
+  private readonly tel: ConnectionTelemetry;
 
   private constructor(opts: ConnectOptions) {
-    this.handler = new ProtocolHandler(resolveOptions(opts));
+    const resolved = resolveOptions(opts);
+    this.handler = new ProtocolHandler(resolved);
     this.machine = this.handler.machine;
     this.pub = this.handler.publisher;
+    this.tel = new ConnectionTelemetry(
+      resolved.telemetry ?? true,
+      resolved.inboxPrefix,
+      () => this.handler.pool.current,
+    );
+    this.handler.table.telemetry = this.tel;
     registerInternals(this, this.handler);
+    registerTelemetry(this, this.tel);
   }
 
   /** Connects to the first server of the pool that answers. See `connect()`. */
   static async connect(opts: ConnectOptions = {}): Promise<NatsConnection> {
     const nc = new NatsConnection(opts);
     await nc.handler.connect();
+    await nc.tel.start();
+    void nc.machine.closed.then(() => nc.tel.stop());
     return nc;
   }
 
@@ -146,6 +159,15 @@ export class NatsConnection {
       checkPublishSubject(opts.reply, 'reply subject');
       reply = opts.reply;
     }
+    const tel = this.tel;
+    if (tel.hooks !== null) {
+      return tel.publish(
+        (headers) => this.pub.publishTo(subject, reply, data ?? EMPTY, headers),
+        subject,
+        data,
+        opts?.headers,
+      );
+    }
     return this.pub.publishTo(subject, reply, data ?? EMPTY, opts?.headers);
   }
 
@@ -175,18 +197,36 @@ export class NatsConnection {
       this.machine.assertOpen();
       const timeout = opts?.timeout ?? 1000;
       checkDelay(timeout, 'request timeout', 1);
-      const mux = this.handler.table.requestInbox();
-      const { reply, response } = mux.register(subject, timeout);
-      try {
-        // The reply subject is our own inbox: valid by construction.
-        void this.pub.publishTo(subject, reply, data ?? EMPTY, opts?.headers);
-      } catch (err) {
-        mux.cancel(reply, err as Error);
+      const tel = this.tel;
+      if (tel.hooks !== null) {
+        return tel.request(
+          (headers) => this.sendRequest(subject, data, timeout, headers),
+          subject,
+          data,
+          opts?.headers,
+        );
       }
-      return response;
+      return this.sendRequest(subject, data, timeout, opts?.headers);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  private sendRequest(
+    subject: string,
+    data: Uint8Array | string | null | undefined,
+    timeout: number,
+    headers: HeadersInit | undefined,
+  ): Promise<Msg> {
+    const mux = this.handler.table.requestInbox();
+    const { reply, response } = mux.register(subject, timeout);
+    try {
+      // The reply subject is our own inbox: valid by construction.
+      void this.pub.publishTo(subject, reply, data ?? EMPTY, headers);
+    } catch (err) {
+      mux.cancel(reply, err as Error);
+    }
+    return response;
   }
 
   /**

@@ -58,6 +58,10 @@ export const ErrorCode = {
   CONSUMER_CONFIG_CONFLICT: 'CONSUMER_CONFIG_CONFLICT',
   /** `MessageTooLargeError`: a message exceeds a `consume()`'s `maxBytes`. */
   MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  /** `PriorityGroupError`: a pull's priority-group options do not fit the consumer. */
+  PRIORITY_GROUP: 'PRIORITY_GROUP',
+  /** `MessageTtlDisabledError`: a message with a TTL went to a stream without `allowMsgTtl`. */
+  MESSAGE_TTL_DISABLED: 'MESSAGE_TTL_DISABLED',
   // KV and Object Store
   /** `InvalidBucketNameError`. */
   INVALID_BUCKET_NAME: 'INVALID_BUCKET_NAME',
@@ -119,6 +123,52 @@ export const JsApiCode = {
   CONSUMER_DOES_NOT_EXIST: 10149,
   /** "Wrong last sequence" without the number: 2.11+ answers it for a subject with no message. */
   WRONG_LAST_SEQUENCE_CONSTANT: 10164,
+  /** A `Nats-TTL` header the server cannot read, or under one second (2.11+). */
+  MESSAGE_TTL_INVALID: 10165,
+  /** A message with a TTL went to a stream without `allow_msg_ttl` (2.11+; `MessageTtlDisabledError`). */
+  MESSAGE_TTL_DISABLED: 10166,
+  /** A `Nats-Incr` publish to a stream without `allowMsgCounter` (2.12+). */
+  COUNTER_DISABLED: 10168,
+  /** A publish without `Nats-Incr` to a counter stream (2.12+). */
+  COUNTER_INCREMENT_MISSING: 10169,
+  /** A counter increment carried a payload (2.12+). */
+  COUNTER_HAS_PAYLOAD: 10170,
+  /** A counter increment is not an integer, or came with an expectation or rollup (2.12+). */
+  COUNTER_INCREMENT_INVALID: 10171,
+  /** The stored counter value cannot be read (2.12+). */
+  COUNTER_BROKEN: 10172,
+  /** An atomic batch to a stream without `allowAtomic` (2.12+); nothing was stored. */
+  ATOMIC_PUBLISH_DISABLED: 10174,
+  /** An atomic batch message had no `Nats-Batch-Sequence` (2.12+). */
+  ATOMIC_PUBLISH_MISSING_SEQUENCE: 10175,
+  /** The atomic batch had a gap, timed out or was abandoned; nothing was stored (2.12+). */
+  ATOMIC_PUBLISH_INCOMPLETE: 10176,
+  /** A header an atomic batch may not carry, such as `Nats-Expected-Last-Msg-Id` (2.12+). */
+  ATOMIC_PUBLISH_UNSUPPORTED_HEADER: 10177,
+  /** The atomic batch id is longer than 64 characters (2.12+). */
+  ATOMIC_PUBLISH_INVALID_BATCH_ID: 10179,
+  /** The server needs a higher JetStream API level for the request (`Nats-Required-Api-Level`). */
+  REQUIRED_API_LEVEL: 10185,
+  /** A schedule to a stream without `allowMsgSchedules` (2.12+). */
+  SCHEDULES_DISABLED: 10188,
+  /** The `Nats-Schedule` pattern is not valid for the server (2.12+). */
+  SCHEDULE_PATTERN_INVALID: 10189,
+  /** The schedule target is missing, the schedule subject, or outside the stream (2.12+). */
+  SCHEDULE_TARGET_INVALID: 10190,
+  /** The schedule's TTL is not valid (2.12+). */
+  SCHEDULE_TTL_INVALID: 10191,
+  /** The atomic batch has more messages than the server allows (1,000 by default; 2.12+). */
+  ATOMIC_PUBLISH_TOO_LARGE: 10199,
+  /** The `Nats-Batch-Commit` value is not valid (2.12+). */
+  ATOMIC_PUBLISH_INVALID_COMMIT: 10200,
+  /** A message id of the atomic batch repeats one in the batch or the stream (2.12+). */
+  ATOMIC_PUBLISH_DUPLICATE_MESSAGE: 10201,
+  /** The schedule source is not valid (2.14+). */
+  SCHEDULE_SOURCE_INVALID: 10203,
+  /** Too many atomic batches are open on the stream or the server (2.12+). */
+  ATOMIC_PUBLISH_TOO_MANY_INFLIGHT: 10210,
+  /** The schedule's time zone is unknown or used with `@at` / `@every` (2.14+). */
+  SCHEDULE_TIME_ZONE_INVALID: 10223,
 } as const;
 
 /** One of the codes of `JsApiCode`. `JetStreamApiError.apiCode` stays a `number`: servers add codes. */

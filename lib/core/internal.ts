@@ -19,3 +19,16 @@ export { MsgQueue, type ReadHooks } from './async/queue.js';
 export { IdleMonitor, type IdleMonitorOptions } from './async/idle-monitor.js';
 export { CallbackRunner, type ErrorSink } from './async/callback-runner.js';
 export { internalsOf, type ConnectionInternals } from './connection-internals.js';
+export {
+  telemetryOf,
+  carrierOf,
+  incomingCarrier,
+  type ConnectionTelemetry,
+  type SpannedSend,
+} from './telemetry/slot.js';
+export type {
+  HeaderCarrier,
+  TelemetryAttributes,
+  TelemetryHooks,
+  TelemetrySpan,
+} from './telemetry/hooks.js';

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { InvalidOptionError, type NatsError } from './errors.js';
 import { checkDelay } from './delays.js';
 import { isValidPublishSubject } from './subjects.js';
+import { checkWsHeaders } from './transport/websocket/handshake.js';
 
 /** TLS settings; giving any of them requires TLS. */
 export interface TlsOptions {
@@ -48,7 +49,12 @@ export interface AuthCredentials {
 
 /** Options of `connect()`. Durations are milliseconds. */
 export interface ConnectOptions {
-  /** Server URLs: `nats://`, `tls://` or bare `host:port`. @default 'nats://127.0.0.1:4222' */
+  /**
+   * Server URLs: `nats://`, `tls://`, bare `host:port`, or over a WebSocket `ws://` and
+   * `wss://` (`wss://` is verified with the `tls` settings, as `tls://` is), with a path for a
+   * server behind a reverse proxy (`wss://example.com/nats`). A list may mix schemes.
+   * @default 'nats://127.0.0.1:4222'
+   */
   servers?: string | string[];
   /** Connection name shown in server monitoring. */
   name?: string;
@@ -68,6 +74,20 @@ export interface ConnectOptions {
   authenticator?: Authenticator;
   /** TLS settings; `true` requires TLS with default settings. */
   tls?: TlsOptions | boolean;
+  /**
+   * Extra headers of the WebSocket upgrade request (`ws://`, `wss://`), for example
+   * `{ Authorization: 'Bearer …' }`, or a function returning them, called before every
+   * connect and reconnect. `Host`, `Upgrade`, `Connection` and `Sec-WebSocket-*` are the
+   * handshake's own and refused with `InvalidOptionError`.
+   */
+  wsHeaders?:
+    Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /**
+   * Offer permessage-deflate compression on WebSocket connections; it is on when the server
+   * accepts, which nats-server does when its `websocket { compression: true }` is set.
+   * @default true
+   */
+  wsCompression?: boolean;
   /** Connect timeout, per attempt. @default 2000 */
   timeout?: number;
   /** Reconnect after a lost connection. @default true */
@@ -112,6 +132,12 @@ export interface ConnectOptions {
    * connection over it. Raise it only together with the server's setting. @default 4096
    */
   maxControlLine?: number;
+  /**
+   * OpenTelemetry spans and metrics. They are on by themselves when `@opentelemetry/api` is
+   * installed and an SDK (a TracerProvider or MeterProvider) is registered; `false` turns them
+   * off for this connection whatever is installed. @default true
+   */
+  telemetry?: boolean;
   /** Errors that belong to no call: slow consumers, permission violations, throwing callbacks. */
   onError?: (err: NatsError) => void;
   /** Called with the server's URL when the connection to it is lost. */
@@ -218,7 +244,20 @@ export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
   if (opts.nkeySeed !== undefined && (typeof opts.nkeySeed !== 'string' || opts.nkeySeed === ''))
     throw new InvalidOptionError('option nkeySeed must be a non-empty seed');
   checkTlsFiles(opts.tls);
+  checkWebSocketOptions(opts, servers);
   return resolved;
+}
+
+/** The WebSocket options, and TLS settings given with a `ws://` server they cannot apply to. */
+function checkWebSocketOptions(opts: ConnectOptions, servers: string[]): void {
+  if (opts.wsHeaders !== undefined && typeof opts.wsHeaders !== 'function')
+    checkWsHeaders(opts.wsHeaders);
+  if (opts.wsCompression !== undefined && typeof opts.wsCompression !== 'boolean')
+    throw new InvalidOptionError('option wsCompression must be a boolean');
+  if (opts.tls !== undefined && opts.tls !== false && servers.some((s) => /^\s*ws:\/\//i.test(s)))
+    throw new InvalidOptionError(
+      'option tls cannot apply to a ws:// server (plain WebSocket): use wss:// for TLS',
+    );
 }
 
 /** TLS files that do not exist fail here, before any connect attempt (and its retries). */

@@ -1,13 +1,21 @@
 import { InvalidOptionError } from './errors.js';
 
+/** How a server is reached: NATS over TCP (`nats`, `tls`) or over a WebSocket (`ws`, `wss`). */
+export type ServerScheme = 'nats' | 'tls' | 'ws' | 'wss';
+
+const DEFAULT_PORTS: Record<ServerScheme, number> = { nats: 4222, tls: 4222, ws: 80, wss: 443 };
+
 /** One entry of the server pool. */
 export interface ServerEntry {
   /** `host:port` identity, used to match gossiped URLs. */
   readonly hostport: string;
   readonly hostname: string;
   readonly port: number;
-  /** The URL asked for `tls://`. */
+  readonly scheme: ServerScheme;
+  /** The URL asked for TLS: `tls://` or `wss://`. */
   readonly tls: boolean;
+  /** WebSocket only: the request target of the upgrade (path and query), `/` by default. */
+  readonly path?: string;
   /** Credentials embedded in the URL (`nats://user:pass@host`, `nats://token@host`). */
   readonly user?: string;
   readonly pass?: string;
@@ -26,10 +34,20 @@ export interface ServerEntry {
 
 /** The URL of a server without credentials, safe for logs and events. */
 export function displayUrl(s: ServerEntry): string {
-  return `${s.tls ? 'tls' : 'nats'}://${s.hostport}`;
+  // The query is left out: a proxy may take a token there.
+  const path = s.path?.replace(/\?.*$/, '') ?? '';
+  return `${s.scheme}://${s.hostport}${path === '/' ? '' : path}`;
 }
 
-/** Parses `nats://[user:pass@]host[:port]`, `tls://...` or a bare `host[:port]`. */
+/** True for the servers reached over a WebSocket (`ws://`, `wss://`). */
+export function isWebSocket(s: ServerEntry): boolean {
+  return s.scheme === 'ws' || s.scheme === 'wss';
+}
+
+/**
+ * Parses `nats://[user:pass@]host[:port]`, `tls://...`, `ws://host[:port][/path]`,
+ * `wss://...` or a bare `host[:port]`.
+ */
 export function parseServerUrl(raw: string, implicit = false): ServerEntry {
   let text = raw.trim();
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `nats://${text}`;
@@ -39,16 +57,19 @@ export function parseServerUrl(raw: string, implicit = false): ServerEntry {
   } catch {
     throw new InvalidOptionError(`invalid server URL ${JSON.stringify(stripCredentials(raw))}`);
   }
-  const scheme = url.protocol.slice(0, -1).toLowerCase();
-  if (scheme !== 'nats' && scheme !== 'tls') {
-    throw new InvalidOptionError(`unsupported URL scheme ${scheme}: use nats:// or tls://`);
+  const scheme = url.protocol.slice(0, -1).toLowerCase() as ServerScheme;
+  if (!(scheme in DEFAULT_PORTS)) {
+    throw new InvalidOptionError(
+      `unsupported URL scheme ${scheme}: use nats://, tls://, ws:// or wss://`,
+    );
   }
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!hostname)
     throw new InvalidOptionError(
       `server URL has no host: ${JSON.stringify(stripCredentials(raw))}`,
     );
-  const port = url.port ? Number(url.port) : 4222;
+  const port = url.port ? Number(url.port) : DEFAULT_PORTS[scheme];
+  const ws = scheme === 'ws' || scheme === 'wss';
   let user: string | undefined;
   let pass: string | undefined;
   try {
@@ -64,7 +85,9 @@ export function parseServerUrl(raw: string, implicit = false): ServerEntry {
     hostport,
     hostname,
     port,
-    tls: scheme === 'tls',
+    scheme,
+    tls: scheme === 'tls' || scheme === 'wss',
+    ...(ws ? { path: `${url.pathname || '/'}${url.search}` } : {}),
     // A lone user part is a token, as in other NATS clients.
     ...(user !== undefined && pass === undefined ? { token: user } : { user, pass }),
     implicit,
@@ -130,13 +153,16 @@ export class ServerPool {
   /**
    * Merges `connect_urls` from INFO: adds new ones as implicit entries, drops implicit entries
    * the cluster no longer lists (never the current server). Returns the newly added URLs.
+   * They get `scheme`, the current server's: nats-server sends a WebSocket client the
+   * addresses of its WebSocket listeners in `connect_urls` (its `ws_connect_urls`), and a
+   * TCP client those of its TCP listeners. Gossiped WebSocket entries use the path `/`.
    */
-  update(connectUrls: string[], tls: boolean): string[] {
+  update(connectUrls: string[], scheme: ServerScheme): string[] {
     // Gossip carries IPs; a certificate names the host we were configured with.
     const current = this.current;
     const tlsName = current && !isIp(current.hostname) ? current.hostname : current?.tlsName;
     const gossiped = new Set(
-      connectUrls.map((u) => parseServerUrl(`${tls ? 'tls' : 'nats'}://${u}`, true).hostport),
+      connectUrls.map((u) => parseServerUrl(`${scheme}://${u}`, true).hostport),
     );
     this.list = this.list.filter(
       (s) => !s.implicit || s === this.current || gossiped.has(s.hostport),
@@ -145,7 +171,7 @@ export class ServerPool {
     const added: string[] = [];
     for (const hp of gossiped) {
       if (known.has(hp)) continue;
-      const entry = parseServerUrl(`${tls ? 'tls' : 'nats'}://${hp}`, true);
+      const entry = parseServerUrl(`${scheme}://${hp}`, true);
       if (tlsName && isIp(entry.hostname)) entry.tlsName = tlsName;
       this.list.push(entry);
       added.push(displayUrl(entry));

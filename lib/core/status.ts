@@ -93,9 +93,9 @@ export class Broadcast<T> {
         }
         return { done: false, value: listener.queue.shift() as T };
       },
-      return: async () => {
+      return: () => {
         listener.wake?.();
-        return done();
+        return Promise.resolve(done());
       },
       [Symbol.asyncIterator]: () => it,
     };

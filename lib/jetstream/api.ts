@@ -9,6 +9,7 @@ import {
   type Msg,
   type NatsConnection,
 } from '../core/internal.js';
+import { MessageTtlDisabledError } from './ttl.js';
 import type { ApiErrorWire, ApiPagedWire, ApiResponseWire } from './wire-types.js';
 
 /** Options of `jetstream()` and `jetstreamManager()`. */
@@ -35,6 +36,7 @@ export function apiError(err: ApiErrorWire): JetStreamApiError {
   const description = err.description ?? `JetStream API error ${err.code}`;
   if (apiCode === JsApiCode.STREAM_NOT_FOUND) return new StreamNotFoundError(description);
   if (apiCode === JsApiCode.CONSUMER_NOT_FOUND) return new ConsumerNotFoundError(description);
+  if (apiCode === JsApiCode.MESSAGE_TTL_DISABLED) return new MessageTtlDisabledError(description);
   return new JetStreamApiError(description, apiCode, err.code);
 }
 

@@ -8,6 +8,9 @@ import { jsPublish, type JsPublishOptions, type PubAck } from './publish.js';
 import { PullConsumer } from './pull-consumer.js';
 import { OrderedSubscription, type OrderedOptions } from './ordered.js';
 import { pushSubscribe, type JsSubscribeOptions, type JsSubscription } from './push.js';
+import { AtomicBatch, type AtomicBatchOptions } from './batch.js';
+import { Counter } from './counter.js';
+import { publishSchedule, type ScheduleOptions } from './schedule.js';
 
 /** Options of `js.pullSubscribe()`. */
 export interface PullSubscribeOptions {
@@ -66,11 +69,43 @@ export class JetStreamClient {
 
   /**
    * Publishes to a stream and resolves its PubAck. Rejects with `JetStreamApiError` when an
-   * expectation fails, `NoStreamForSubjectError` when no stream captures the subject, or
-   * `TimeoutError`.
+   * expectation fails, `MessageTtlDisabledError` for a `ttl` the stream does not allow,
+   * `NoStreamForSubjectError` when no stream captures the subject, or `TimeoutError`; a `ttl`
+   * below 2.11 rejects with `FeatureNotSupportedError` before sending.
    */
   publish(subject: string, data?: Uint8Array | string, opts?: JsPublishOptions): Promise<PubAck> {
     return jsPublish(this.api, subject, data, opts);
+  }
+
+  /**
+   * Starts an atomic batch (nats-server 2.12+, a stream with `allowAtomic`): `add()` messages,
+   * then `commit()`; all are stored or none. Throws `FeatureNotSupportedError` on older servers.
+   */
+  batch(opts?: AtomicBatchOptions): AtomicBatch {
+    return new AtomicBatch(this.api, opts);
+  }
+
+  /** A counter on `subject` of a stream with `allowMsgCounter` (nats-server 2.12+). */
+  counter(subject: string): Counter {
+    return new Counter(this.api, this.streams, subject);
+  }
+
+  /**
+   * Publishes a schedule on `subject` (a stream with `allowMsgSchedules`): `at` needs
+   * nats-server 2.12, `every`, `cron`, `source` and `timeZone` need 2.14; on an older server it
+   * throws `FeatureNotSupportedError` before sending. Resolves the schedule message's PubAck.
+   */
+  schedule(subject: string, opts: ScheduleOptions): Promise<PubAck> {
+    return publishSchedule(this.api, subject, opts);
+  }
+
+  /**
+   * Cancels the schedule on `subject` by purging the subject; resolves false when there was none
+   * (an `at` schedule that already fired is gone). The stream is looked up unless given.
+   */
+  async cancelSchedule(subject: string, opts: { stream?: string } = {}): Promise<boolean> {
+    const stream = opts.stream ?? (await this.streams.find(subject));
+    return (await this.streams.purge(stream, { filter: subject })).purged > 0;
   }
 
   /**

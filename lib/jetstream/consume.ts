@@ -17,13 +17,14 @@ import {
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { PullLedger } from './pull-ledger.js';
 import { planPull } from './pull-plan.js';
+import { priorityMembers, type Pin, type PullPriorityOptions } from './priority.js';
 import { msgSize, pullRequest, pullStatus, statusError, type PullStatus } from './pull-status.js';
 
 // Within the 100..1000 that ADR-37 suggests; measured on 128 B messages acked in a callback.
 const DEFAULT_MAX_MESSAGES = 500;
 
-/** Options of `consume()`. */
-export interface ConsumeOptions {
+/** Options of `consume()`: with `group` and the other priority-group options on such consumers. */
+export interface ConsumeOptions extends PullPriorityOptions {
   /**
    * Messages buffered ahead of the reader (the prefetch bound). The default keeps enough pulled
    * ahead that a fast reader seldom waits on the server's round trip; set it lower, or set
@@ -85,18 +86,24 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private pullCount = 0;
   private readonly callback: CallbackRunner<JsMsg> | undefined;
   private readonly statusIter: AsyncIterableIterator<Status>;
+  private readonly priority: PullPriorityOptions;
 
   /**
+   * @internal Made by `PullConsumer.consume()`.
    * `probe` asks the server whether the consumer still exists, resolving the error that says it
    * is gone: a pull for a missing consumer is never answered, so without it a consumer lost in a
-   * restart would be waited for forever.
+   * restart would be waited for forever. `pin` (a `pinned_client` consumer): every pull carries
+   * the pin id held; a 423 drops it and consuming goes on as a standby.
    */
   constructor(
     private readonly nc: NatsConnection,
     private readonly subject: string,
     opts: ConsumeOptions = {},
     private readonly probe?: () => Promise<Error | undefined>,
+    private readonly pin?: Pin,
   ) {
+    const { group, minPending, minAckPending, priority } = opts;
+    this.priority = { group, minPending, minAckPending, priority };
     this.maxBytes = opts.maxBytes ?? 0;
     if (opts.maxBytes !== undefined && (!Number.isInteger(this.maxBytes) || this.maxBytes < 1))
       throw new InvalidOptionError('maxBytes must be a positive integer');
@@ -206,10 +213,12 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if (isJsMsg(msg)) {
       // While messages flow the server sends no heartbeats: every pull is alive.
       this.monitor.alive();
+      this.pin?.observe(msg);
       const jm = new JsMsg(msg, this.nc);
       const size = this.maxBytes > 0 ? msgSize(msg) : 0;
       this.pulls.delivered(size);
-      if (this.callback) this.callback.run(jm);
+      // The runner reports a failed callback itself; delivery does not wait for an async one.
+      if (this.callback) void this.callback.run(jm);
       // A queued message must not pin its whole socket read chunk.
       else if (this.queue.push(jm, size)) msg.detach(this.arena);
       this.refill();
@@ -229,6 +238,8 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       this.needWholeBudget = true;
     }
     if (status.warning) this.warn(status);
+    // Another client holds the pin: pull on without one, as a standby.
+    if (status.pinMismatch) this.pin?.drop();
     // Any status but a heartbeat ends the pull it answers (expired, refused, leader moved...);
     // the others go on, so they stay counted.
     this.pulls.end(msg.subject);
@@ -272,7 +283,8 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     this.pulls.add(reply, plan.batch, plan.bytes);
     try {
       const bytes = plan.bytes > 0 ? plan.bytes : undefined;
-      const body = JSON.stringify(pullRequest(plan.batch, this.expires, bytes, this.hb));
+      const priority = priorityMembers(this.priority, this.pin?.id);
+      const body = JSON.stringify(pullRequest(plan.batch, this.expires, bytes, this.hb, priority));
       void this.nc.publish(this.subject, body, { reply });
     } catch (err) {
       this.stop(err as Error);

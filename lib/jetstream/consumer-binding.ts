@@ -74,6 +74,9 @@ function same(field: string, wanted: unknown, actual: unknown): boolean {
   }
   if (field === 'optStartTime' && typeof wanted === 'string' && typeof actual === 'string')
     return Date.parse(wanted) === Date.parse(actual);
+  // A Date or RFC 3339 text; the server keeps it in UTC.
+  if (field === 'pauseUntil' && typeof actual === 'string')
+    return new Date(wanted as Date | string).getTime() === Date.parse(actual);
   // The server leaves false, zero and empty values out of its JSON.
   if (actual === undefined) {
     if (wanted === false || wanted === 0 || wanted === '') return true;

@@ -2,13 +2,24 @@
 // server's snake_case, nanosecond JSON is converted by wire-convert.ts). Streams: stream-config.ts.
 import type { ClusterInfo } from './stream-config.js';
 
-/** How a consumer expects acks: none, one ack covering every earlier message, or one per message. */
-export type AckPolicy = 'none' | 'all' | 'explicit';
+/**
+ * How a consumer expects acks: none, one ack covering every earlier message, or one per message;
+ * `'flow_control'` (nats-server 2.14+, for sourcing consumers) acks as `'all'` does, by the
+ * replies to flow-control requests.
+ */
+export type AckPolicy = 'none' | 'all' | 'explicit' | 'flow_control';
 /** Where a consumer starts delivering in its stream. */
 export type DeliverPolicy =
   'all' | 'last' | 'new' | 'by_start_sequence' | 'by_start_time' | 'last_per_subject';
 /** Whether a consumer delivers as fast as it can (`'instant'`) or at the pace messages were stored. */
 export type ReplayPolicy = 'instant' | 'original';
+/**
+ * How a pull consumer with priority groups picks the pulls it serves (ADR-42): `'overflow'` serves
+ * pulls asking `minPending` / `minAckPending` only over those backlogs, `'pinned_client'` serves
+ * one client at a time (nats-server 2.11+), `'prioritized'` serves the lowest `priority` first
+ * (2.12+).
+ */
+export type PriorityPolicy = 'none' | 'overflow' | 'pinned_client' | 'prioritized';
 
 /** Consumer configuration; durations in milliseconds, sizes in bytes. */
 export interface ConsumerConfig {
@@ -70,6 +81,30 @@ export interface ConsumerConfig {
   memStorage?: boolean;
   /** User metadata (nats-server 2.10+). */
   metadata?: Record<string, string>;
+  /**
+   * Delivers nothing until this time (nats-server 2.11+): a Date, or RFC 3339 text. Infos read it
+   * back as RFC 3339 text. `consumers.pause()` / `resume()` change it on an existing consumer.
+   */
+  pauseUntil?: Date | string;
+  /** The priority groups pulls must name (`group`), one for now (nats-server 2.11+). */
+  priorityGroups?: string[];
+  /** How pulls of the priority groups are served (nats-server 2.11+; `'prioritized'` 2.12+). */
+  priorityPolicy?: PriorityPolicy;
+  /**
+   * Milliseconds a `'pinned_client'` may go without pulling before the server pins another
+   * client (nats-server 2.11+). @default 120000 (the server's)
+   */
+  priorityTimeout?: number;
+}
+
+/** The state of a priority group, in `ConsumerInfo.priorityGroups`. */
+export interface PriorityGroupState {
+  /** The group's name. */
+  group: string;
+  /** The pin id of the client the group is pinned to (`'pinned_client'`), if any. */
+  pinnedClientId?: string;
+  /** When the group was pinned to it (RFC 3339; the zero time while nobody is pinned). */
+  pinnedTs?: string;
 }
 
 /** A position in a consumer's delivery. */
@@ -108,4 +143,10 @@ export interface ConsumerInfo {
   pushBound?: boolean;
   /** Its cluster placement, when clustered. */
   cluster?: ClusterInfo;
+  /** True while the consumer is paused (`config.pauseUntil` in the future; nats-server 2.11+). */
+  paused?: boolean;
+  /** Milliseconds until a paused consumer resumes (nats-server 2.11+). */
+  pauseRemaining?: number;
+  /** The state of each priority group (nats-server 2.11+). */
+  priorityGroups?: PriorityGroupState[];
 }

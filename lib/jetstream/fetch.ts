@@ -1,9 +1,10 @@
 import { checkDelay, InvalidOptionError, type NatsConnection } from '../core/internal.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
+import { priorityMembers, type Pin, type PullPriorityOptions } from './priority.js';
 import { pullRequest, pullStatus, statusError } from './pull-status.js';
 
-/** Options of `fetch()`. */
-export interface FetchOptions {
+/** Options of `fetch()`: with `group` and the other priority-group options on such consumers. */
+export interface FetchOptions extends PullPriorityOptions {
   /** How long the server keeps the pull open, in milliseconds. @default 5000 */
   timeout?: number;
   /** Byte budget of the pull: the server stops before a message that would exceed it. */
@@ -24,7 +25,9 @@ const CLIENT_GRACE_MS = 1000;
  * A pull the server never answered at all (not even its 408; nats-server 2.9) or answered with
  * 503 no responders (2.10+) is what a missing consumer gets: then `probe` asks whether the
  * consumer exists, and the `ConsumerNotFoundError` (or `StreamNotFoundError`) it resolves is
- * the rejection.
+ * the rejection. With `pin` (a `pinned_client` consumer) the pull carries the pin id held, takes
+ * the one delivered messages carry, and a 423 (another client is pinned) drops it and ends the
+ * pull with what arrived, so the next one pulls as a standby.
  */
 export function fetchBatch(
   nc: NatsConnection,
@@ -32,6 +35,7 @@ export function fetchBatch(
   batch: number,
   opts: FetchOptions = {},
   probe?: () => Promise<Error | undefined>,
+  pin?: Pin,
 ): Promise<JsMsg[]> {
   const expires = opts.timeout ?? 5000;
   const hb = opts.heartbeat;
@@ -66,12 +70,14 @@ export function fetchBatch(
         answered = true;
         last = Date.now();
         if (isJsMsg(msg)) {
+          pin?.observe(msg);
           out.push(new JsMsg(msg, nc));
           if (out.length >= batch) finish();
           return;
         }
         const status = pullStatus(msg);
         if (status === undefined || status.code === 100) return;
+        if (status.pinMismatch) pin?.drop();
         if (status.code === 503 && probe !== undefined && out.length === 0) {
           // 2.10+ answers a pull for a missing consumer with 503 no responders (2.9 stays
           // silent); an election does too, so ask which it is.
@@ -84,7 +90,7 @@ export function fetchBatch(
         finish(status.terminal || status.warning ? statusError(status) : undefined);
       },
     });
-    sub.closed.then(() => finish());
+    void sub.closed.then(() => finish()); // `closed` only resolves
     const silent = (): void => {
       if (answered || probe === undefined) return finish();
       clearTimeout(timer);
@@ -98,7 +104,7 @@ export function fetchBatch(
       }, hb);
     }
     try {
-      const req = pullRequest(batch, expires, opts.maxBytes, hb);
+      const req = pullRequest(batch, expires, opts.maxBytes, hb, priorityMembers(opts, pin?.id));
       nc.publish(subject, JSON.stringify(req), { reply: inbox });
     } catch (err) {
       finish(err as Error);

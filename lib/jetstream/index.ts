@@ -5,12 +5,16 @@ export { jetstreamManager, JetStreamManager } from './manager/manager.js';
 export { StreamsApi } from './manager/streams.js';
 export type { PurgeOptions, MsgRequest } from './manager/streams.js';
 export { ConsumersApi } from './manager/consumers.js';
+export type { ConsumerPauseState, ConsumerResetInfo } from './manager/consumers.js';
+export { PriorityGroupError } from './priority.js';
+export type { PullPriorityOptions } from './priority.js';
 export { ConsumerConfigConflictError } from './consumer-binding.js';
 export type { ConsumerConflict } from './consumer-binding.js';
 export type { StoredMsg } from './manager/stored-msg.js';
 export { JetStreamNotAvailableError } from './api.js';
 export type { JetStreamOptions } from './api.js';
 export { NoStreamForSubjectError } from './publish.js';
+export { MessageTtlDisabledError } from './ttl.js';
 export type { JsPublishOptions, PubAck, PublishExpectations } from './publish.js';
 export { JsMsg } from './jsmsg.js';
 export type { JsMsgMetadata } from './jsmsg.js';
@@ -25,6 +29,9 @@ export type {
   StorageType,
   DiscardPolicy,
   StreamSource,
+  StreamSourceConsumer,
+  StreamSourceInfo,
+  PersistMode,
   SubjectTransform,
   StreamConfig,
   StreamState,
@@ -36,10 +43,18 @@ export type {
   AckPolicy,
   DeliverPolicy,
   ReplayPolicy,
+  PriorityPolicy,
+  PriorityGroupState,
   ConsumerConfig,
   SequenceInfo,
   ConsumerInfo,
 } from './consumer-config.js';
 export type { AccountLimits, AccountInfo } from './manager/manager.js';
 export { OrderedSubscription } from './ordered.js';
+export { AtomicBatch, MAX_ATOMIC_BATCH_SIZE } from './batch.js';
+export type { AtomicBatchOptions, BatchMsgOptions, BatchPubAck } from './batch.js';
+export { Counter } from './counter.js';
+export type { CounterValue } from './counter.js';
+export type { ScheduleOptions } from './schedule.js';
+export type { BatchGetOptions, LastGetOptions } from './manager/direct-batch.js';
 export type { OrderedOptions } from './ordered.js';

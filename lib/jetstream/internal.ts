@@ -6,3 +6,4 @@ export { askAgainIfSlow } from './ask-again-if-slow.js';
 export { fromWire, toWire, msToNs, nsToMs } from './wire-convert.js';
 export { configConflicts, filtersOf } from './consumer-binding.js';
 export { parseAckSubject, isJsMsg } from './jsmsg.js';
+export { TTL_HEADER, TTL_SINCE, ttlHeaderValue } from './ttl.js';

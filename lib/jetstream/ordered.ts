@@ -213,7 +213,8 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   }
 
   private deliver(msg: JsMsg): void {
-    if (this.callback) this.callback.run(msg);
+    // The runner reports a failed callback itself; delivery does not wait for an async one.
+    if (this.callback) void this.callback.run(msg);
     // A queued message must not pin its whole socket read chunk.
     else if (this.queue.push(msg)) msg.msg.detach();
   }

@@ -1,5 +1,12 @@
-import { MsgHeaders, NoRespondersError, type HeadersInit } from '../core/internal.js';
+import {
+  MsgHeaders,
+  NoRespondersError,
+  telemetryOf,
+  type HeadersInit,
+  type NatsConnection,
+} from '../core/internal.js';
 import { decodeReply, type JsApi } from './api.js';
+import { TTL_HEADER, ttlHeaderValue } from './ttl.js';
 import type { PubAckWire } from './wire-types.js';
 
 /** Conditions the stream checks before storing a message. */
@@ -28,6 +35,12 @@ export interface JsPublishOptions {
   retries?: number;
   /** Milliseconds between retries. @default 250 */
   retryWait?: number;
+  /**
+   * How long the stream keeps this message (the `Nats-TTL` header): milliseconds in whole
+   * seconds, at least 1000, or `'never'` to keep it past the stream's `maxAge`. Needs
+   * nats-server 2.11+ and a stream with `allowMsgTtl` (else `MessageTtlDisabledError`).
+   */
+  ttl?: number | 'never';
 }
 
 /** The stream's acknowledgement of a stored message. */
@@ -50,9 +63,11 @@ export class NoStreamForSubjectError extends NoRespondersError {
   }
 }
 
-function publishHeaders(opts: JsPublishOptions): MsgHeaders | undefined {
+function publishHeaders(nc: NatsConnection, opts: JsPublishOptions): MsgHeaders | undefined {
   const e = opts.expect;
-  if (opts.headers === undefined && opts.msgId === undefined && e === undefined) return undefined;
+  const ttl = opts.ttl === undefined ? undefined : ttlHeaderValue(nc, opts.ttl);
+  if (opts.headers === undefined && opts.msgId === undefined && e === undefined && !ttl)
+    return undefined;
   const h = new MsgHeaders();
   if (opts.headers !== undefined) for (const [k, v] of MsgHeaders.from(opts.headers)) h.set(k, v);
   if (opts.msgId !== undefined) h.set('Nats-Msg-Id', opts.msgId);
@@ -61,6 +76,7 @@ function publishHeaders(opts: JsPublishOptions): MsgHeaders | undefined {
   if (e?.lastMsgId !== undefined) h.set('Nats-Expected-Last-Msg-Id', e.lastMsgId);
   if (e?.lastSubjectSequence !== undefined)
     h.set('Nats-Expected-Last-Subject-Sequence', `${e.lastSubjectSequence}`);
+  if (ttl !== undefined) h.set(TTL_HEADER, ttl);
   return h;
 }
 
@@ -68,8 +84,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * Publishes to a stream subject and resolves the stream's PubAck. Rejects with
- * `JetStreamApiError` (failed expectation, with `apiCode`), `NoStreamForSubjectError` when no
- * stream captures the subject, or `TimeoutError`.
+ * `JetStreamApiError` (failed expectation, with `apiCode`), `MessageTtlDisabledError`,
+ * `NoStreamForSubjectError` when no stream captures the subject, or `TimeoutError`; throws
+ * `InvalidOptionError` or `FeatureNotSupportedError` for a `ttl` before sending.
  */
 export async function jsPublish(
   api: JsApi,
@@ -77,19 +94,31 @@ export async function jsPublish(
   data?: Uint8Array | string,
   opts: JsPublishOptions = {},
 ): Promise<PubAck> {
-  const headers = publishHeaders(opts);
+  let headers = publishHeaders(api.nc, opts);
   const timeout = opts.timeout ?? api.timeout;
   const retries = opts.retries ?? 2;
+  // A PRODUCER `publish {subject}` span until the PubAck, while telemetry is on.
+  const traced = telemetryOf(api.nc)?.begin('publish', subject, data, headers, {
+    'messaging.message.id': opts.msgId,
+  });
+  if (traced) headers = traced.headers ?? headers;
   for (let attempt = 0; ; attempt++) {
     try {
       const msg = await api.nc.request(subject, data, { timeout, headers });
       const ack = decodeReply<PubAckWire>(msg);
       const out: PubAck = { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
       if (ack.domain) out.domain = ack.domain;
+      traced?.span.setAttributes({
+        'messaging.nats.stream': ack.stream,
+        'messaging.nats.stream.sequence': ack.seq,
+      });
+      traced?.span.end();
       return out;
     } catch (err) {
-      if (!(err instanceof NoRespondersError)) throw err;
-      if (attempt >= retries) throw new NoStreamForSubjectError(subject);
+      const final = !(err instanceof NoRespondersError) || attempt >= retries;
+      const failure = err instanceof NoRespondersError ? new NoStreamForSubjectError(subject) : err;
+      if (final) traced?.span.end(failure);
+      if (final) throw failure;
       await sleep(opts.retryWait ?? 250);
     }
   }

@@ -5,11 +5,14 @@ import { ConsumerMessages, type ConsumeOptions } from './consume.js';
 import { fetchBatch, type FetchOptions } from './fetch.js';
 import type { JsMsg } from './jsmsg.js';
 import { ConsumersApi } from './manager/consumers.js';
+import { checkPriorityOptions, Pin, type PullPriorityOptions } from './priority.js';
 
 /** A pull consumer bound by name: `fetch()`, `next()`, `consume()` and `info()`. */
 export class PullConsumer {
   private readonly admin: ConsumersApi;
   private cached: ConsumerInfo;
+  // The pin a `pinned_client` consumer gave this object's pulls, shared by fetch/next/consume.
+  private readonly pin: Pin | undefined;
 
   /** @internal Made by `js.consumers.get()`. */
   constructor(
@@ -18,6 +21,15 @@ export class PullConsumer {
   ) {
     this.admin = new ConsumersApi(api);
     this.cached = info;
+    if (info.config.priorityPolicy === 'pinned_client') this.pin = new Pin();
+  }
+
+  /**
+   * Whether this object holds the pin of its `pinned_client` consumer: its pulls are the ones
+   * served. False for a standby, and for other consumers.
+   */
+  get pinned(): boolean {
+    return this.pin?.id !== undefined;
   }
 
   /** The stream the consumer reads. */
@@ -39,10 +51,18 @@ export class PullConsumer {
    * what arrived, an empty array when nothing did, and early when a clustered consumer changes
    * leader (pull again). Rejects with `ConsumerNotFoundError` when the consumer no longer exists,
    * and with a `JetStreamApiError` (status 409) when the consumer refuses the pull for breaking
-   * one of its limits (`maxWaiting`, `maxBatch`, `maxExpires`).
+   * one of its limits (`maxWaiting`, `maxBatch`, `maxExpires`). On a consumer with priority
+   * groups pass `group` (else `PriorityGroupError`, before sending); priority options need
+   * nats-server 2.11+ (`priority` 2.12+), else `FeatureNotSupportedError`. A `pinned_client`
+   * consumer serves only the pinned client: a standby's fetch resolves empty.
    */
-  fetch(batch: number, opts?: FetchOptions): Promise<JsMsg[]> {
-    return fetchBatch(this.api.nc, this.nextSubject, batch, opts, this.probe);
+  fetch(batch: number, opts: FetchOptions = {}): Promise<JsMsg[]> {
+    try {
+      this.checkPriority(opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return fetchBatch(this.api.nc, this.nextSubject, batch, opts, this.probe, this.pin);
   }
 
   /** Pulls one message, or null when none arrived within `timeout` ms. */
@@ -56,10 +76,22 @@ export class PullConsumer {
    * it when done. Ends with `ConsumerNotFoundError` when the consumer disappears (deleted, or
    * lost in a restart). A pull the consumer refuses (over its `maxBatch`, `maxExpires`,
    * `maxBytes` or `maxWaiting`) is reported through `onError`, once; a batch limit is obeyed
-   * from then on.
+   * from then on. Priority-group options as for `fetch()`; on a `pinned_client` consumer each
+   * pull lasts at most half the `priorityTimeout` unless `expires` is given, so the pin holds
+   * while the client consumes.
    */
-  consume(opts?: ConsumeOptions): ConsumerMessages {
-    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe);
+  consume(opts: ConsumeOptions = {}): ConsumerMessages {
+    this.checkPriority(opts);
+    const timeout = this.cached.config.priorityTimeout;
+    if (this.pin !== undefined && opts.expires === undefined && timeout !== undefined) {
+      const half = Math.min(30_000, Math.max(1000, Math.floor(timeout / 2)));
+      opts = { ...opts, expires: Math.max(half, 2 * (opts.idleHeartbeat ?? 0)) };
+    }
+    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe, this.pin);
+  }
+
+  private checkPriority(opts: PullPriorityOptions): void {
+    checkPriorityOptions(this.api.nc, opts, this.cached);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ConsumerNotFoundError, JetStreamApiError, type Msg } from '../core/internal.js';
 import { isJsMsg } from './jsmsg.js';
+import { PriorityGroupError, type PriorityMembers } from './priority.js';
 import { msToNs } from './wire-convert.js';
 import type { PullRequestWire } from './wire-types.js';
 
@@ -17,6 +18,11 @@ export interface PullStatus {
   warning: boolean;
   /** The limit a `409 Exceeded MaxRequestBatch of <n>` names, else undefined. */
   maxBatch: number | undefined;
+  /**
+   * 423: the pull carried a pin id, and the `pinned_client` consumer has pinned another client
+   * (or none): drop the pin and pull on as a standby.
+   */
+  pinMismatch: boolean;
   /** Messages of the pull request that were not used (from `Nats-Pending-Messages`). */
   pendingMsgs: number;
   /** Bytes of the pull request that were not used (from `Nats-Pending-Bytes`). */
@@ -40,6 +46,7 @@ export function pullStatus(msg: Msg): PullStatus | undefined {
     terminal,
     warning: h.status === 409 && /^exceeded max/i.test(description),
     maxBatch: batchLimit ? Number(batchLimit[1]) : undefined,
+    pinMismatch: h.status === 423,
     pendingMsgs: Number(h.get('Nats-Pending-Messages') ?? 0) || 0,
     pendingBytes: Number(h.get('Nats-Pending-Bytes') ?? 0) || 0,
   };
@@ -50,6 +57,10 @@ export function statusError(status: PullStatus): JetStreamApiError {
   const text = status.description || `status ${status.code}`;
   if (status.code === 409 && /consumer deleted/i.test(text))
     return new ConsumerNotFoundError(`pull ended: ${text}`, 0, 409);
+  // `Bad Request - Priority Group missing`, `Invalid Priority Group`, `Not a Overflow Priority
+  // consumer`... (nats-server 2.11+).
+  if (status.code === 400 && /priority/i.test(text))
+    return new PriorityGroupError(`pull refused: ${text}`);
   return new JetStreamApiError(
     `pull ${status.warning ? 'refused' : 'ended'}: ${text}`,
     0,
@@ -57,14 +68,18 @@ export function statusError(status: PullStatus): JetStreamApiError {
   );
 }
 
-/** The JSON body of a `CONSUMER.MSG.NEXT` request, durations converted to nanoseconds. */
+/**
+ * The JSON body of a `CONSUMER.MSG.NEXT` request, durations converted to nanoseconds, with the
+ * priority-group members (see priority.ts).
+ */
 export function pullRequest(
   batch: number,
   expires: number,
   maxBytes?: number,
   heartbeat?: number,
+  priority?: PriorityMembers,
 ): PullRequestWire {
-  const req: PullRequestWire = { batch, expires: msToNs(expires) };
+  const req: PullRequestWire = { batch, expires: msToNs(expires), ...priority };
   if (maxBytes !== undefined && maxBytes > 0) req.max_bytes = maxBytes;
   if (heartbeat !== undefined && heartbeat > 0) req.idle_heartbeat = msToNs(heartbeat);
   return req;

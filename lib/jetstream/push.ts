@@ -150,7 +150,7 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
       (m) => m.subject,
       this.autoAck ? ack : undefined,
     );
-    this.runner.run(jm);
+    void this.runner.run(jm); // reports a failed callback itself; delivery does not wait
   }
 
   private heartbeatsMissed(hb: number): void {

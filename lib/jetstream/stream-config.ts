@@ -26,7 +26,24 @@ export interface StreamSource {
   };
   /** Rewrites of the sourced subjects (nats-server 2.10+). */
   subjectTransforms?: SubjectTransform[];
+  /**
+   * Source through a durable push consumer that already exists on the source stream, instead of
+   * an ephemeral one the server makes (nats-server 2.14+); excludes `optStartSeq`,
+   * `optStartTime` and `filterSubject`.
+   */
+  consumer?: StreamSourceConsumer;
 }
+
+/** The durable consumer a source or mirror reads through (nats-server 2.14+). */
+export interface StreamSourceConsumer {
+  /** The consumer's durable name. */
+  name: string;
+  /** The consumer's deliver subject: a literal subject. */
+  deliverSubject: string;
+}
+
+/** How a stream writes to disk (nats-server 2.12+). */
+export type PersistMode = 'default' | 'async';
 
 /** A subject rewrite: messages matching `src` are stored under `dest`. */
 export interface SubjectTransform {
@@ -77,6 +94,8 @@ export interface StreamConfig {
     cluster?: string;
     /** Server tags the chosen servers must have. */
     tags?: string[];
+    /** The server that should lead the stream, when it can (nats-server 2.11+). */
+    preferred?: string;
   };
   /** Makes the stream a read-only copy of another stream (and then it has no `subjects`). */
   mirror?: StreamSource;
@@ -123,6 +142,30 @@ export interface StreamConfig {
     /** The highest `maxAckPending` a consumer may have. */
     maxAckPending?: number;
   };
+  /**
+   * Lets a publish carry a per-message TTL (`js.publish(..., { ttl })`, the `Nats-TTL` header);
+   * cannot be turned off again (nats-server 2.11+). @default false
+   */
+  allowMsgTtl?: boolean;
+  /**
+   * Milliseconds, at least 1000: when `maxAge` or a per-message TTL removes the last message of a
+   * subject, the server stores a delete marker (header `Nats-Marker-Reason: MaxAge`) that lives
+   * this long. The server turns on `allowMsgTtl` and `allowRollupHdrs` with it (nats-server 2.11+).
+   */
+  subjectDeleteMarkerTtl?: number;
+  /** Accepts atomic batch publishes (`js.batch()`; nats-server 2.12+). @default false */
+  allowAtomic?: boolean;
+  /** Makes the stream hold counters (`js.counter()`; nats-server 2.12+). @default false */
+  allowMsgCounter?: boolean;
+  /** Accepts message schedules (`js.schedule()`; nats-server 2.12+). @default false */
+  allowMsgSchedules?: boolean;
+  /**
+   * `'async'` acknowledges a publish before it is flushed to disk: faster, but a hard kill may
+   * lose acknowledged messages (nats-server 2.12+). @default 'default'
+   */
+  persistMode?: PersistMode;
+  /** Accepts fast (non-atomic) batch publishes (nats-server 2.14+). @default false */
+  allowBatched?: boolean;
 }
 
 /** The state of a stream. Timestamps are RFC 3339 strings. */
@@ -149,6 +192,13 @@ export interface StreamState {
   numDeleted?: number;
   /** The deleted sequences, when the server lists them. */
   deleted?: number[];
+  /** Messages the server found corrupt or missing on disk, when it lost any. */
+  lost?: {
+    /** Their sequences. */
+    msgs: number[] | null;
+    /** Their bytes. */
+    bytes: number;
+  };
 }
 
 /** A server holding a replica of a clustered stream or consumer. */
@@ -165,6 +215,8 @@ export interface PeerInfo {
   lag?: number;
   /** The server's peer id (a hash of its name). */
   peer?: string;
+  /** Assigned to the group but not yet part of it (nats-server 2.14+). */
+  pending?: boolean;
 }
 
 /** Where a clustered stream or consumer lives: its cluster, leader and other replicas. */
@@ -173,6 +225,10 @@ export interface ClusterInfo {
   name?: string;
   /** The name of the server that leads it. */
   leader?: string;
+  /** Since when that server leads it (RFC 3339; nats-server 2.11+). */
+  leaderSince?: string;
+  /** The name of its Raft group. */
+  raftGroup?: string;
   /** The replicas other than the leader. */
   replicas?: PeerInfo[];
 }
@@ -191,4 +247,28 @@ export interface StreamInfo {
   cluster?: ClusterInfo;
   /** True when `add()` actually created the stream (absent on info). */
   didCreate?: boolean;
+  /** How far the mirror is behind the stream it copies, when the stream is a mirror. */
+  mirror?: StreamSourceInfo;
+  /** How far each source is behind, when the stream has sources. */
+  sources?: StreamSourceInfo[];
+  /** When the server gathered this info (RFC 3339). */
+  ts?: string;
+}
+
+/** The state of a stream's mirror or of one of its sources. */
+export interface StreamSourceInfo {
+  /** The name of the stream copied from. */
+  name: string;
+  /** Messages not yet copied. */
+  lag: number;
+  /** Milliseconds since a message was last copied; negative when none was yet. */
+  active: number;
+  /** Only messages on this subject are copied. */
+  filterSubject?: string;
+  /** The subject rewrites applied to what is copied. */
+  subjectTransforms?: SubjectTransform[];
+  /** The other domain or account of the stream copied from. */
+  external?: { api: string; deliver?: string };
+  /** Why copying fails, when it does. */
+  error?: { code: number; errCode?: number; description?: string };
 }

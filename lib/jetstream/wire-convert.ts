@@ -14,6 +14,8 @@ function convert(
 ): unknown {
   if (Array.isArray(value))
     return value.map((v) => convert(v, rename, duration, isDuration, isOpaque));
+  // Times travel as RFC 3339 text (`pause_until`).
+  if (value instanceof Date) return value.toISOString();
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
@@ -22,7 +24,7 @@ function convert(
     if (isOpaque(key)) out[name] = v;
     else if (isDuration(key) && typeof v === 'number') out[name] = duration(v);
     else if (isDuration(key) && Array.isArray(v))
-      out[name] = v.map((d) => (typeof d === 'number' ? duration(d) : d));
+      out[name] = v.map((d: unknown) => (typeof d === 'number' ? duration(d) : d));
     else out[name] = convert(v, rename, duration, isDuration, isOpaque);
   }
   return out;

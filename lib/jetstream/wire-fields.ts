@@ -4,8 +4,14 @@
 // servers drop them silently: a member the connected server lacks is refused before sending.
 import { InvalidOptionError, requireServer, type NatsConnection } from '../core/internal.js';
 
-/** A member's oldest release, and for an object (or a list of objects) its own members. */
-type Field = string | { since: string; fields: FieldTable };
+/**
+ * A member's oldest release, and for an object (or a list of objects) its own members, or for an
+ * enumeration the oldest release of each value a later release added.
+ */
+type Field =
+  | string
+  | { since: string; fields: FieldTable }
+  | { since: string; values: Readonly<Record<string, string>> };
 type FieldTable = Readonly<Record<string, Field>>;
 
 const BASE = '2.9.0';
@@ -19,7 +25,7 @@ const STREAM_SOURCE: FieldTable = {
   filter_subject: BASE,
   external: { since: BASE, fields: { api: BASE, deliver: BASE } },
   subject_transforms: { since: '2.10.0', fields: SUBJECT_TRANSFORM },
-  consumer: '2.14.0',
+  consumer: { since: '2.14.0', fields: { name: '2.14.0', deliver_subject: '2.14.0' } },
 };
 
 const STREAM: FieldTable = {
@@ -73,7 +79,7 @@ const CONSUMER: FieldTable = {
   deliver_policy: BASE,
   opt_start_seq: BASE,
   opt_start_time: BASE,
-  ack_policy: BASE,
+  ack_policy: { since: BASE, values: { flow_control: '2.14.0' } },
   ack_wait: BASE,
   max_deliver: BASE,
   backoff: BASE,
@@ -99,7 +105,7 @@ const CONSUMER: FieldTable = {
   metadata: '2.10.0',
   pause_until: '2.11.0',
   priority_groups: '2.11.0',
-  priority_policy: '2.11.0',
+  priority_policy: { since: '2.11.0', values: { prioritized: '2.12.0' } },
   priority_timeout: '2.11.0',
   sourcing: '2.14.0',
 };
@@ -124,7 +130,14 @@ function check(
       throw new InvalidOptionError(`${kind} config has no member ${JSON.stringify(name)}`);
     const since = typeof field === 'string' ? field : field.since;
     requireServer(nc, since, `${kind} config ${JSON.stringify(name)}`);
-    if (typeof field !== 'string') check(nc, kind, name, v, field.fields);
+    if (typeof field === 'string') continue;
+    if ('fields' in field) check(nc, kind, name, v, field.fields);
+    else if (typeof v === 'string' && field.values[v] !== undefined)
+      requireServer(
+        nc,
+        field.values[v],
+        `${kind} config ${JSON.stringify(name)} ${JSON.stringify(v)}`,
+      );
   }
 }
 

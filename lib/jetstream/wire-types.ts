@@ -66,6 +66,28 @@ export interface PullRequestWire {
   max_bytes?: number;
   no_wait?: boolean;
   idle_heartbeat?: number;
+  /** The priority group the pull belongs to (nats-server 2.11+). */
+  group?: string;
+  /** `overflow`: serve only while the consumer has at least this many pending (2.11+). */
+  min_pending?: number;
+  /** `overflow`: serve only while at least this many acks are pending (2.11+). */
+  min_ack_pending?: number;
+  /** `pinned_client`: the pin id the client was given (2.11+). */
+  id?: string;
+  /** `prioritized`: 0 (served first) to 9 (2.12+). */
+  priority?: number;
+}
+
+/** `CONSUMER.PAUSE` response (nats-server 2.11+). */
+export interface ConsumerPauseWire extends ApiResponseWire {
+  paused: boolean;
+  pause_until: string;
+  pause_remaining?: number;
+}
+
+/** `CONSUMER.RESET` response (nats-server 2.14+): the consumer's info and the sequence. */
+export interface ConsumerResetWire extends ApiResponseWire {
+  reset_seq: number;
 }
 
 /** Wire member names whose values are durations in nanoseconds (arrays of them for `backoff`). */

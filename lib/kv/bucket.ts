@@ -27,8 +27,11 @@ import {
 } from './entry.js';
 import { KeyExistsError, WrongLastRevisionError, isWrongLastSequence } from './errors.js';
 import type {
+  KvCreateOptions,
   KvEntry,
   KvPurgeDeletesOptions,
+  KvPurgeOptions,
+  KvTtl,
   KvStatus,
   KvWatchEntry,
   KvWatchOptions,
@@ -90,19 +93,26 @@ export class KvBucket {
 
   /**
    * Stores a value only when the key has none (or is deleted/purged) and resolves its revision.
-   * Rejects with `KeyExistsError` when the key holds a value.
+   * With `ttl` the key expires on its own (ADR-48; nats-server 2.11+, and a bucket with
+   * `limitMarkerTtl`, else `MessageTtlDisabledError`). Rejects with `KeyExistsError` when the key
+   * holds a value.
    */
-  async create(key: string, value: Uint8Array | string): Promise<number> {
+  async create(
+    key: string,
+    value: Uint8Array | string,
+    opts: KvCreateOptions = {},
+  ): Promise<number> {
     validateKey(key, true);
+    const ttl = opts.ttl;
     try {
-      return (await this.publish(key, value, undefined, { lastSubjectSequence: 0 })).seq;
+      return (await this.publish(key, value, undefined, { lastSubjectSequence: 0 }, ttl)).seq;
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       const latest = await this.read(key);
       if (latest !== null && latest.operation !== 'PUT') {
         try {
           const pub = { lastSubjectSequence: latest.revision };
-          return (await this.publish(key, value, undefined, pub)).seq;
+          return (await this.publish(key, value, undefined, pub, ttl)).seq;
         } catch (again) {
           if (!isWrongLastSequence(again)) throw again;
         }
@@ -132,10 +142,12 @@ export class KvBucket {
   /**
    * Writes a purge marker that removes every earlier revision of the key; resolves its
    * revision. With `lastRevision`, rejects with `WrongLastRevisionError` when it is not the latest.
+   * With `ttl` the marker itself expires (ADR-48; nats-server 2.11+, and a bucket with
+   * `limitMarkerTtl`, else `MessageTtlDisabledError`).
    */
-  async purge(key: string, opts: { lastRevision?: number } = {}): Promise<number> {
+  async purge(key: string, opts: KvPurgeOptions = {}): Promise<number> {
     validateKey(key, true);
-    return (await this.guarded(key, undefined, PURGE, opts.lastRevision)).seq;
+    return (await this.guarded(key, undefined, PURGE, opts.lastRevision, opts.ttl)).seq;
   }
 
   /**
@@ -293,9 +305,10 @@ export class KvBucket {
     value: Uint8Array | string | undefined,
     headers: HeadersInit | undefined,
     expect: PublishExpectations | undefined,
+    ttl?: KvTtl,
   ) {
     try {
-      return await this.js.publish(this.writePrefix + key, value, { headers, expect });
+      return await this.js.publish(this.writePrefix + key, value, { headers, expect, ttl });
     } catch (err) {
       throw await this.explain(err);
     }
@@ -311,10 +324,11 @@ export class KvBucket {
     value: Uint8Array | string | undefined,
     headers: HeadersInit | undefined,
     lastRevision: number | undefined,
+    ttl?: KvTtl,
   ) {
     const expect = lastRevision === undefined ? undefined : { lastSubjectSequence: lastRevision };
     try {
-      return await this.publish(key, value, headers, expect);
+      return await this.publish(key, value, headers, expect, ttl);
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       throw new WrongLastRevisionError(key, err.message, err.apiCode);

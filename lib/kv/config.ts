@@ -1,6 +1,6 @@
 import { s2Compression, validateBucketName, type StreamConfigExt } from '../buckets/internal.js';
-import { InvalidOptionError, type NatsConnection } from '../core/internal.js';
-import type { StreamInfo } from '../jetstream/internal.js';
+import { InvalidOptionError, requireServer, type NatsConnection } from '../core/internal.js';
+import { TTL_SINCE, type StreamInfo } from '../jetstream/internal.js';
 import type { KvOptions, KvStatus } from './types.js';
 
 const MAX_HISTORY = 64;
@@ -11,8 +11,9 @@ export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
 
 /**
  * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`,
- * `InvalidOptionError` for a history outside 1..64, or `FeatureNotSupportedError` for compression
- * on a server older than 2.10.
+ * `InvalidOptionError` for a history outside 1..64 or a bad `limitMarkerTtl`, or
+ * `FeatureNotSupportedError` for compression on a server older than 2.10 and `limitMarkerTtl`
+ * on one older than 2.11.
  */
 export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfigExt {
   const b = opts.bucket;
@@ -49,6 +50,17 @@ export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfi
     config.republish = { src: src ?? `$KV.${b}.>`, dest, headersOnly };
   }
   if (opts.compression) config.compression = s2Compression(nc);
+  if (opts.limitMarkerTtl !== undefined) {
+    const ms = opts.limitMarkerTtl;
+    if (!Number.isSafeInteger(ms) || ms < 1000 || ms % 1000 !== 0)
+      throw new InvalidOptionError(
+        'limitMarkerTtl must be milliseconds in whole seconds, at least 1000',
+      );
+    requireServer(nc, TTL_SINCE, 'limitMarkerTtl');
+    // Left out when not asked for, so updating a bucket never turns markers off (ADR-48).
+    config.allowMsgTtl = true;
+    config.subjectDeleteMarkerTtl = ms;
+  }
   return config;
 }
 
@@ -68,6 +80,7 @@ export function kvStatus(bucket: string, info: StreamInfo): KvStatus {
     description: c.description ?? '',
     isCompressed: c.compression === 's2',
     allowDirect: c.allowDirect === true,
+    limitMarkerTtl: c.subjectDeleteMarkerTtl ?? 0,
     streamInfo: info,
   };
 }

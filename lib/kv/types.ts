@@ -69,8 +69,15 @@ export interface KvOptions {
   placement?: Placement;
   /** Serve reads from any replica through direct get. @default true */
   allowDirect?: boolean;
-  /** Stream metadata (nats-server 2.10+; older servers ignore it). */
+  /** Stream metadata (nats-server 2.10+). */
   metadata?: Record<string, string>;
+  /**
+   * Limit markers (ADR-48), in milliseconds (whole seconds, at least 1000): when a value expires
+   * (the bucket's `ttl`, or a key's own TTL from `create(..., { ttl })`) the server leaves a marker
+   * that watchers see as a PURGE, kept this long. Also lets `create()` and `purge()` take a `ttl`.
+   * Can be turned on for an existing bucket, never off. Needs nats-server 2.11+.
+   */
+  limitMarkerTtl?: number;
 }
 
 /** What `kv.status()` reports. */
@@ -99,6 +106,8 @@ export interface KvStatus {
   isCompressed: boolean;
   /** True when reads may be served by any replica through direct get. */
   allowDirect: boolean;
+  /** Milliseconds the bucket keeps limit markers; 0 when it has none (ADR-48). */
+  limitMarkerTtl: number;
   /** The backing stream's full info. */
   streamInfo: StreamInfo;
 }
@@ -122,6 +131,27 @@ export interface KvWatchOptions {
    * consumer) make it start again. @default 5000
    */
   idleHeartbeat?: number;
+}
+
+/**
+ * A key's own TTL (ADR-48): milliseconds in whole seconds, at least 1000, or `'never'` to keep
+ * it past the bucket's `ttl`. Needs nats-server 2.11+ and a bucket with `limitMarkerTtl`; the
+ * server raises a TTL shorter than `limitMarkerTtl` to it (with `history` above 1).
+ */
+export type KvTtl = number | 'never';
+
+/** Options of `kv.create()`. */
+export interface KvCreateOptions {
+  /** How long the key lives; when it expires watchers see a PURGE. */
+  ttl?: KvTtl;
+}
+
+/** Options of `kv.purge()`. */
+export interface KvPurgeOptions {
+  /** Purge only when this is the key's latest revision (`WrongLastRevisionError` otherwise). */
+  lastRevision?: number;
+  /** How long the purge marker itself is kept; after that the key leaves no trace. */
+  ttl?: KvTtl;
 }
 
 /** Options of `kv.purgeDeletes()`. */

@@ -65,7 +65,7 @@ export async function upload(
   let size = 0;
   let chunks = 0;
   let pending = 0;
-  let failure: unknown;
+  let failure: { err: unknown } | undefined;
   let wake: (() => void) | undefined;
   const settled = (): void => {
     pending--;
@@ -74,7 +74,7 @@ export async function upload(
     w?.();
   };
   const failed = (err: unknown): void => {
-    failure ??= err ?? new Error('chunk publish failed');
+    failure ??= { err: err ?? new Error('chunk publish failed') };
     settled();
   };
   const drainTo = async (limit: number): Promise<void> => {
@@ -98,7 +98,7 @@ export async function upload(
   // of a failed upload, and one stored after that purge would stay in the bucket for good.
   while (pending > 0) await new Promise<void>((r) => (wake = r));
   if (sourceFailure !== undefined) throw sourceFailure.err;
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure.err;
   return { size, chunks, digest: formatDigest(hash.digest()) };
 }
 

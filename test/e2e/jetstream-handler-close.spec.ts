@@ -99,11 +99,10 @@ it('messages pulled but not started are handed back at once on close (not after 
     const jsm = await nc.jetstreamManager();
     const info = await jsm.consumers.info('CR', 'cr-work');
     throw new Error(
-      `${(err as Error).message}; started before close: ${startedBefore}; acked: ${settled
+      `${(err as Error).message}; started before close: ${startedBefore.join(',')}; acked: ${settled
         .filter((e) => e.outcome === 'ack')
-        .map(
-          (e) => e.streamSeq,
-        )}; consumer ackPending=${info.numAckPending} pending=${info.numPending}`,
+        .map((e) => e.streamSeq)
+        .join(',')}; consumer ackPending=${info.numAckPending} pending=${info.numPending}`,
     );
   } finally {
     await second.app.close();

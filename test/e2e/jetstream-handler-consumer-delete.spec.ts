@@ -59,7 +59,7 @@ it('consumer deleted while handlers are mid-flight and messages are buffered: re
     await waitFor(() => seqs.every((s) => acked().has(s)), 10_000, 'all acked').catch(
       (e: Error) => {
         throw new Error(
-          `${e.message}: acked ${[...acked()]} of ${seqs}\n${logger.lines.filter((l) => !/^(verbose|debug)/.test(l)).join('\n')}`,
+          `${e.message}: acked ${[...acked()].join(',')} of ${seqs.join(',')}\n${logger.lines.filter((l) => !/^(verbose|debug)/.test(l)).join('\n')}`,
         );
       },
     );

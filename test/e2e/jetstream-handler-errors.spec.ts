@@ -219,7 +219,7 @@ describe('the original handler error', () => {
     const term = await publish('err.term.1');
     await waitFor(() => outcomesOf(s.settled, rpc).length === 2, 5000, 'rpc settled');
     await waitFor(() => outcomesOf(s.settled, term).length === 1, 5000, 'term settled');
-    expect(shown(eventsOf('ERR', rpc)[0]!.error)).toEqual({
+    expect(shown(eventsOf('ERR', rpc)[0].error)).toEqual({
       name: 'RpcException',
       message: 'bad input',
       code: 'E_INPUT',
@@ -247,7 +247,7 @@ describe('the original handler error', () => {
   it('an error thrown by a pipe before the handler is kept too', async () => {
     const seq = await publish('err.pipe.1', 'not a number');
     await waitFor(() => outcomesOf(s.settled, seq).length === 2, 5000, 'settled');
-    expect(shown(eventsOf('ERR', seq)[0]!.error)).toEqual({
+    expect(shown(eventsOf('ERR', seq)[0].error)).toEqual({
       name: 'BadRequestException',
       message: expect.stringMatching(/numeric string is expected/),
       cause: undefined,

@@ -80,8 +80,10 @@ async function scenario(signal: NodeJS.Signals, tag: string, settleRedeliveries 
     await server.restart();
     const acked = () => new Set(settled.filter((e) => e.outcome === 'ack').map((e) => e.streamSeq));
     await waitFor(() => seqs.every((s) => acked().has(s)), 10_000, 'every message acked').catch(
-      async (e) => {
-        throw new Error(`${(e as Error).message}: acked ${[...acked()]} of ${seqs}`);
+      (e) => {
+        throw new Error(
+          `${(e as Error).message}: acked ${[...acked()].join(',')} of ${seqs.join(',')}`,
+        );
       },
     );
     await sleep(2500); // anything still unacked on the server would be redelivered by now

@@ -52,12 +52,14 @@ class TermController {
         throw new RpcException({ message: 'bad', terminal: true });
       case 'rpc-string':
         throw new RpcException('just a string');
+      /* eslint-disable @typescript-eslint/only-throw-error -- non-Error values thrown on purpose */
       case 'string':
         throw 'a string';
       case 'undefined':
         throw undefined;
       case 'null':
         throw null;
+      /* eslint-enable @typescript-eslint/only-throw-error */
       case 'obs-term':
         return throwError(() => new TermException('obs bad'));
       case 'async-term':

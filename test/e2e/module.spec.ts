@@ -41,7 +41,7 @@ afterAll(async () => {
 class FakeConfig {
   constructor(private readonly values: Record<string, string>) {}
   get(key: string): string {
-    return this.values[key]!;
+    return this.values[key];
   }
 }
 

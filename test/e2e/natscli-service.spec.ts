@@ -67,17 +67,17 @@ describe('nats micro', () => {
       metadata: { team: 'core' },
       type: 'io.nats.micro.v1.info_response',
     });
-    expect(svc!.id).toMatch(/^\w+$/);
-    const subjects = svc!.endpoints.map((e) => e.subject);
+    expect(svc.id).toMatch(/^\w+$/);
+    const subjects = svc.endpoints.map((e) => e.subject);
     expect(subjects).toEqual(expect.arrayContaining(['calc.sum', 'calc.fail', 'calc.wild.*']));
     expect(subjects).not.toContain('calc.events.>'); // events are not request endpoints
-    expect(bySubject(svc!.endpoints, 'calc.sum')).toMatchObject({
+    expect(bySubject(svc.endpoints, 'calc.sum')).toMatchObject({
       name: 'calc_sum',
       queue_group: 'calc',
     });
-    expect(bySubject(svc!.endpoints, 'calc.wild.*')?.name).toBe('calc_wild_any');
+    expect(bySubject(svc.endpoints, 'calc.wild.*')?.name).toBe('calc_wild_any');
     // A handler's own queue (its extras) wins over options.queue.
-    expect(bySubject(svc!.endpoints, 'calc.queued')?.queue_group).toBe('calc-queued');
+    expect(bySubject(svc.endpoints, 'calc.queued')?.queue_group).toBe('calc-queued');
   });
 
   it('info shows the endpoints and stats counting requests the CLI sent', async () => {

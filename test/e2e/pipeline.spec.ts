@@ -60,7 +60,7 @@ class TimingInterceptor implements NestInterceptor {
   intercept(_ctx: unknown, next: CallHandler): Observable<unknown> {
     const t0 = Date.now();
     return next.handle().pipe(
-      map((v) => ({ wrapped: v })),
+      map((v: unknown) => ({ wrapped: v })),
       finalize(() => timings.push(Date.now() - t0)),
     );
   }
@@ -338,7 +338,7 @@ describe("Nest's built-in NATS client (envelope)", () => {
 
   const ask = (pattern: string, data: unknown) =>
     firstValueFrom(builtin.send(pattern, data).pipe(timeout(1000))).then(
-      (v) => ({ resolved: v }),
+      (v: unknown) => ({ resolved: v }),
       (e: unknown) => e,
     );
 

@@ -54,9 +54,11 @@ class ProbeController {
 
   @MessagePattern('p.reject')
   reject(@Payload() kind: string): Promise<unknown> {
+    /* eslint-disable @typescript-eslint/prefer-promise-reject-errors -- non-Error rejections on purpose */
     if (kind === 'string') return Promise.reject('a string');
     if (kind === 'object') return Promise.reject({ statusCode: 418, message: 'teapot' });
     return Promise.reject(undefined);
+    /* eslint-enable @typescript-eslint/prefer-promise-reject-errors */
   }
 
   @MessagePattern('p.obs')
@@ -129,8 +131,10 @@ class ProbeController {
 
   @EventPattern('p.evt-reject')
   evtReject(@Payload() kind: string): Promise<void> {
+    /* eslint-disable @typescript-eslint/prefer-promise-reject-errors -- non-Error rejections on purpose */
     if (kind === 'string') return Promise.reject('evt string');
     if (kind === 'undefined') return Promise.reject(undefined);
+    /* eslint-enable @typescript-eslint/prefer-promise-reject-errors */
     return Promise.reject(new RpcException({ message: 'rpc in event' }));
   }
 

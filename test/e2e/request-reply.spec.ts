@@ -181,7 +181,9 @@ describe('interoperability', () => {
       await expect(firstValueFrom(builtin.send('calc.sum', [10, 20]))).resolves.toBe(30);
       const streamed = await lastValueFrom(builtin.send('calc.count', 3).pipe(toArray()));
       expect(streamed).toEqual([0, 1, 2]);
-      const err = await firstValueFrom(builtin.send('calc.fail', 'rpc')).catch((e: unknown) => e);
+      const err: unknown = await firstValueFrom(builtin.send('calc.fail', 'rpc')).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ statusCode: 422, message: 'bad input' });
       await firstValueFrom(builtin.emit('calc.events.builtin', { from: 'builtin' }), {
         defaultValue: undefined,

@@ -49,7 +49,7 @@ async function serverSubs(name: string): Promise<string[]> {
   };
   const conns = body.connections.filter((c) => c.name === name);
   expect(conns).toHaveLength(1);
-  return conns[0]!.subscriptions_list ?? [];
+  return conns[0].subscriptions_list ?? [];
 }
 
 const received: unknown[] = [];
@@ -212,7 +212,7 @@ it('a failed listen() on a shared connection undoes its consumers and leaves the
     const before = await serverSubs('shared-failed');
     @Module({ controllers: [SharedController] })
     class FailingModule {}
-    const err = await NestFactory.createMicroservice(FailingModule, {
+    const err: unknown = await NestFactory.createMicroservice(FailingModule, {
       // The JetStream consumer starts, then the service name is refused.
       strategy: new ServerNats({
         connection: nc,

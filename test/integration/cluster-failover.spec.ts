@@ -29,8 +29,8 @@ async function waitForInterest(pub: NatsConnection, sub: NatsConnection, subject
 describe('cluster failover', () => {
   it('requests mid-stream when the current server dies: each settles within its timeout, then succeed elsewhere', async () => {
     const [a, , c] = cluster.urls;
-    const requester = await conns.connect({ servers: a!, noRandomize: true });
-    const responder = await conns.connect({ servers: c!, ignoreClusterUpdates: true });
+    const requester = await conns.connect({ servers: a, noRandomize: true });
+    const responder = await conns.connect({ servers: c, ignoreClusterUpdates: true });
     responder.subscribe('svc', { callback: (m) => void m.respond(`re ${m.string()}`) });
     await responder.flush();
     await waitForInterest(requester, responder, 'probe.svc');
@@ -52,7 +52,7 @@ describe('cluster failover', () => {
       }
     });
     await waitUntil(() => results.length > 200, 'traffic before');
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await waitUntil(() => w.count('reconnect') === 1, 'failover');
     const at = results.length;
     await waitUntil(() => results.length > at + 200, 'traffic after', 8000);
@@ -69,32 +69,32 @@ describe('cluster failover', () => {
 
   it('noRandomize: fails over in the configured order', async () => {
     const [a, b, c] = cluster.urls;
-    const nc = await conns.connect({ servers: [a!, b!, c!], noRandomize: true });
+    const nc = await conns.connect({ servers: [a, b, c], noRandomize: true });
     const w = watch(nc);
     expect(nc.connectedUrl).toBe(a);
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await waitUntil(() => w.count('reconnect') === 1, 'first failover');
     expect(nc.connectedUrl).toBe(b);
-    await cluster.servers[1]!.kill();
+    await cluster.servers[1].kill();
     await waitUntil(() => w.count('reconnect') === 2, 'second failover');
     expect(nc.connectedUrl).toBe(c);
   });
 
   it('one seed URL: survives successive deaths of every node it discovered, in turn', async () => {
     const [a] = cluster.urls;
-    const nc = await conns.connect({ servers: a!, noRandomize: true });
+    const nc = await conns.connect({ servers: a, noRandomize: true });
     const w = watch(nc);
     const sub = nc.subscribe('alive');
     await nc.flush();
     expect(nc.servers).toHaveLength(3);
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await waitUntil(() => w.count('reconnect') === 1, 'first failover');
     const second = nc.connectedUrl;
     expect(second).not.toBe(a);
     const idx = cluster.urls.indexOf(second);
-    await cluster.servers[0]!.restart();
+    await cluster.servers[0].restart();
     await cluster.waitReady();
-    await cluster.servers[idx]!.kill();
+    await cluster.servers[idx].kill();
     await waitUntil(() => w.count('reconnect') === 2, 'second failover', 8000);
     expect(nc.connectedUrl).not.toBe(second);
     nc.publish('alive', 'yes');
@@ -104,24 +104,24 @@ describe('cluster failover', () => {
   it('ignoreClusterUpdates: never moves to a gossiped node, waits for its own server', async () => {
     const [a] = cluster.urls;
     const nc = await conns.connect({
-      servers: a!,
+      servers: a,
       ignoreClusterUpdates: true,
       maxReconnectAttempts: -1,
     });
     const w = watch(nc);
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await sleep(500);
     expect(nc.isConnected).toBe(false);
     expect(nc.servers).toEqual([a]);
-    await cluster.servers[0]!.restart();
+    await cluster.servers[0].restart();
     await waitUntil(() => w.count('reconnect') === 1, 'reconnect to its own server');
     expect(nc.connectedUrl).toBe(a);
   });
 
   it('lame duck of the current server while a publisher runs: nothing lost, nothing twice', async () => {
     const [a, , c] = cluster.urls;
-    const pub = await conns.connect({ servers: a!, noRandomize: true });
-    const subNc = await conns.connect({ servers: c!, ignoreClusterUpdates: true });
+    const pub = await conns.connect({ servers: a, noRandomize: true });
+    const subNc = await conns.connect({ servers: c, ignoreClusterUpdates: true });
     const got: number[] = [];
     subNc.subscribe('ldm.seq', { callback: (m) => got.push(Number(m.string())) });
     await subNc.flush();
@@ -141,7 +141,7 @@ describe('cluster failover', () => {
       }
     })();
     await waitUntil(() => got.length > 500, 'traffic before');
-    await cluster.servers[0]!.lameDuck();
+    await cluster.servers[0].lameDuck();
     await waitUntil(() => w.count('reconnect') === 1, 'move off the lame duck', 8000);
     const at = seq;
     await waitUntil(() => got.length > 0 && got.includes(at + 500), 'traffic after', 8000);
@@ -159,11 +159,11 @@ describe('cluster failover', () => {
 
   it('no-responder answers from the new node are not caused by replay order (requester and responder on one connection)', async () => {
     const [a] = cluster.urls;
-    const nc = await conns.connect({ servers: a!, noRandomize: true });
+    const nc = await conns.connect({ servers: a, noRandomize: true });
     const w = watch(nc);
     nc.subscribe('self.svc', { callback: (m) => void m.respond('ok') });
     await nc.flush();
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await waitUntil(() => w.count('disconnect') === 1, 'disconnect');
     const reqs = Array.from({ length: 20 }, () =>
       nc.request('self.svc', '', { timeout: 4000 }).then(

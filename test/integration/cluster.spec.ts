@@ -59,16 +59,16 @@ describe('server pool on a cluster', () => {
   it('adds servers gossiped in INFO connect_urls and reports them', async () => {
     const discovered: string[][] = [];
     const [first, ...rest] = cluster.urls;
-    const nc = await client(first!, { onDiscoveredServers: (s) => discovered.push(s) });
+    const nc = await client(first, { onDiscoveredServers: (s) => discovered.push(s) });
     expect([...nc.discoveredServers].sort()).toEqual([...rest].sort());
     expect([...nc.servers].sort()).toEqual([...cluster.urls].sort());
     expect(discovered).toHaveLength(1);
-    expect([...discovered[0]!].sort()).toEqual([...rest].sort());
+    expect([...discovered[0]].sort()).toEqual([...rest].sort());
   });
 
   it('ignores gossiped servers with ignoreClusterUpdates', async () => {
     const discovered: string[][] = [];
-    const nc = await client(cluster.urls[0]!, {
+    const nc = await client(cluster.urls[0], {
       ignoreClusterUpdates: true,
       onDiscoveredServers: (s) => discovered.push(s),
     });
@@ -96,7 +96,7 @@ describe('failover on a cluster', () => {
   afterEach(() => cluster.stop());
 
   it('moves to a discovered node when its server dies under load, keeping subscriptions', async () => {
-    const home = cluster.urls[0]!;
+    const home = cluster.urls[0];
     const opts: ConnectOptions = { noRandomize: true };
     const subNc = await client(home, opts);
     const pubNc = await client(home, opts);
@@ -116,7 +116,7 @@ describe('failover on a cluster', () => {
       }
     })();
     await waitUntil(() => got.length > 200, 'traffic before the failure');
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
     await waitUntil(() => ws.count('reconnect') + wp.count('reconnect') === 2, 'both reconnect');
     for (const nc of [subNc, pubNc]) {
       expect(nc.connectedUrl).not.toBe(home);
@@ -127,7 +127,7 @@ describe('failover on a cluster', () => {
     running = false;
     await publisher;
     // No duplicates, no reordering; the queue subscription came back too.
-    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]!);
+    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]);
     expect(queued.filter((n) => n > atReconnect + 300).length).toBeGreaterThan(0);
     const from = seq;
     for (let i = 0; i < 100; i++) pubNc.publish('load.seq', String(seq++));
@@ -140,15 +140,15 @@ describe('failover on a cluster', () => {
   it('drops a gossiped server that left and reports it through status() when it returns', async () => {
     const [home, , leaver] = cluster.urls;
     const discovered: string[][] = [];
-    const nc = await client(home!, {
+    const nc = await client(home, {
       noRandomize: true,
       onDiscoveredServers: (s) => discovered.push(s),
     });
     const w = watch(nc);
     expect(nc.discoveredServers).toContain(leaver);
-    await cluster.servers[2]!.kill();
-    await waitUntil(() => !nc.servers.includes(leaver!), 'the departed server to be dropped');
-    await cluster.servers[2]!.restart();
+    await cluster.servers[2].kill();
+    await waitUntil(() => !nc.servers.includes(leaver), 'the departed server to be dropped');
+    await cluster.servers[2].restart();
     await waitUntil(() => w.count('discoveredServers') === 1, 'a discoveredServers event');
     expect(w.seen.find((s) => s.type === 'discoveredServers')).toEqual({
       type: 'discoveredServers',
@@ -159,15 +159,15 @@ describe('failover on a cluster', () => {
   });
 
   it('reports lame duck mode, moves to another node and keeps subscriptions', async () => {
-    const home = cluster.urls[0]!;
+    const home = cluster.urls[0];
     const lameDucks: string[] = [];
     const nc = await client(home, { noRandomize: true, onLameDuck: (s) => lameDucks.push(s) });
     const w = watch(nc);
-    const replier = await client(cluster.urls[2]!, { noRandomize: true });
+    const replier = await client(cluster.urls[2], { noRandomize: true });
     nc.subscribe('ldm.svc', { queue: 'svc', callback: (m) => void m.respond(`ok ${m.string()}`) });
     const events = nc.subscribe('ldm.events');
     await nc.flush();
-    await cluster.servers[0]!.lameDuck();
+    await cluster.servers[0].lameDuck();
     await waitUntil(() => w.count('lameDuck') === 1, 'lame duck event');
     expect(w.seen.find((s) => s.type === 'lameDuck')).toEqual({ type: 'lameDuck', server: home });
     expect(lameDucks).toEqual([home]);
@@ -178,24 +178,24 @@ describe('failover on a cluster', () => {
     expect((await events.nextMsg(2000)).string()).toBe('after');
     // Lame duck mode is not an error.
     expect(w.seen.filter((s) => s.type === 'error')).toEqual([]);
-    await cluster.servers[0]!.kill();
+    await cluster.servers[0].kill();
   });
 
   it('moves off a lame-duck server right away instead of waiting to be closed', async () => {
     await cluster.stop();
     cluster = await startCluster(3, { lameDuckGracePeriod: '5s' });
-    const home = cluster.urls[0]!;
+    const home = cluster.urls[0];
     const nc = await client(home, { noRandomize: true });
     const w = watch(nc);
     const sub = nc.subscribe('ldm.early');
     await nc.flush();
-    await cluster.servers[0]!.lameDuck();
+    await cluster.servers[0].lameDuck();
     await waitUntil(() => w.count('lameDuck') === 1, 'lame duck event');
     // The server only closes its clients after the 5 s grace period.
     await waitUntil(() => nc.isConnected && nc.connectedUrl !== home, 'an early move', 3000);
     const other = await client(nc.connectedUrl);
     other.publish('ldm.early', 'moved');
     expect((await sub.nextMsg(2000)).string()).toBe('moved');
-    await cluster.servers[0]!.kill(); // rather than wait out its grace period
+    await cluster.servers[0].kill(); // rather than wait out its grace period
   });
 });

@@ -61,7 +61,7 @@ describe('drain()', () => {
     const responder = other;
     responder.subscribe('drain.slow', {
       callback: (m) =>
-        void setTimeout(() => responder.isClosed || m.respond(`done:${m.string()}`), 50),
+        void setTimeout(() => void (responder.isClosed || m.respond(`done:${m.string()}`)), 50),
     });
     await responder.flush();
     const pending = [nc.request('drain.slow', '1'), nc.request('drain.slow', '2')];

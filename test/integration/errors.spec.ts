@@ -91,8 +91,8 @@ describe('max_payload', () => {
     nc.publish('big.fits', new Uint8Array(1024));
     nc.publish('big.after', 'ok');
     const [fits, after] = await take(sub, 2);
-    expect(fits!.data.length).toBe(1024);
-    expect(after!.string()).toBe('ok');
+    expect(fits.data.length).toBe(1024);
+    expect(after.string()).toBe('ok');
   });
 
   it('rejects a request whose payload is too large with MaxPayloadError', async () => {

@@ -99,11 +99,11 @@ describe('hostile or broken servers', () => {
     await waitUntil(() => c.seen.some((s) => s.type === 'reconnect'), 'a reconnect');
     const protocolErrors = c.errors.filter((e) => e instanceof ProtocolError);
     expect(protocolErrors).toHaveLength(1);
-    expect(protocolErrors[0]!.code).toBe('PROTOCOL_ERROR');
+    expect(protocolErrors[0].code).toBe('PROTOCOL_ERROR');
     expect(disconnectError(c.seen)).toBe(protocolErrors[0]);
     expect(sub.isClosed).toBe(false);
     // The new connection gets the subscription back and works both ways.
-    const second = fake.connections[1]!;
+    const second = fake.connections[1];
     const sid = (await second.waitFor(/^SUB fault\.sub /)).split(' ').at(-1);
     c.nc.publish('fault.pub', 'out');
     await second.waitFor(/^PUB fault\.pub 3$/);
@@ -156,8 +156,8 @@ describe('hostile or broken servers', () => {
     await waitUntil(() => c.seen.some((s) => s.type === 'reconnect'), 'a reconnect');
     expect(c.errors).toHaveLength(1);
     expect(c.errors[0]).toBeInstanceOf(ConnectionError);
-    expect(c.errors[0]!.code).toBe('CONNECTION_ERROR');
-    expect(c.errors[0]!.message).toContain('Unknown Protocol Operation');
+    expect(c.errors[0].code).toBe('CONNECTION_ERROR');
+    expect(c.errors[0].message).toContain('Unknown Protocol Operation');
     expect(disconnectError(c.seen)).toBe(c.errors[0]);
   });
 
@@ -175,7 +175,7 @@ describe('hostile or broken servers', () => {
     const c = await client(fake);
     await waitUntil(() => c.seen.some((s) => s.type === 'reconnect'), 'a reconnect');
     expect(c.errors).toHaveLength(1);
-    expect(c.errors[0]!.code).toBe('AUTHORIZATION_VIOLATION');
+    expect(c.errors[0].code).toBe('AUTHORIZATION_VIOLATION');
     expect(disconnectError(c.seen)).toBe(c.errors[0]);
   });
 
@@ -202,7 +202,7 @@ describe('hostile or broken servers', () => {
     expect(connections).toBeGreaterThanOrEqual(2);
     expect(connections).toBeLessThanOrEqual(7);
     expect(c.errors.length).toBeGreaterThanOrEqual(1);
-    expect(c.errors[0]!.message).toContain('maximum control line exceeded');
+    expect(c.errors[0].message).toContain('maximum control line exceeded');
   });
 
   it('detects a server that stopped answering PINGs and reconnects', async () => {
@@ -221,7 +221,7 @@ describe('hostile or broken servers', () => {
     // A flush that was waiting on the dead connection completes on the new one.
     await expect(flushed).resolves.toBeUndefined();
     c.nc.publish('after.stale', 'ok');
-    await fake.connections[1]!.waitFor(/^PUB after\.stale 2$/);
+    await fake.connections[1].waitFor(/^PUB after\.stale 2$/);
   });
 
   it('holds publishers back when the socket stops draining, bounded, then reports the stall', async () => {
@@ -271,7 +271,7 @@ describe('hostile or broken servers', () => {
   it('sends what a dropped socket had not taken on the next connection, in order, once', async () => {
     // A stalled server: its buffers and then the client's fill up.
     const fake = await fakeServer((conn) => conn.socket.pause());
-    const first = (): FakeConnection => fake.connections[0]!;
+    const first = (): FakeConnection => fake.connections[0];
     const c = await client(fake, {
       pingInterval: 200,
       maxPingsOut: 2,
@@ -301,14 +301,14 @@ describe('hostile or broken servers', () => {
       const out: number[] = [];
       const { lines } = conn;
       for (let i = 0; i + 1 < lines.length; i++) {
-        const m = /^PUB seq\.(\d+) (\d+)$/.exec(lines[i]!);
+        const m = /^PUB seq\.(\d+) (\d+)$/.exec(lines[i]);
         // A frame cut short by the drop has no complete payload line.
-        if (m && lines[i + 1]!.length === Number(m[2])) out.push(Number(m[1]));
+        if (m && lines[i + 1].length === Number(m[2])) out.push(Number(m[1]));
       }
       return out;
     };
     const before = seqs(first());
-    const after = seqs(fake.connections[1]!);
+    const after = seqs(fake.connections[1]);
     const all = [...before, ...after];
     expect(new Set(all).size).toBe(all.length); // nothing twice
     // Each connection got an unbroken run, and the new one goes on to the last message. What the
@@ -318,9 +318,9 @@ describe('hostile or broken servers', () => {
     // Everything the socket had not taken was kept and sent again, whatever the publisher did
     // before the socket's 'close' event.
     expect(before).toEqual(before.map((_, i) => i));
-    expect(after).toEqual(after.map((_, i) => after[0]! + i));
+    expect(after).toEqual(after.map((_, i) => after[0] + i));
     expect(after[after.length - 1]).toBe(count - 1);
-    expect((after[0]! - before.length) * 1030).toBeLessThanOrEqual(256 * 1024 + 1030);
+    expect((after[0] - before.length) * 1030).toBeLessThanOrEqual(256 * 1024 + 1030);
   }, 30_000);
 
   it('releases a held-back publisher with ConnectionClosedError on close()', async () => {

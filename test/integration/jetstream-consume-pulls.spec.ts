@@ -1,7 +1,7 @@
 // consume() accounts for each pull request on its own: a status ends only the pull it answers,
 // so a refused re-pull does not make consume() forget a pull the server still holds (which would
 // let more messages in than `maxMessages`).
-import { jetstream } from '../../lib/jetstream/index.js';
+import { jetstream, type JsMsg } from '../../lib/jetstream/index.js';
 import { JsFixture, sleep } from './jetstream-helpers.js';
 import { until } from './kv-helpers.js';
 
@@ -22,7 +22,7 @@ describe('consume() pull accounting', () => {
     const nc = await fx.connect({ onError: () => undefined });
     const c = await jetstream(nc).consumers.get(stream, 'c');
     const cm = c.consume({ maxMessages: 10, expires: 20_000, idleHeartbeat: 500 });
-    const it = cm[Symbol.asyncIterator]();
+    const it: AsyncIterator<JsMsg, undefined> = cm[Symbol.asyncIterator]();
     try {
       // Pull A (10) gets 6 and keeps waiting for 4 more.
       await waitingPulls(stream, 1);

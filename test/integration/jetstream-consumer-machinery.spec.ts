@@ -16,7 +16,7 @@ async function pulled(count: number): Promise<{ c: PullConsumer; batches: number
   const batches: number[] = [];
   const spy = await fx.connect();
   spy.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${stream}.c`, {
-    callback: (m) => void batches.push((m.json() as { batch: number }).batch),
+    callback: (m) => void batches.push(m.json<{ batch: number }>().batch),
   });
   await spy.flush();
   return { c: await fx.js.consumers.get(stream, 'c'), batches };

@@ -112,7 +112,7 @@ describeSince('2.14.0', 'a consumer reset (2.14)', () => {
     await fx.jsm.consumers.add(stream, { durableName: 'k' });
     const c = await fx.js.consumers.get(stream, 'k');
     const seqs: number[] = [];
-    const cm = await c.consume({
+    const cm = c.consume({
       callback: (m: JsMsg) => {
         seqs.push(m.seq);
         m.ack();

@@ -41,6 +41,15 @@ export class JsFixture {
     return nc;
   }
 
+  /** Counts the messages reaching `subject` from now on, as another connection sees them. */
+  async spy(subject: string): Promise<() => number> {
+    const spy = await this.connect();
+    let n = 0;
+    spy.subscribe(subject, { callback: () => void n++ });
+    await spy.flush();
+    return () => n;
+  }
+
   /** A fresh, unique stream name and subject prefix: `{ stream: 'S3', subj: 's3' }`. */
   names(): { stream: string; subj: string } {
     this.counter++;

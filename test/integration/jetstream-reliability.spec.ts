@@ -348,7 +348,7 @@ describe('JetStream at-least-once under faults', () => {
 function serverName(server: NatsServerHandle): string {
   const m = /^server_name: "([^"]+)"$/m.exec(readFileSync(server.configFile, 'utf8'));
   if (!m) throw new Error(`no server_name in ${server.configFile}`);
-  return m[1]!;
+  return m[1];
 }
 
 /** The `cluster` member of stream and consumer info (the consumer's is not typed). */
@@ -373,7 +373,7 @@ async function colocateLeaders(
     try {
       const info = (await jsm.consumers.info(stream, DURABLE)) as ClusterInfo;
       const leader = info.cluster?.leader;
-      if (leader === streamLeader) return servers[i]!;
+      if (leader === streamLeader) return servers[i];
       if (leader !== undefined && leader !== '') {
         await jsm.api.request(`CONSUMER.LEADER.STEPDOWN.${stream}.${DURABLE}`);
       }

@@ -242,6 +242,32 @@ describeSince('2.10.0', 'strict JSON: the whole config surface round-trips', () 
     const c = await js.consumers.get('OPS', 'c');
     expect((await c.fetch(5, { timeout: 500, maxBytes: 1024 })).length).toBe(1);
   });
+
+  itSince(
+    '2.11.0',
+    'takes the pause and priority-group members, and pulls naming a group',
+    async () => {
+      await jsm.streams.add({ name: 'PRIO', subjects: ['prio.>'], storage: 'memory' });
+      const pauseUntil = new Date(Date.now() + 3600 * SECOND);
+      const cfg: ConsumerConfig = {
+        durableName: 'pinned',
+        pauseUntil,
+        priorityGroups: ['g'],
+        priorityPolicy: serverAtLeast('2.12.0') ? 'prioritized' : 'pinned_client',
+        priorityTimeout: 5 * SECOND,
+      };
+      if (cfg.priorityPolicy === 'prioritized') delete cfg.priorityTimeout;
+      const info = await jsm.consumers.add('PRIO', cfg);
+      expect(info.config).toMatchObject({ ...cfg, pauseUntil: pauseUntil.toISOString() });
+      expect(info.paused).toBe(true);
+      await jsm.consumers.update('PRIO', 'pinned', { description: 'changed' });
+      await jsm.consumers.resume('PRIO', 'pinned');
+      await js.publish('prio.a', 'x');
+      const c = await js.consumers.get('PRIO', 'pinned');
+      const opts = cfg.priorityPolicy === 'prioritized' ? { priority: 3 } : {};
+      expect(await c.fetch(1, { group: 'g', timeout: 1000, ...opts })).toHaveLength(1);
+    },
+  );
 });
 
 describe('config members the connected server lacks', () => {

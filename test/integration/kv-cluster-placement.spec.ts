@@ -102,7 +102,7 @@ describe('KV replicas on a 3-node cluster', () => {
 
     // Stop a follower (not the one this client is connected to, so no write is caught in a
     // reconnect and retried twice): the leader and the other follower are still a quorum of 2.
-    const serverOf = (name: string) => cluster.servers[NAMES.indexOf(name)]!;
+    const serverOf = (name: string) => cluster.servers[NAMES.indexOf(name)];
     const follower = layout(status.streamInfo)
       .followers.map((p) => p.name)
       .find((name) => !nc.connectedUrl.endsWith(`:${serverOf(name).port}`))!;

@@ -75,7 +75,7 @@ describe('KV with the nats CLI', () => {
     expect(await kv.get('d')).toBeNull();
     expect((await collect(kv.history('d'))).map((e) => e.operation)).toEqual(['PUT', 'DEL']);
     expect((await collect(kv.history('a'))).map((e) => e.string())).toEqual(['ours', 'theirs ✓']);
-    expect((await collect(await kv.keys())).sort()).toEqual(['a', 'b.c']);
+    expect((await collect(kv.keys())).sort()).toEqual(['a', 'b.c']);
   });
 
   it('the CLI shows the options of a bucket we created', async () => {
@@ -161,7 +161,7 @@ describe('KV with the nats CLI', () => {
       const last = (await collect(kv.history('short'))).pop();
       expect(last?.operation).toBe('PURGE');
       expect((await kv.get('stays'))!.string()).toBe('here');
-      expect((await collect(await kv.keys())).sort()).toEqual(['stays']);
+      expect((await collect(kv.keys())).sort()).toEqual(['stays']);
     },
     15_000,
   );

@@ -93,7 +93,7 @@ describe('permission violations', () => {
     c.nc.publish('secret.plans', 'nope');
     await waitUntil(() => c.errors.length === 1, 'the violation');
     expectViolation(c.errors[0], 'publish', 'secret.plans');
-    expect(c.errors[0]!.message).toContain('secret.plans');
+    expect(c.errors[0].message).toContain('secret.plans');
     await waitUntil(() => c.seen.some((s) => s.type === 'error'), 'the status event');
     expect(c.seen.filter((s) => s.type === 'error')).toEqual([
       { type: 'error', error: c.errors[0] },

@@ -38,13 +38,13 @@ describe('publish()', () => {
     pub.publish('pub.payload');
     pub.publish('pub.payload', null);
     const [text, bin, empty, nul] = await take(s, 4);
-    expect(text!.string()).toBe('héllo');
-    expect(text!.data).toBeInstanceOf(Uint8Array);
-    expect(text!.data).toEqual(new Uint8Array(Buffer.from('héllo')));
-    expect([...bin!.data]).toEqual([0, 1, 2, 255]);
-    expect(empty!.data.length).toBe(0);
-    expect(empty!.string()).toBe('');
-    expect(nul!.data.length).toBe(0);
+    expect(text.string()).toBe('héllo');
+    expect(text.data).toBeInstanceOf(Uint8Array);
+    expect(text.data).toEqual(new Uint8Array(Buffer.from('héllo')));
+    expect([...bin.data]).toEqual([0, 1, 2, 255]);
+    expect(empty.data.length).toBe(0);
+    expect(empty.string()).toBe('');
+    expect(nul.data.length).toBe(0);
   });
 
   it('gives the message its subject, sid, reply and JSON helpers', async () => {
@@ -98,16 +98,16 @@ describe('publish()', () => {
     pub.publish('pub.headers', 'body', { headers: h });
     pub.publish('pub.headers', 'plain', { headers: { 'Trace-Id': 'abc', List: ['1', '2'] } });
     const [m1, m2] = await take(s, 2);
-    expect(m1!.hasHeaders).toBe(true);
-    expect(m1!.string()).toBe('body');
-    const got = m1!.headers!;
+    expect(m1.hasHeaders).toBe(true);
+    expect(m1.string()).toBe('body');
+    const got = m1.headers!;
     expect(got.keys()).toEqual(['X-CamelCase', 'X-Multi']);
     expect(got.get('x-camelcase')).toBe('Value With Spaces');
     expect(got.getAll('X-MULTI')).toEqual(['one', 'two', 'three']);
     expect(got.has('x-multi')).toBe(true);
     expect(got.status).toBe(0);
-    expect(m1!.header).toBe(m1!.headers);
-    expect(m2!.headers!.toJSON()).toEqual({ 'Trace-Id': ['abc'], List: ['1', '2'] });
+    expect(m1.header).toBe(m1.headers);
+    expect(m2.headers!.toJSON()).toEqual({ 'Trace-Id': ['abc'], List: ['1', '2'] });
   });
 
   it('throws InvalidOptionError for a header that cannot go on the wire, sending nothing', async () => {
@@ -391,17 +391,17 @@ describe('inputs: payloads, subjects, headers and connect options', () => {
       nc.publish('inputs.h', '', { headers: {} });
       nc.publish('inputs.h', 'arr', { headers: { 'X-Arr': ['1', '2', '3'] } });
       const [m1, m2, m3] = await take(s, 3);
-      expect(m1!.headers!.getAll('X-MULTI')).toEqual(['one', 'two']);
-      expect(m1!.headers!.keys()).toContain('X-Multi');
-      expect(m1!.headers!.get('x-empty')).toBe('');
-      expect(m1!.headers!.has('X-Empty')).toBe(true);
-      expect(m1!.headers!.get('X-Uni')).toBe('héllo ✓ 日本');
-      expect(m1!.headers!.get('X-Spaces')).toBe('a  b ');
-      expect(m1!.string()).toBe('body');
-      expect(m2!.hasHeaders).toBe(true);
-      expect(m2!.headers!.size).toBe(0);
-      expect(m2!.data.length).toBe(0);
-      expect(m3!.headers!.getAll('x-arr')).toEqual(['1', '2', '3']);
+      expect(m1.headers!.getAll('X-MULTI')).toEqual(['one', 'two']);
+      expect(m1.headers!.keys()).toContain('X-Multi');
+      expect(m1.headers!.get('x-empty')).toBe('');
+      expect(m1.headers!.has('X-Empty')).toBe(true);
+      expect(m1.headers!.get('X-Uni')).toBe('héllo ✓ 日本');
+      expect(m1.headers!.get('X-Spaces')).toBe('a  b ');
+      expect(m1.string()).toBe('body');
+      expect(m2.hasHeaders).toBe(true);
+      expect(m2.headers!.size).toBe(0);
+      expect(m2.data.length).toBe(0);
+      expect(m3.headers!.getAll('x-arr')).toEqual(['1', '2', '3']);
     });
 
     it('round-trips a user status line with a description', async () => {
@@ -411,7 +411,7 @@ describe('inputs: payloads, subjects, headers and connect options', () => {
       h.status = 409;
       h.description = 'Custom Conflict';
       nc.publish('inputs.hs', 'x', { headers: h });
-      const m = (await take(s, 1))[0] as Msg;
+      const m = (await take(s, 1))[0];
       expect(m.headers!.status).toBe(409);
       expect(m.headers!.description).toBe('Custom Conflict');
       expect(m.headers!.get('A')).toBe('b');

@@ -56,7 +56,7 @@ describe('stale connections', () => {
     nc.publish('mark.c', 'c');
     const f = track(nc.flush());
     await waitUntil(() => fake.connections.length === 2, 'second connection', 5000);
-    const second: FakeConnection = fake.connections[1]!;
+    const second: FakeConnection = fake.connections[1];
     await second.waitFor(/^PUB mark\.c 1$/, 10_000);
     await second.waitFor(/^PING$/, 2000);
     const afterHandshake = second.lines.slice(

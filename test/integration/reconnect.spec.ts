@@ -74,7 +74,7 @@ describe('reconnect', () => {
     await waitUntil(() => w.count('reconnect') === 1, 'reconnect');
     const types = w.seen.map((s) => s.status.type);
     expect(types).toEqual(['disconnect', ...types.slice(1, -1).fill('reconnecting'), 'reconnect']);
-    expect(w.seen[0]!.status).toMatchObject({ type: 'disconnect', server: server.url });
+    expect(w.seen[0].status).toMatchObject({ type: 'disconnect', server: server.url });
     expect(w.seen.at(-1)!.status).toEqual({ type: 'reconnect', server: server.url });
     expect(calls).toEqual([`disconnect ${server.url}`, `reconnect ${server.url}`]);
     expect(nc.stats().reconnects).toBe(1);
@@ -94,8 +94,8 @@ describe('reconnect', () => {
     await waitUntil(() => w.count('reconnecting') >= 4, 'four reconnect attempts', 4000);
     const disconnectAt = w.seen.find((s) => s.status.type === 'disconnect')!.at;
     const attempts = w.seen.filter((s) => s.status.type === 'reconnecting').map((s) => s.at);
-    expect(attempts[0]! - disconnectAt).toBeLessThan(100);
-    const gaps = attempts.slice(1, 4).map((at, i) => Math.round(at - attempts[i]!));
+    expect(attempts[0] - disconnectAt).toBeLessThan(100);
+    const gaps = attempts.slice(1, 4).map((at, i) => Math.round(at - attempts[i]));
     expect(gaps.filter((gap) => gap < 190 || gap >= 200 + 100 + 100)).toEqual([]);
     await server.restart();
     await waitUntil(() => w.count('reconnect') === 1, 'reconnect');
@@ -148,7 +148,7 @@ describe('reconnect', () => {
     const limited = nc.subscribe('replay.max', { max: 5 });
     nc.subscribe('replay.svc', { callback: (m) => void m.respond(`re:${m.string()}`) });
     expect((await nc.request('replay.svc', 'before')).string()).toBe('re:before');
-    ['m0', 'm1'].forEach((m) => other.publish('replay.max', m));
+    ['m0', 'm1'].forEach((m) => void other.publish('replay.max', m));
     await other.flush();
     await waitUntil(() => limited.delivered === 2, 'two limited messages');
     await kill(server, w, wo);
@@ -218,7 +218,7 @@ describe('reconnect', () => {
     await sleep(50);
     expect(firstBuffered).toBeGreaterThan(0);
     // No duplicates and no reordering; everything published after the disconnect arrived.
-    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]!);
+    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]);
     expect(got.filter((n) => n >= firstBuffered)).toEqual(
       range(seq - firstBuffered, firstBuffered),
     );

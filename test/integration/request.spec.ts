@@ -214,7 +214,7 @@ describe('with a small max_payload', () => {
       svc.subscribe('rq.mixed', {
         callback: (m) => {
           const body = m.string();
-          if (body.startsWith('slow')) setTimeout(() => m.respond(body), 150);
+          if (body.startsWith('slow')) setTimeout(() => void m.respond(body), 150);
           else m.respond(body);
         },
       });
@@ -264,7 +264,9 @@ describe('with a small max_payload', () => {
     });
 
     it('rejects a new request while draining with ConnectionDrainingError, in-flight one completes', async () => {
-      svc.subscribe('rq.drain', { callback: (m) => setTimeout(() => m.respond('late-ok'), 50) });
+      svc.subscribe('rq.drain', {
+        callback: (m) => setTimeout(() => void m.respond('late-ok'), 50),
+      });
       await svc.flush();
       const inflight = nc.request('rq.drain', 'x', { timeout: 2000 });
       const d = nc.drain();

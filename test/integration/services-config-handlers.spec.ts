@@ -187,12 +187,14 @@ describe('handler corner cases', () => {
 
   it('throwing non-Error values: string, undefined, number', async () => {
     const svc = await nc.addService({ name: 'h2', version: '1.0.0' });
+    /* eslint-disable @typescript-eslint/only-throw-error -- non-Error values thrown on purpose */
     svc.addEndpoint('str', () => {
       throw 'plain';
     });
     svc.addEndpoint('undef', async () => {
       throw undefined;
     });
+    /* eslint-enable @typescript-eslint/only-throw-error */
     svc.addEndpoint('emptymsg', () => {
       throw new Error('');
     });
@@ -295,7 +297,7 @@ describe('handler corner cases', () => {
     svc.addEndpoint('sometimes', (req) => {
       n++;
       if (n % 2 === 0) return; // never answers
-      setTimeout(() => req.respond('ok'), 20);
+      setTimeout(() => void req.respond('ok'), 20);
     });
     await nc.flush();
     await Promise.allSettled(

@@ -136,7 +136,7 @@ describe('service statistics', () => {
       req.respond('ok');
     });
     svc.addEndpoint('timer', (req) => {
-      setTimeout(() => req.respond('ok'), 50);
+      setTimeout(() => void req.respond('ok'), 50);
     });
     svc.addEndpoint('sync', (req) => void req.respond('ok'));
     await nc.flush();

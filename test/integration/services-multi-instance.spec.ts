@@ -75,7 +75,7 @@ describe('$SRV.STATS for all services', () => {
     const alphas = [a1, a2].map((i) => byId.get(i.svc.info().id)!);
     for (const s of alphas) expect(s.endpoints.map((e) => e.name)).toEqual(['work', 'fail']);
     const total = (ep: number, field: 'numRequests' | 'numErrors'): number =>
-      alphas.reduce((sum, s) => sum + s.endpoints[ep]![field], 0);
+      alphas.reduce((sum, s) => sum + s.endpoints[ep][field], 0);
     // The queue group shares alpha's requests: each is counted once, by one instance.
     expect([total(0, 'numRequests'), total(0, 'numErrors')]).toEqual([30, 0]);
     expect([total(1, 'numRequests'), total(1, 'numErrors')]).toEqual([2, 2]);
@@ -110,8 +110,8 @@ describe('queue group overrides between instances', () => {
     );
     // Each request was handled exactly once, and both members of each queue took some
     // (the server picks a member at random: all 40 to one side has odds of 2^-39).
-    expect(counts[0]![0]! + counts[1]![0]!).toBe(40);
-    expect(counts[0]![1]! + counts[1]![1]!).toBe(40);
+    expect(counts[0][0] + counts[1][0]).toBe(40);
+    expect(counts[0][1] + counts[1][1]).toBe(40);
     for (const c of counts.flat()) expect(c).toBeGreaterThan(0);
 
     for (const { svc, nc: c } of instances) {
@@ -126,7 +126,7 @@ describe('queue group overrides between instances', () => {
         ['own', 'grp.own', 'e1'],
       ]);
       const [parsed] = await client.info('queues', id);
-      expect(parsed!.endpoints.map((e) => e.queueGroup)).toEqual(['g1', 'e1']);
+      expect(parsed.endpoints.map((e) => e.queueGroup)).toEqual(['g1', 'e1']);
       // The queue groups are the ones the server actually subscribed, not only reported ones.
       expect(await serverQueueGroups(c.clientId!)).toEqual({
         'grp.inherits': 'g1',

@@ -3,6 +3,7 @@
 // memory stays bounded, and the connection and its other subscriptions carry on.
 import {
   SlowConsumerError,
+  type Msg,
   type NatsConnection,
   type NatsError,
   type Status,
@@ -126,12 +127,12 @@ describe('slow consumer memory', () => {
     expect(otherSeen).toEqual(['ping']);
 
     // The queue kept the oldest messages, intact, and reading it makes room for new ones.
-    const queued = [(await unread.next()).value, ...(await take(slow, QUEUED - 1))];
+    const queued = [(await unread.next()).value as Msg, ...(await take(slow, QUEUED - 1))];
     expect(queued.map((m) => seqOf(m.data))).toEqual([...Array(QUEUED).keys()]);
     expect(queued.every((m) => m.data.length === PAYLOAD_BYTES)).toBe(true);
     expect(slow.pendingBytes).toBe(0);
     pub.publish('flood', 'after');
-    expect((await unread.next()).value.string()).toBe('after');
+    expect(((await unread.next()).value as Msg).string()).toBe('after');
     expect(slow.dropped).toBe(TOTAL - QUEUED);
   }, 30_000);
 });

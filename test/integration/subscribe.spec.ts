@@ -10,6 +10,7 @@ import {
   type NatsConnection,
   NatsError,
   SlowConsumerError,
+  type Subscription,
   TimeoutError,
 } from '../../lib/core/index.js';
 import { type NatsServerHandle, startServer, stopAllServers } from '../support/index.js';
@@ -99,15 +100,15 @@ describe('delivery', () => {
     const counts = [0, 0];
     const other = await conns.connect({ servers: server.url });
     const all: Msg[] = [];
-    nc.subscribe('sub.queue', { queue: 'workers', callback: () => void counts[0]!++ });
-    other.subscribe('sub.queue', { queue: 'workers', callback: () => void counts[1]!++ });
+    nc.subscribe('sub.queue', { queue: 'workers', callback: () => void counts[0]++ });
+    other.subscribe('sub.queue', { queue: 'workers', callback: () => void counts[1]++ });
     nc.subscribe('sub.queue', { callback: (m) => void all.push(m) });
     await Promise.all([nc.flush(), other.flush()]);
     const n = 200;
     await publishN('sub.queue', n);
-    await waitUntil(() => counts[0]! + counts[1]! === n && all.length === n);
+    await waitUntil(() => counts[0] + counts[1] === n && all.length === n);
     await Promise.all([nc.flush(), other.flush()]);
-    expect(counts[0]! + counts[1]!).toBe(n);
+    expect(counts[0] + counts[1]).toBe(n);
     expect(counts[0]).toBeGreaterThan(0);
     expect(counts[1]).toBeGreaterThan(0);
     expect(all).toHaveLength(n);
@@ -511,7 +512,7 @@ describe('iterators, callbacks, races and limits', () => {
   describe('pending limits', () => {
     it('rejects a negative or zero pendingMsgsLimit instead of silently dropping everything', async () => {
       let threw: unknown;
-      let s;
+      let s: Subscription | undefined;
       try {
         s = nc.subscribe('limits.neg', { pendingMsgsLimit: -1 });
       } catch (e) {

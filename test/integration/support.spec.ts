@@ -196,22 +196,22 @@ describe('startCluster', () => {
     let urls: unknown[] = [];
     for (let i = 0; i < 50 && urls.length < 3; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 200));
-      const probe = await rawConnect(cluster.servers[0]!.port);
+      const probe = await rawConnect(cluster.servers[0].port);
       urls = (probe.info['connect_urls'] as unknown[] | undefined) ?? [];
       probe.close();
     }
     expect(urls).toHaveLength(3);
     const [a, , c] = await Promise.all(cluster.servers.map((s) => rawConnect(s.port)));
-    c!.connect();
-    c!.send('SUB routed.subject 1\r\n');
-    await c!.waitFor('PONG');
-    a!.connect();
+    c.connect();
+    c.send('SUB routed.subject 1\r\n');
+    await c.waitFor('PONG');
+    a.connect();
     // Interest crosses the route asynchronously: publish until it arrives.
-    const received = c!.waitFor(/^MSG routed\.subject 1 2$/, 5000);
-    const timer = setInterval(() => a!.send('PUB routed.subject 2\r\nhi\r\n'), 50);
+    const received = c.waitFor(/^MSG routed\.subject 1 2$/, 5000);
+    const timer = setInterval(() => a.send('PUB routed.subject 2\r\nhi\r\n'), 50);
     await received.finally(() => clearInterval(timer));
-    a!.close();
-    c!.close();
+    a.close();
+    c.close();
     await cluster.stop();
     expect(cluster.servers.every((s) => !s.running)).toBe(true);
   });
@@ -220,7 +220,7 @@ describe('startCluster', () => {
     const cluster = await startCluster(3, { jetstream: true });
     type Jsz = { meta_cluster: { cluster_size: number; leader: string } };
     const jszOf = async (): Promise<Jsz> =>
-      (await (await fetch(`${cluster.servers[0]!.monitorUrl}/jsz`)).json()) as Jsz;
+      (await (await fetch(`${cluster.servers[0].monitorUrl}/jsz`)).json()) as Jsz;
     // A leader can be known before every peer is counted (seen on 2.14 under load).
     let jsz = await jszOf();
     for (let i = 0; i < 50 && jsz.meta_cluster.cluster_size < 3; i++) {

@@ -44,7 +44,7 @@ async function reconnectGaps(
     deadline,
   );
   const at = w.seen.filter((s) => s.status.type === 'reconnecting').map((s) => s.at);
-  return at.slice(1, attempts).map((t, i) => t - at[i]!);
+  return at.slice(1, attempts).map((t, i) => t - at[i]);
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);

@@ -73,7 +73,7 @@ function wrap(socket: Socket): FakeConnection {
           if (i < 0) return false;
           matched = i + 1;
           clearTimeout(timer);
-          resolve(lines[i]!);
+          resolve(lines[i]);
           return true;
         };
         const timer = setTimeout(() => {

@@ -28,6 +28,8 @@ export interface NatsServerHandle {
   readonly port: number;
   /** `nats://127.0.0.1:PORT` */
   readonly url: string;
+  /** `ws://127.0.0.1:PORT` or `wss://…` of the WebSocket listener, when started with one. */
+  readonly wsUrl: string | undefined;
   /** Temp dir holding the config file (and the JetStream store); removed by `stop()`. */
   readonly dir: string;
   readonly configFile: string;
@@ -85,6 +87,7 @@ class ServerProcess implements NatsServerHandle {
   readonly configFile: string;
   readonly logFile: string;
   readonly monitorUrl: string | undefined;
+  readonly wsUrl: string | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private alive = false;
@@ -100,6 +103,9 @@ class ServerProcess implements NatsServerHandle {
     this.configFile = join(dir, 'server.conf');
     this.logFile = join(dir, 'server.log');
     this.monitorUrl = ctx.httpPort ? `http://127.0.0.1:${ctx.httpPort}` : undefined;
+    this.wsUrl = ctx.wsPort
+      ? `${opts.websocket?.tls ? 'wss' : 'ws'}://127.0.0.1:${ctx.wsPort}`
+      : undefined;
     writeFileSync(this.configFile, renderConfig(opts, ctx));
   }
 
@@ -280,15 +286,17 @@ function installExitHook(): void {
 /** Starts a nats-server on a free loopback port and waits until it accepts connections. */
 export async function startServer(opts: StartServerOptions = {}): Promise<NatsServerHandle> {
   installExitHook();
-  const tls = opts.tls ? await tlsFixtures() : undefined;
+  const tls = opts.tls || opts.websocket?.tls ? await tlsFixtures() : undefined;
   // A port picked by us may be grabbed by another process before the server binds it: retry.
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await getFreePort());
     const httpPort = opts.monitor ? await getFreePort() : undefined;
+    const wsPort = opts.websocket ? await getFreePort() : undefined;
     const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
     watchTempDir(dir);
     const storeDir = opts.jetstream ? join(dir, 'jetstream') : undefined;
-    const server = new ServerProcess(port, dir, storeDir, opts, { port, httpPort, storeDir, tls });
+    const ctx = { port, httpPort, storeDir, tls, wsPort };
+    const server = new ServerProcess(port, dir, storeDir, opts, ctx);
     servers.add(server);
     try {
       await server.spawn();

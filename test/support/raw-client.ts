@@ -82,10 +82,10 @@ export function rawConnect(
       const waiter = {
         check(): boolean {
           for (let i = matched; i < lines.length; i++) {
-            if (test(lines[i]!)) {
+            if (test(lines[i])) {
               matched = i + 1;
               clearTimeout(timer);
-              resolve(lines[i]!);
+              resolve(lines[i]);
               return true;
             }
           }

@@ -19,6 +19,12 @@ export interface StartServerOptions {
   nkeyUsers?: string[];
   /** Serve TLS with the generated fixtures. `verifyClient` demands a client certificate. */
   tls?: { verifyClient?: boolean; required?: boolean };
+  /**
+   * Also listen for WebSocket clients on a free port (`wsUrl`, kept across restarts): plain
+   * `ws://`, or `wss://` with `tls` (the generated fixtures); `compression` turns on the
+   * server's permessage-deflate.
+   */
+  websocket?: { tls?: boolean; compression?: boolean };
   /** Turn on debug and trace logging (see `logs()`). */
   debug?: boolean;
   /** Open the HTTP monitoring port (`monitorUrl`). */
@@ -40,6 +46,7 @@ export interface ConfigContext {
   httpPort?: number;
   storeDir?: string;
   tls?: TlsFixtures;
+  wsPort?: number;
 }
 
 const q = (value: string): string => JSON.stringify(value);
@@ -72,6 +79,27 @@ function tlsBlock(opts: StartServerOptions, fixtures: TlsFixtures | undefined): 
   return lines;
 }
 
+function websocketBlock(opts: StartServerOptions, ctx: ConfigContext): string[] {
+  const ws = opts.websocket;
+  if (!ws || ctx.wsPort === undefined) return [];
+  const security =
+    ws.tls && ctx.tls
+      ? [
+          '  tls {',
+          `    cert_file: ${q(ctx.tls.certFile)}`,
+          `    key_file: ${q(ctx.tls.keyFile)}`,
+          '  }',
+        ]
+      : ['  no_tls: true'];
+  return [
+    'websocket {',
+    `  listen: ${q(`127.0.0.1:${ctx.wsPort}`)}`,
+    ...security,
+    `  compression: ${ws.compression === true}`,
+    '}',
+  ];
+}
+
 /** Renders the full configuration file for one server. */
 export function renderConfig(opts: StartServerOptions, ctx: ConfigContext): string {
   const lines = [
@@ -86,7 +114,7 @@ export function renderConfig(opts: StartServerOptions, ctx: ConfigContext): stri
     const domain = opts.jetstreamDomain ? [`  domain: ${q(opts.jetstreamDomain)}`] : [];
     lines.push('jetstream {', `  store_dir: ${q(ctx.storeDir)}`, ...domain, '}');
   }
-  lines.push(...authBlock(opts), ...tlsBlock(opts, ctx.tls));
+  lines.push(...authBlock(opts), ...tlsBlock(opts, ctx.tls), ...websocketBlock(opts, ctx));
   if (opts.config) lines.push('', opts.config);
   return lines.join('\n') + '\n';
 }

@@ -107,7 +107,7 @@ function installDebianServer(opts: InstallOptions): string | undefined {
   const sudo = onPath('sudo', env);
   if (!asRoot && !(sudo && spawnSync(sudo, ['-n', 'true']).status === 0)) return undefined;
   const run = (args: string[]) =>
-    spawnSync(asRoot ? args[0]! : sudo!, asRoot ? args.slice(1) : args, {
+    spawnSync(asRoot ? args[0] : sudo!, asRoot ? args.slice(1) : args, {
       env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
       stdio: ['ignore', 'ignore', 'pipe'],
       encoding: 'utf8',

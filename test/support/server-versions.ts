@@ -12,7 +12,7 @@ export const SERVER_VERSIONS = [DEBIAN_SERVER_VERSION, ...BUILT_SERVER_VERSIONS]
 
 /** The newest tested release: what `npm test` and `npm run bench` use when it is available. */
 export const NEWEST_SERVER_VERSION: string =
-  BUILT_SERVER_VERSIONS[BUILT_SERVER_VERSIONS.length - 1]!;
+  BUILT_SERVER_VERSIONS[BUILT_SERVER_VERSIONS.length - 1];
 
 /** The `nats` CLI (natscli) release used for the interoperability checks. */
 export const NATS_CLI_VERSION = '0.5.0';

@@ -200,7 +200,7 @@ describe('connection state machine', () => {
     const p = probe({ onError: undefined });
     const original = process.emitWarning;
     const warned: unknown[] = [];
-    process.emitWarning = ((w: unknown) => void warned.push(w)) as typeof process.emitWarning;
+    process.emitWarning = (w: unknown) => void warned.push(w);
     try {
       p.machine.reportError(new TimeoutError('one'));
       p.machine.reportError(new TimeoutError('two'));

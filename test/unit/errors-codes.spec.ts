@@ -8,7 +8,6 @@ import { inspect } from 'node:util';
 import {
   AuthorizationError,
   CallbackError,
-  connect,
   ConnectionClosedError,
   ConnectionDrainingError,
   ConnectionError,
@@ -41,9 +40,9 @@ import {
   ConsumerConfigConflictError,
   JetStreamNotAvailableError,
   MessageTooLargeError,
+  MessageTtlDisabledError,
   NoStreamForSubjectError,
-  jetstream,
-  jetstreamManager,
+  PriorityGroupError,
 } from '../../lib/jetstream/index.js';
 import {
   BucketNotFoundError,
@@ -63,7 +62,6 @@ import {
 } from '../../lib/obj/index.js';
 import { objStreamConfig } from '../../lib/obj/config.js';
 import { ProvisioningError } from '../../lib/nest/jetstream/provisioner.js';
-import { startServer, stopAllServers } from '../support/index.js';
 
 const LIB = join(import.meta.dirname, '../../lib');
 
@@ -114,6 +112,7 @@ const factories: Record<string, () => NatsError> = {
   KeyExistsError: () => new KeyExistsError('k', JsApiCode.WRONG_LAST_SEQUENCE),
   MaxPayloadError: () => new MaxPayloadError(2, 1),
   MessageTooLargeError: () => new MessageTooLargeError(1024),
+  MessageTtlDisabledError: () => new MessageTtlDisabledError(),
   NoReplySubjectError: () => new NoReplySubjectError(),
   NoRespondersError: () => new NoRespondersError('svc'),
   NoStreamForSubjectError: () => new NoStreamForSubjectError('orders.1'),
@@ -121,6 +120,7 @@ const factories: Record<string, () => NatsError> = {
   ObjectNotFoundError: () => new ObjectNotFoundError('b', 'o'),
   PermissionViolationError: () =>
     new PermissionViolationError('Permissions Violation', 'publish', 'x', 'q'),
+  PriorityGroupError: () => new PriorityGroupError('pull refused: Priority Group missing'),
   ProtocolError: () => new ProtocolError('unexpected'),
   ProvisioningError: () => new ProvisioningError('differs', new Error('why')),
   ReconnectBufferFullError: () => new ReconnectBufferFullError(1024),
@@ -245,7 +245,7 @@ describe('lib/ sources', () => {
 describe('errors are safe to serialise', () => {
   it.each(Object.keys(factories))('%s: JSON.stringify and util.inspect', (name) => {
     const err = factories[name]();
-    for (const [k, v] of Object.entries(err))
+    for (const [k, v] of Object.entries(err) as [string, unknown][])
       expect({
         k,
         kind: typeof v === 'object' && v !== null ? v.constructor.name : 'data',
@@ -294,39 +294,5 @@ describe('one misuse, one error class', () => {
         /compression needs nats-server 2\.10\.0 or newer \(connected to 2\.9\.10\)/,
       );
     }
-  });
-
-  describe('with a server', () => {
-    let nc: NatsConnection;
-    beforeAll(async () => {
-      const server = await startServer({ jetstream: true });
-      nc = await connect({ servers: server.url });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: 'MISUSE', subjects: ['misuse.>'] });
-      await jsm.consumers.add('MISUSE', { durableName: 'c', ackPolicy: 'explicit' });
-    });
-    afterAll(async () => {
-      await nc?.close();
-      await stopAllServers();
-    });
-
-    it('iterating a consume() with a callback', async () => {
-      const c = await jetstream(nc).consumers.get('MISUSE', 'c');
-      const cm = c.consume({ callback: () => undefined });
-      try {
-        expectInvalidOperation(await callbackIterated(cm));
-      } finally {
-        cm.stop();
-      }
-    });
-
-    it('iterating an ordered consumer with a callback', async () => {
-      const oc = await jetstream(nc).consumers.ordered('MISUSE', { callback: () => undefined });
-      try {
-        expectInvalidOperation(await callbackIterated(oc));
-      } finally {
-        oc.stop();
-      }
-    });
   });
 });

@@ -21,7 +21,7 @@ function streams(info: () => Promise<unknown>): StreamsApi & { calls: number } {
 function read<T>(answers: { ms: number; value: T }[]) {
   const timeouts: number[] = [];
   const send = (timeout: number): Promise<T> => {
-    const { ms, value } = answers[timeouts.length] ?? answers[answers.length - 1]!;
+    const { ms, value } = answers[timeouts.length] ?? answers[answers.length - 1];
     timeouts.push(timeout);
     return new Promise((resolve, reject) => {
       if (ms <= timeout) setTimeout(() => resolve(value), ms);

@@ -66,11 +66,11 @@ const json = (s: Sent) => JSON.parse(s.payload) as Record<string, unknown>;
 /** Exactly one reply went out: an error reply with these headers and this JSON body. */
 function expectOneErrorReply(sent: Sent[], code: string, description: string, body: unknown) {
   expect(sent).toHaveLength(1);
-  expect(sent[0]!.headers).toEqual({
+  expect(sent[0].headers).toEqual({
     'Nats-Service-Error': description,
     'Nats-Service-Error-Code': code,
   });
-  expect(json(sent[0]!)).toEqual(body);
+  expect(json(sent[0])).toEqual(body);
 }
 
 describe('ReplyWriter: plain JSON replies', () => {
@@ -190,9 +190,9 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     const r = request();
     w.write(r.msg, { kind: 'value', value: { n: 1n } });
     expect(r.sent).toHaveLength(1);
-    expect(r.sent[0]!.headers?.['Nats-Service-Error-Code']).toBe('500');
-    expect(json(r.sent[0]!)).toMatchObject({ name: 'TypeError' });
-    expect(String(json(r.sent[0]!).message)).toMatch(/BigInt/);
+    expect(r.sent[0].headers?.['Nats-Service-Error-Code']).toBe('500');
+    expect(json(r.sent[0])).toMatchObject({ name: 'TypeError' });
+    expect(String(json(r.sent[0]).message)).toMatch(/BigInt/);
     expect(failures).toEqual([]);
   });
 
@@ -202,8 +202,8 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     w.write(r.msg, { kind: 'value', value: 'x'.repeat(500) });
     expect(r.attempts).toHaveLength(2);
     expect(r.sent).toHaveLength(1);
-    expect(r.sent[0]!.headers?.['Nats-Service-Error-Code']).toBe('413');
-    expect(json(r.sent[0]!)).toMatchObject({
+    expect(r.sent[0].headers?.['Nats-Service-Error-Code']).toBe('413');
+    expect(json(r.sent[0])).toMatchObject({
       statusCode: 413,
       code: 'MAX_PAYLOAD_EXCEEDED',
       message: expect.stringMatching(/^reply not sent: message size \d+ exceeds/) as unknown,
@@ -216,8 +216,8 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     const r = request();
     w.write(r.msg, { kind: 'error', error: { statusCode: 400, message: 'bad', big: 1n } });
     expect(r.attempts).toHaveLength(1);
-    expect(r.sent[0]!.headers?.['Nats-Service-Error-Code']).toBe('400');
-    expect(json(r.sent[0]!)).toEqual({ message: 'bad' });
+    expect(r.sent[0].headers?.['Nats-Service-Error-Code']).toBe('400');
+    expect(json(r.sent[0])).toEqual({ message: 'bad' });
   });
 
   it('sends an error whose body is too large with its message cut to 1024 characters', () => {
@@ -227,8 +227,8 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     w.write(r.msg, { kind: 'error', error: { statusCode: 422, message: 'invalid', details } });
     expect(r.attempts).toHaveLength(2);
     expect(r.sent).toHaveLength(1);
-    expect(json(r.sent[0]!)).toEqual({ message: 'invalid' });
-    expect(r.sent[0]!.headers?.['Nats-Service-Error-Code']).toBe('422');
+    expect(json(r.sent[0])).toEqual({ message: 'invalid' });
+    expect(r.sent[0].headers?.['Nats-Service-Error-Code']).toBe('422');
   });
 
   it("answers Nest's client with { id, err, isDisposed } when a packet is too large", () => {
@@ -236,8 +236,8 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     const r = request({ maxPayload: 300 });
     w.write(r.msg, { kind: 'nest', id: '4', response: 'x'.repeat(1000) });
     expect(r.sent).toHaveLength(1);
-    expect(r.sent[0]!.headers).toBeUndefined();
-    expect(json(r.sent[0]!)).toMatchObject({
+    expect(r.sent[0].headers).toBeUndefined();
+    expect(json(r.sent[0])).toMatchObject({
       id: '4',
       isDisposed: true,
       err: { code: 'MAX_PAYLOAD_EXCEEDED', name: 'MaxPayloadError' },
@@ -250,7 +250,7 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     const r = request();
     w.write(r.msg, { kind: 'nest', id: '4', response: 5n, isDisposed: true });
     expect(r.sent).toHaveLength(1);
-    expect(json(r.sent[0]!)).toMatchObject({
+    expect(json(r.sent[0])).toMatchObject({
       id: '4',
       isDisposed: true,
       err: { name: 'TypeError' },
@@ -283,7 +283,7 @@ describe('ReplyWriter: replies that cannot be sent as asked', () => {
     expect(r.sent).toEqual([]);
     expect(r.attempts).toHaveLength(tries);
     expect(failures).toHaveLength(1);
-    expect(failures[0]!.err).toBeInstanceOf(MaxPayloadError);
+    expect(failures[0].err).toBeInstanceOf(MaxPayloadError);
   });
 
   it('logs an error object whose fields throw when read, instead of throwing', () => {
@@ -334,7 +334,7 @@ describe('ReplyWriter: Service API requests', () => {
     const s = serviceRequest({ maxPayload: 200 });
     w.write(s.req, { kind: 'value', value: 'x'.repeat(500) });
     expect(s.sent).toHaveLength(1);
-    expect(s.sent[0]!.headers?.['Nats-Service-Error-Code']).toBe('413');
+    expect(s.sent[0].headers?.['Nats-Service-Error-Code']).toBe('413');
     expect(s.errors).toHaveLength(1);
     expect(s.errors[0]).toMatch(/^413:reply not sent: /);
   });

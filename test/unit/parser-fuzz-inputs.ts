@@ -103,7 +103,7 @@ const FRAMES: Frame[] = [
 /** A stream of 1–8 valid frames and the events it must produce. */
 export function validStream(rand: () => number): Frame {
   const picked = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => {
-    return FRAMES[Math.floor(rand() * FRAMES.length)]!;
+    return FRAMES[Math.floor(rand() * FRAMES.length)];
   });
   return {
     bytes: Buffer.concat(picked.map((f) => f.bytes)),
@@ -147,7 +147,7 @@ function mutate(input: Buffer, rand: () => number): Buffer {
         const extra = Buffer.from(
           Array.from({ length: 1 + Math.floor(rand() * 4) }, () => {
             return rand() < 0.5
-              ? INTERESTING[Math.floor(rand() * INTERESTING.length)]!
+              ? INTERESTING[Math.floor(rand() * INTERESTING.length)]
               : rand() * 256;
           }),
         );
@@ -175,9 +175,9 @@ function mutate(input: Buffer, rand: () => number): Buffer {
         const text = buf.toString('latin1');
         const runs = [...text.matchAll(/\d+/g)];
         if (runs.length === 0) break;
-        const m = runs[Math.floor(rand() * runs.length)]!;
-        const n = NUMBERS[Math.floor(rand() * NUMBERS.length)]!;
-        buf = latin1(text.slice(0, m.index) + n + text.slice(m.index! + m[0].length));
+        const m = runs[Math.floor(rand() * runs.length)];
+        const n = NUMBERS[Math.floor(rand() * NUMBERS.length)];
+        buf = latin1(text.slice(0, m.index) + n + text.slice(m.index + m[0].length));
       }
     }
   }
@@ -187,7 +187,7 @@ function mutate(input: Buffer, rand: () => number): Buffer {
 function garbage(rand: () => number): Buffer {
   const body = Buffer.from(Array.from({ length: Math.floor(rand() * 300) }, () => rand() * 256));
   const prefixes = ['', 'MSG ', 'HMSG ', 'INFO ', '-ERR ', '+OK', 'PING', 'PONG'];
-  return Buffer.concat([latin1(prefixes[Math.floor(rand() * prefixes.length)]!), body]);
+  return Buffer.concat([latin1(prefixes[Math.floor(rand() * prefixes.length)]), body]);
 }
 
 /** An error the parser should never raise: anything but a deliberate ProtocolError. */

@@ -1,8 +1,20 @@
 // The bookkeeping of consume()'s pulls, without a server: what the outstanding pulls may still
-// deliver (PullLedger), and what a status message on a pull inbox means (pull-status).
-import { ConsumerNotFoundError, JetStreamApiError } from '../../lib/core/index.js';
+// deliver (PullLedger), what a status message on a pull inbox means (pull-status), and the
+// priority-group members of pulls with their checks and the pin (priority).
+import {
+  ConsumerNotFoundError,
+  FeatureNotSupportedError,
+  InvalidOptionError,
+  JetStreamApiError,
+} from '../../lib/core/index.js';
 import { Msg, type Responder } from '../../lib/core/messages/msg.js';
 import { PullLedger } from '../../lib/jetstream/pull-ledger.js';
+import {
+  checkPriorityOptions,
+  Pin,
+  PriorityGroupError,
+  priorityMembers,
+} from '../../lib/jetstream/priority.js';
 import { msgSize, pullRequest, pullStatus, statusError } from '../../lib/jetstream/pull-status.js';
 
 const noResponder: Responder = { respondTo: () => undefined };
@@ -114,6 +126,7 @@ describe('pullStatus()', () => {
       terminal: false,
       warning: false,
       maxBatch: undefined,
+      pinMismatch: false,
       pendingMsgs: 0,
       pendingBytes: 0,
     });
@@ -242,5 +255,104 @@ describe('msgSize()', () => {
 
   it('counts subject and reply in UTF-8 bytes', () => {
     expect(msgSize(wire('ü.é', 'r', null, ''))).toBe(5 + 1);
+  });
+});
+
+describe('priority groups on pulls', () => {
+  const on = (version: string) => ({ info: { version } });
+  const pinned = {
+    name: 'C',
+    config: { priorityGroups: ['g'], priorityPolicy: 'pinned_client' as const },
+  };
+
+  it('reads a 423 (either wording) as a pin mismatch, neither terminal nor a warning', () => {
+    for (const line of ['423 Nats-Pin-Id mismatch', '423 Nats-Wrong-Pin-Id']) {
+      const s = pullStatus(status(line, 'Nats-Pending-Messages: 5', 'Nats-Pending-Bytes: 0'))!;
+      expect(s).toMatchObject({ code: 423, pinMismatch: true, terminal: false, warning: false });
+      expect(s.pendingMsgs).toBe(5);
+    }
+    expect(pullStatus(status('408 Request Timeout'))!.pinMismatch).toBe(false);
+  });
+
+  it("maps the server's priority-group refusals (400) to PriorityGroupError", () => {
+    for (const d of [
+      'Bad Request - Priority Group missing',
+      'Bad Request - Invalid Priority Group',
+      'Bad Request - Not a Overflow Priority consumer',
+      'Bad Request - Not a Pinned Client Priority consumer',
+    ]) {
+      const s = pullStatus(status(`400 ${d}`))!;
+      expect(s.terminal).toBe(true);
+      const err = statusError(s);
+      expect(err).toBeInstanceOf(PriorityGroupError);
+      expect([err.code, err.status, err.message]).toEqual([
+        'PRIORITY_GROUP',
+        400,
+        `pull refused: ${d}`,
+      ]);
+    }
+    expect(statusError(pullStatus(status('400 Bad Request'))!)).not.toBeInstanceOf(
+      PriorityGroupError,
+    );
+  });
+
+  it('puts group, min_pending, min_ack_pending, priority and the pin id in the request', () => {
+    const members = priorityMembers(
+      { group: 'g', minPending: 10, minAckPending: 5, priority: 2 },
+      'PIN',
+    );
+    expect(pullRequest(1, 1000, undefined, undefined, members)).toEqual({
+      batch: 1,
+      expires: 1_000_000_000,
+      group: 'g',
+      min_pending: 10,
+      min_ack_pending: 5,
+      priority: 2,
+      id: 'PIN',
+    });
+    expect(priorityMembers({})).toEqual({});
+    expect(priorityMembers({ group: 'g' })).toEqual({ group: 'g' });
+  });
+
+  it('keeps the Nats-Pin-Id of delivered messages until a 423 drops it', () => {
+    const pin = new Pin();
+    pin.observe(wire('s.a', ACK, null, 'x'));
+    expect(pin.id).toBeUndefined();
+    pin.observe(wire('s.a', ACK, 'NATS/1.0\r\nNats-Pin-Id: ABC'));
+    expect(pin.id).toBe('ABC');
+    pin.observe(wire('s.a', ACK, 'NATS/1.0\r\nOther: 1'));
+    expect(pin.id).toBe('ABC');
+    pin.drop();
+    expect(pin.id).toBeUndefined();
+  });
+
+  it('refuses options the server is too old for, naming the release that has them', () => {
+    expect(() => checkPriorityOptions(on('2.10.27'), { group: 'g' })).toThrow(
+      FeatureNotSupportedError,
+    );
+    expect(() => checkPriorityOptions(on('2.10.27'), { minAckPending: 1 })).toThrow(/2\.11\.0/);
+    expect(() => checkPriorityOptions(on('2.11.17'), { group: 'g' })).not.toThrow();
+    expect(() => checkPriorityOptions(on('2.11.17'), { priority: 1 })).toThrow(/2\.12\.0/);
+    expect(() => checkPriorityOptions(on('2.12.15'), { priority: 1 })).not.toThrow();
+  });
+
+  it('refuses bad values, and options that do not fit the consumer, before sending', () => {
+    const v = on('2.14.10');
+    expect(() => checkPriorityOptions(v, { group: 'no spaces' })).toThrow(InvalidOptionError);
+    expect(() => checkPriorityOptions(v, { group: 'a'.repeat(17) })).toThrow(InvalidOptionError);
+    expect(() => checkPriorityOptions(v, { minPending: 0 })).toThrow(InvalidOptionError);
+    expect(() => checkPriorityOptions(v, { priority: 10 })).toThrow(InvalidOptionError);
+    expect(() => checkPriorityOptions(v, {}, pinned)).toThrow(PriorityGroupError);
+    expect(() => checkPriorityOptions(v, { group: 'h' }, pinned)).toThrow(PriorityGroupError);
+    expect(() => checkPriorityOptions(v, { group: 'g', minPending: 1 }, pinned)).toThrow(
+      /'overflow'/,
+    );
+    expect(() => checkPriorityOptions(v, { group: 'g', priority: 1 }, pinned)).toThrow(
+      /'prioritized'/,
+    );
+    expect(() => checkPriorityOptions(v, { group: 'g' }, pinned)).not.toThrow();
+    const plain = { name: 'C', config: {} };
+    expect(() => checkPriorityOptions(v, {}, plain)).not.toThrow();
+    expect(() => checkPriorityOptions(v, { group: 'g' }, plain)).toThrow(PriorityGroupError);
   });
 });

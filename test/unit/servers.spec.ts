@@ -112,7 +112,19 @@ describe('parseServerUrl', () => {
     expect(parseServerUrl('h:1', true).implicit).toBe(true);
   });
 
-  it.each(['http://host:4222', 'https://host', 'ws://host:80', 'wss://host', 'ftp://host'])(
+  it('parses ws:// and wss:// URLs with their path, the default ports being 80 and 443', () => {
+    expect(parseServerUrl('ws://h:8080/nats?x=1')).toMatchObject({
+      scheme: 'ws',
+      hostport: 'h:8080',
+      tls: false,
+      path: '/nats?x=1',
+    });
+    expect(parseServerUrl('ws://h')).toMatchObject({ port: 80, path: '/' });
+    expect(parseServerUrl('WSS://h')).toMatchObject({ scheme: 'wss', port: 443, tls: true });
+    expect(parseServerUrl('nats://h').path).toBeUndefined();
+  });
+
+  it.each(['http://host:4222', 'https://host', 'ftp://host'])(
     'rejects the unsupported scheme in %j',
     (raw) => {
       parseError(raw);
@@ -143,6 +155,8 @@ describe('displayUrl', () => {
     expect(displayUrl(parseServerUrl('h:1'))).toBe('nats://h:1');
     expect(displayUrl(parseServerUrl('tls://h'))).toBe('tls://h:4222');
     expect(displayUrl(parseServerUrl('[::1]:4222'))).toBe('nats://[::1]:4222');
+    expect(displayUrl(parseServerUrl('wss://h/a/b?token=s3cret'))).toBe('wss://h:443/a/b');
+    expect(displayUrl(parseServerUrl('ws://h:80/'))).toBe('ws://h:80');
   });
 
   it.each([
@@ -202,7 +216,7 @@ describe('ServerPool', () => {
   it('update() adds gossiped host:port entries as implicit and returns their URLs', () => {
     const pool = new ServerPool(['a:1'], false);
     pool.next();
-    const added = pool.update(['a:1', '10.0.0.2:4222', '10.0.0.3:4222'], false);
+    const added = pool.update(['a:1', '10.0.0.2:4222', '10.0.0.3:4222'], 'nats');
     expect(added).toEqual(['nats://10.0.0.2:4222', 'nats://10.0.0.3:4222']);
     expect(hostports(pool.servers)).toEqual(['a:1', '10.0.0.2:4222', '10.0.0.3:4222']);
     const byHost = new Map(pool.servers.map((s) => [s.hostport, s]));
@@ -214,21 +228,33 @@ describe('ServerPool', () => {
   it('update() uses the scheme of the current connection for gossiped entries', () => {
     const pool = new ServerPool(['tls://a:1'], false);
     pool.next();
-    expect(pool.update(['b:2'], true)).toEqual(['tls://b:2']);
+    expect(pool.update(['b:2'], 'tls')).toEqual(['tls://b:2']);
     expect(pool.servers.find((s) => s.hostport === 'b:2')!.tls).toBe(true);
+  });
+
+  it('update() gives gossiped entries a WebSocket scheme and the root path', () => {
+    const pool = new ServerPool(['wss://a:1/proxy'], false);
+    pool.next();
+    expect(pool.update(['b:2'], 'wss')).toEqual(['wss://b:2']);
+    expect(pool.servers.find((s) => s.hostport === 'b:2')).toMatchObject({
+      scheme: 'wss',
+      tls: true,
+      path: '/',
+      implicit: true,
+    });
   });
 
   it('update() handles gossiped IPv6 entries', () => {
     const pool = new ServerPool(['a:1'], false);
     pool.next();
-    expect(pool.update(['[::1]:4223'], false)).toEqual(['nats://[::1]:4223']);
-    expect(pool.update(['[::1]:4223'], false)).toEqual([]);
+    expect(pool.update(['[::1]:4223'], 'nats')).toEqual(['nats://[::1]:4223']);
+    expect(pool.update(['[::1]:4223'], 'nats')).toEqual([]);
   });
 
   it('update() does not duplicate a gossiped URL that is already configured', () => {
     const pool = new ServerPool(['a:1', 'b:2'], false);
     pool.next();
-    expect(pool.update(['b:2', 'a:1'], false)).toEqual([]);
+    expect(pool.update(['b:2', 'a:1'], 'nats')).toEqual([]);
     expect(hostports(pool.servers)).toEqual(['b:2', 'a:1']);
     expect(pool.servers.every((s) => !s.implicit)).toBe(true);
   });
@@ -236,29 +262,29 @@ describe('ServerPool', () => {
   it('update() returns nothing new when the same list is gossiped again', () => {
     const pool = new ServerPool(['a:1'], false);
     pool.next();
-    pool.update(['c:3', 'd:4'], false);
-    expect(pool.update(['d:4', 'c:3'], false)).toEqual([]);
+    pool.update(['c:3', 'd:4'], 'nats');
+    expect(pool.update(['d:4', 'c:3'], 'nats')).toEqual([]);
     expect(pool.servers).toHaveLength(3);
   });
 
   it('update() drops implicit servers no longer listed but keeps configured ones', () => {
     const pool = new ServerPool(['a:1', 'b:2'], false);
     pool.next();
-    pool.update(['c:3', 'd:4'], false);
-    expect(pool.update(['c:3'], false)).toEqual([]);
+    pool.update(['c:3', 'd:4'], 'nats');
+    expect(pool.update(['c:3'], 'nats')).toEqual([]);
     expect(hostports(pool.servers).sort()).toEqual(['a:1', 'b:2', 'c:3']);
   });
 
   it('update() keeps the current server even when it is implicit and no longer listed', () => {
     const pool = new ServerPool(['a:1'], false);
     pool.next();
-    pool.update(['c:3'], false);
+    pool.update(['c:3'], 'nats');
     // Rotate until the current server is the gossiped one.
     let current = pool.next();
     while (current!.hostport !== 'c:3') current = pool.next();
     expect(current!.implicit).toBe(true);
 
-    expect(pool.update(['d:4'], false)).toEqual(['nats://d:4']);
+    expect(pool.update(['d:4'], 'nats')).toEqual(['nats://d:4']);
     expect(hostports(pool.servers).sort()).toEqual(['a:1', 'c:3', 'd:4']);
     expect(pool.servers).toContain(current);
   });
@@ -266,10 +292,10 @@ describe('ServerPool', () => {
   it('update() keeps the entry objects (and their counters) of servers still listed', () => {
     const pool = new ServerPool(['a:1'], false);
     pool.next();
-    pool.update(['c:3'], false);
+    pool.update(['c:3'], 'nats');
     const c = pool.servers.find((s) => s.hostport === 'c:3')!;
     c.reconnects = 3;
-    pool.update(['c:3', 'e:5'], false);
+    pool.update(['c:3', 'e:5'], 'nats');
     expect(pool.servers.find((s) => s.hostport === 'c:3')).toBe(c);
     expect(c.reconnects).toBe(3);
   });
@@ -280,7 +306,7 @@ describe('ServerPool', () => {
       pool.next();
       const first = pool.servers[0];
       const gossip = Array.from({ length: 10 }, (_, i) => `10.0.0.${i}:4222`);
-      expect(pool.update(gossip, false)).toHaveLength(10);
+      expect(pool.update(gossip, 'nats')).toHaveLength(10);
       expect(pool.servers[0]).toBe(first);
       expect(pool.servers).toHaveLength(13);
       expect(new Set(hostports(pool.servers)).size).toBe(13);

@@ -168,8 +168,9 @@ class QueueReader<T extends object | string> implements AsyncGenerator<T> {
     return this;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.finish();
+    return Promise.resolve();
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -182,7 +183,7 @@ class QueueReader<T extends object | string> implements AsyncGenerator<T> {
       const result = this.poll();
       if (result !== undefined) return Promise.resolve(result);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     return new Promise((resolve, reject) => this.await(resolve, reject));
   }

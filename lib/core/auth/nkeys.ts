@@ -100,7 +100,7 @@ function checkedDecode(text: string, what: string): Uint8Array {
   const raw = base32Decode(text.trim());
   if (raw.length < 4) throw new InvalidOptionError(`invalid ${what}: too short`);
   const body = raw.subarray(0, raw.length - 2);
-  const stored = raw[raw.length - 2]! | (raw[raw.length - 1]! << 8);
+  const stored = raw[raw.length - 2] | (raw[raw.length - 1] << 8);
   if (crc16(body) !== stored) {
     raw.fill(0);
     throw new InvalidOptionError(`invalid ${what}: checksum mismatch`);
@@ -152,10 +152,10 @@ export function decodeSeed(
 ): { prefix: number; seed: Uint8Array } {
   const body = checkedDecode(seed, 'nkey seed');
   try {
-    if (body.length !== 34 || (body[0]! & 0xf8) !== PREFIX_SEED) {
+    if (body.length !== 34 || (body[0] & 0xf8) !== PREFIX_SEED) {
       throw new InvalidOptionError('invalid nkey seed: not a seed');
     }
-    const prefix = ((body[0]! & 0x07) << 5) | ((body[1]! & 0xf8) >> 3);
+    const prefix = ((body[0] & 0x07) << 5) | ((body[1] & 0xf8) >> 3);
     assertPublicPrefix(prefix);
     if (expectedPrefix !== undefined && prefix !== expectedPrefix) {
       throw new InvalidOptionError(
@@ -174,7 +174,7 @@ export function decodePublicKey(
   expectedPrefix?: number,
 ): { prefix: number; key: Uint8Array } {
   const body = checkedDecode(key, 'nkey public key');
-  const prefix = body[0]! & 0xf8;
+  const prefix = body[0] & 0xf8;
   if (body.length !== 33) throw new InvalidOptionError('invalid nkey public key: wrong length');
   assertPublicPrefix(prefix);
   if (expectedPrefix !== undefined && prefix !== expectedPrefix) {

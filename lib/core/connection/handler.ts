@@ -14,7 +14,8 @@ import { Parser, type ParserSink } from '../protocol/parser.js';
 import type { Subscription } from '../subscriptions/subscription.js';
 import { ServerPool, displayUrl, type ServerEntry } from '../servers.js';
 import { Outbound } from '../transport/outbound.js';
-import { endSocket, type NatsSocket } from '../transport/socket.js';
+import { endSocket } from '../transport/socket.js';
+import type { Transport } from '../transport/transport.js';
 import { Handshake, type HandshakeLink } from './handshake.js';
 import { KeepAlive } from './keepalive.js';
 import { DEFAULT_MAX_PAYLOAD, Publisher, type Stats } from './publisher.js';
@@ -42,7 +43,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
   private readonly connector: Connector;
   // The table's map, read directly on the inbound hot path.
   private readonly subs: ReadonlyMap<number, Subscription>;
-  private socket: NatsSocket | null = null;
+  private socket: Transport | null = null;
   private handshake: Handshake | null = null;
   // True while a subscription callback runs (its synchronous part).
   private dispatching = false;
@@ -50,7 +51,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
 
   constructor(readonly opts: ResolvedOptions) {
     this.machine = new ConnectionStateMachine(opts);
-    const urls = Array.isArray(opts.servers) ? opts.servers : [opts.servers as string];
+    const urls = Array.isArray(opts.servers) ? opts.servers : [opts.servers];
     this.pool = new ServerPool(urls, !opts.noRandomize);
     this.outbound = new Outbound(opts.writeHighWaterMark, opts.reconnectBufferSize);
     this.publisher = new Publisher(this.outbound, this.machine, this.counters, opts.maxControlLine);
@@ -196,7 +197,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
     this.publisher.maxPayload = info.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
-  bind(socket: NatsSocket): void {
+  bind(socket: Transport): void {
     this.socket = socket;
     const parser = new Parser(this);
     socket.on('data', (chunk: Buffer) => {
@@ -213,19 +214,23 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
     });
     socket.on('drain', () => this.outbound.drained());
     socket.on('error', (err) => {
+      // A WebSocket reports its close status and frame errors as NatsErrors: kept as they are.
       if (this.socket === socket && !this.lastError)
-        this.lastError = new ConnectionError(`socket error: ${err.message}`, { cause: err });
+        this.lastError =
+          err instanceof NatsError
+            ? err
+            : new ConnectionError(`socket error: ${err.message}`, { cause: err });
     });
     socket.on('close', () => this.socketClosed(socket));
   }
 
-  unbind(socket: NatsSocket): void {
+  unbind(socket: Transport): void {
     if (this.socket === socket) this.socket = null;
   }
 
   /** The handshake succeeded: replay subscriptions, then buffered publishes, then flushes. */
   connected(server: ServerEntry): void {
-    const socket = this.socket as NatsSocket;
+    const socket = this.socket as Transport;
     server.didConnect = true;
     this.applyGossip(this.info);
     const lines = this.table.replayLines();
@@ -246,7 +251,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
     this.machine.transition('connected', { server: displayUrl(server) });
   }
 
-  private socketClosed(socket: NatsSocket): void {
+  private socketClosed(socket: Transport): void {
     if (this.socket !== socket) return;
     this.socket = null;
     this.outbound.detach();
@@ -274,7 +279,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
 
   private applyGossip(info: ServerInfo): void {
     if (this.opts.ignoreClusterUpdates || !info.connect_urls?.length) return;
-    const added = this.pool.update(info.connect_urls, this.pool.current?.tls ?? false);
+    const added = this.pool.update(info.connect_urls, this.pool.current?.scheme ?? 'nats');
     if (added.length) this.machine.announce({ type: 'discoveredServers', servers: added });
   }
 

@@ -3,15 +3,17 @@ import { ConnectionError } from '../errors.js';
 import { connectFrame } from '../protocol/encoder.js';
 import { buildConnect, type ServerInfo } from '../protocol/handshake.js';
 import type { ResolvedOptions, TlsOptions } from '../options.js';
-import type { ServerEntry } from '../servers.js';
+import { isWebSocket, type ServerEntry } from '../servers.js';
 import { openSocket, upgradeTls, type NatsSocket } from '../transport/socket.js';
+import type { Transport } from '../transport/transport.js';
+import { openWebSocket } from '../transport/websocket/ws-socket.js';
 
 /** What a handshake needs from the connection: somewhere to read the socket and keep INFO. */
 export interface HandshakeLink {
   /** Reads `socket` from now on (parser, socket events); replaces the socket read before. */
-  bind(socket: NatsSocket): void;
+  bind(socket: Transport): void;
   /** Forgets `socket` if it is the one being read (the handshake failed). */
-  unbind(socket: NatsSocket): void;
+  unbind(socket: Transport): void;
   /** The server's INFO, kept before CONNECT is sent. */
   setInfo(info: ServerInfo): void;
 }
@@ -39,7 +41,7 @@ export class Handshake {
     private readonly server: ServerEntry,
     private readonly opts: ResolvedOptions,
     private readonly link: HandshakeLink,
-    private socket: NatsSocket,
+    private socket: Transport,
     private readonly wantTls: boolean,
     private readonly tlsOpts: TlsOptions | undefined,
   ) {}
@@ -53,11 +55,13 @@ export class Handshake {
     opts: ResolvedOptions,
     link: HandshakeLink,
     started: (hs: Handshake) => void,
-  ): Promise<NatsSocket> {
+  ): Promise<Transport> {
     server.lastAttempt = Date.now();
     const tlsOpts = typeof opts.tls === 'object' ? opts.tls : opts.tls ? {} : undefined;
     const wantTls = server.tls || tlsOpts !== undefined;
-    const socket = await openSocket(server, opts.timeout, tlsOpts);
+    const socket = isWebSocket(server)
+      ? await openWebSocket(server, opts, tlsOpts)
+      : await openSocket(server, opts.timeout, tlsOpts);
     const hs = new Handshake(server, opts, link, socket, wantTls, tlsOpts);
     started(hs);
     return hs.complete();
@@ -93,7 +97,7 @@ export class Handshake {
     this.reject(err);
   }
 
-  private async complete(): Promise<NatsSocket> {
+  private async complete(): Promise<Transport> {
     const deadline = setTimeout(
       () => this.fail(new ConnectionError(`handshake with ${this.server.hostport} timed out`)),
       this.opts.timeout,
@@ -114,9 +118,13 @@ export class Handshake {
   private async sendConnect(info: ServerInfo): Promise<void> {
     this.link.setInfo(info);
     let socket = this.socket;
-    if ((this.wantTls || info.tls_required) && !('encrypted' in socket && socket.encrypted)) {
+    // A WebSocket is never upgraded: wss:// is TLS from the start, and a server's INFO says
+    // tls_required for its TCP clients only.
+    const upgrade = !isWebSocket(this.server) && (this.wantTls || info.tls_required);
+    if (upgrade && !('encrypted' in socket && socket.encrypted)) {
       socket.removeAllListeners('data');
-      socket = await upgradeTls(socket, this.server, this.tlsOpts, this.opts.timeout);
+      const tcp = socket as NatsSocket;
+      socket = await upgradeTls(tcp, this.server, this.tlsOpts, this.opts.timeout);
       this.socket = socket;
       this.link.bind(socket);
     }

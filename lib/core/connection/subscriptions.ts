@@ -10,6 +10,7 @@ import { MuxInbox } from '../subscriptions/mux-inbox.js';
 import { checkControlLine } from '../subjects.js';
 import type { Outbound } from '../transport/outbound.js';
 import { nuid } from '../nuid.js';
+import type { ConnectionTelemetry } from '../telemetry/slot.js';
 
 /** What the table needs from the rest of the connection. */
 export interface SubscriptionTableLink {
@@ -27,6 +28,8 @@ export class SubscriptionTable implements SubscriptionHost {
   readonly bySid = new Map<number, Subscription>();
   /** Async subscription callbacks still running: drain() waits for them. */
   readonly callbacks = new InFlight();
+  /** Set by the connection: callback subscriptions run in process spans while it is on. */
+  telemetry: ConnectionTelemetry | null = null;
   private nextSid = 1;
   private mux: MuxInbox | null = null;
   private muxSub: Subscription | null = null;

@@ -56,7 +56,8 @@ export class MuxInbox {
     });
     this.pending.set(token, entry);
     let group = this.byTimeout.get(timeout);
-    if (group === undefined) this.byTimeout.set(timeout, (group = new Map()));
+    if (group === undefined)
+      this.byTimeout.set(timeout, (group = new Map<string, PendingRequest>()));
     group.set(token, entry);
     if (deadline < this.timerAt) this.arm(deadline);
     else this.timer?.ref();

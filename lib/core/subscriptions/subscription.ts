@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { CopyArena } from '../messages/copy-arena.js';
 import type { Msg } from '../messages/msg.js';
+import type { ConnectionTelemetry } from '../telemetry/slot.js';
 
 /** Default pending message limit of a core subscription. */
 export const DEFAULT_SUB_PENDING_MSGS_LIMIT = 512 * 1024;
@@ -38,6 +39,8 @@ export interface SubscriptionHost {
   reportError(err: NatsError): void;
   /** Async callbacks of every subscription still running. */
   readonly callbacks: InFlight;
+  /** The connection's telemetry (its `hooks` null while off). */
+  readonly telemetry?: ConnectionTelemetry | null;
 }
 
 /**
@@ -67,6 +70,8 @@ export class Subscription implements AsyncIterable<Msg> {
   /** Resolves when the subscription ends (unsubscribed, drained, limit reached, connection closed). */
   readonly closed: Promise<Error | undefined>;
   private readonly callback: CallbackRunner<Msg> | undefined;
+  // Null for iterated subscriptions and for inboxes and system subjects: never traced.
+  private readonly tel: ConnectionTelemetry | null;
   private readonly msgsLimit: number;
   private readonly bytesLimit: number;
 
@@ -81,6 +86,8 @@ export class Subscription implements AsyncIterable<Msg> {
   ) {
     this.queue = opts.queue;
     this.callback = opts.callback && new CallbackRunner(opts.callback, host, subject);
+    const tel = host.telemetry ?? null;
+    this.tel = this.callback !== undefined && tel !== null && tel.traces(subject) ? tel : null;
     this.maxMsgs = opts.max ?? 0;
     this.msgsLimit = limit(opts.pendingMsgsLimit, DEFAULT_SUB_PENDING_MSGS_LIMIT);
     this.bytesLimit = limit(opts.pendingBytesLimit, DEFAULT_SUB_PENDING_BYTES_LIMIT);
@@ -131,8 +138,13 @@ export class Subscription implements AsyncIterable<Msg> {
   deliver(msg: Msg): void {
     if (this.closedFlag || this.limitReached) return;
     this.deliveredCount++;
-    if (this.callback !== undefined) {
-      const running = this.callback.run(msg);
+    const callback = this.callback;
+    if (callback !== undefined) {
+      const tel = this.tel;
+      const running =
+        tel === null || tel.hooks === null
+          ? callback.run(msg)
+          : tel.deliver(this.subject, this.queue, msg, () => callback.run(msg));
       if (running !== undefined) this.track(running);
     } else {
       const q = this.unread;

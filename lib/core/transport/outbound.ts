@@ -214,15 +214,15 @@ export class Outbound {
   /** Takes queued chunks off the front, joined into one of up to about JOIN_SIZE bytes. */
   private join(): Buffer {
     let n = 1;
-    let bytes = this.queued[0]!.length;
-    while (n < this.queued.length && bytes + this.queued[n]!.length <= JOIN_SIZE) {
-      bytes += this.queued[n]!.length;
+    let bytes = this.queued[0].length;
+    while (n < this.queued.length && bytes + this.queued[n].length <= JOIN_SIZE) {
+      bytes += this.queued[n].length;
       n++;
     }
     const parts = this.queued.splice(0, n);
     this.queuedPingFlags.splice(0, n);
     this.queuedBytes -= bytes;
-    return n === 1 ? parts[0]! : Buffer.concat(parts, bytes);
+    return n === 1 ? parts[0] : Buffer.concat(parts, bytes);
   }
 
   private hand(writer: ChunkWriter, chunk: Buffer): void {

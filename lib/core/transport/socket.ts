@@ -4,44 +4,28 @@ import { readFileSync } from 'node:fs';
 import { ConnectionError } from '../errors.js';
 import type { TlsOptions } from '../options.js';
 import type { ServerEntry } from '../servers.js';
+import type { Transport } from './transport.js';
 
 export type NatsSocket = net.Socket | tls.TLSSocket;
 
 /** Opens a TCP connection (or TLS right away for `handshakeFirst`), bounded by `timeout`. */
-export function openSocket(
+export async function openSocket(
   server: ServerEntry,
   timeout: number,
   tlsOpts: TlsOptions | undefined,
 ): Promise<NatsSocket> {
   const first = tlsOpts?.handshakeFirst === true;
-  let context: tls.ConnectionOptions | undefined;
-  try {
-    if (first) context = secureContext(server, tlsOpts);
-  } catch (err) {
-    return Promise.reject(connectionError(server, err as Error));
-  }
-  return new Promise((resolve, reject) => {
-    const socket: NatsSocket = first
-      ? tls.connect({ host: server.hostname, port: server.port, ...context })
-      : net.connect({ host: server.hostname, port: server.port });
-    const timer = setTimeout(
-      () =>
-        fail(new ConnectionError(`connect to ${server.hostport} timed out after ${timeout} ms`)),
-      timeout,
-    );
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err instanceof ConnectionError ? err : connectionError(server, err));
-    };
-    socket.once('error', fail);
-    socket.once(first ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.removeListener('error', fail);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
+  const target = { host: server.hostname, port: server.port };
+  const socket = await whenReady<NatsSocket>(
+    server,
+    first ? 'secureConnect' : 'connect',
+    timeout,
+    `connect to ${server.hostport} timed out after ${timeout} ms`,
+    () =>
+      first ? tls.connect({ ...target, ...secureContext(server, tlsOpts) }) : net.connect(target),
+  );
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** Upgrades a connected socket to TLS after the server's INFO, verifying the server by default. */
@@ -51,35 +35,46 @@ export function upgradeTls(
   tlsOpts: TlsOptions | undefined,
   timeout: number,
 ): Promise<tls.TLSSocket> {
-  let context: tls.ConnectionOptions;
-  try {
-    context = secureContext(server, tlsOpts);
-  } catch (err) {
-    return Promise.reject(connectionError(server, err as Error));
-  }
+  return whenReady(
+    server,
+    'secureConnect',
+    timeout,
+    `TLS handshake with ${server.hostport} timed out`,
+    () => tls.connect({ socket, ...secureContext(server, tlsOpts) }),
+  );
+}
+
+/**
+ * Resolves the socket `open` returns once it emits `ready`. An error (thrown by `open` too: bad
+ * TLS files, a key that does not match its certificate) or `timeout` ms without `ready`
+ * destroys it and rejects with `ConnectionError`; `timedOut` is the message of the latter.
+ */
+function whenReady<S extends NatsSocket>(
+  server: ServerEntry,
+  ready: 'connect' | 'secureConnect',
+  timeout: number,
+  timedOut: string,
+  open: () => S,
+): Promise<S> {
   return new Promise((resolve, reject) => {
-    let secure: tls.TLSSocket;
+    let socket: S;
     try {
-      secure = tls.connect({ socket, ...context });
+      socket = open();
     } catch (err) {
-      // A key that does not match its certificate fails here, synchronously.
       reject(connectionError(server, err as Error));
       return;
     }
-    const timer = setTimeout(
-      () => fail(new ConnectionError(`TLS handshake with ${server.hostport} timed out`)),
-      timeout,
-    );
+    const timer = setTimeout(() => fail(new ConnectionError(timedOut)), timeout);
     const fail = (err: Error): void => {
       clearTimeout(timer);
-      secure.destroy();
+      socket.destroy();
       reject(err instanceof ConnectionError ? err : connectionError(server, err));
     };
-    secure.once('error', fail);
-    secure.once('secureConnect', () => {
+    socket.once('error', fail);
+    socket.once(ready, () => {
       clearTimeout(timer);
-      secure.removeListener('error', fail);
-      resolve(secure);
+      socket.removeListener('error', fail);
+      resolve(socket);
     });
   });
 }
@@ -118,7 +113,7 @@ function connectionError(server: ServerEntry, err: Error): ConnectionError {
 }
 
 /** Ends a socket gracefully (pending writes go out), destroying it after `graceMs`. */
-export function endSocket(socket: NatsSocket, graceMs = 1000): Promise<void> {
+export function endSocket(socket: Transport, graceMs = 1000): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve();
     const timer = setTimeout(() => socket.destroy(), graceMs);

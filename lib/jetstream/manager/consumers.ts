@@ -1,19 +1,46 @@
 import {
   ConsumerNotFoundError,
+  InvalidOptionError,
   JetStreamApiError,
   JsApiCode,
   isValidPublishSubject,
+  requireServer,
   serverAtLeast,
+  TimeoutError,
 } from '../../core/internal.js';
-import { checkName, type JsApi } from '../api.js';
+import { checkName, JetStreamNotAvailableError, type JsApi } from '../api.js';
 import type { ConsumerConfig, ConsumerInfo } from '../consumer-config.js';
+import { checkPriorityOptions } from '../priority.js';
 import { fromWire, toWire } from '../wire-convert.js';
 import { ConsumerConfigConflictError, configConflicts } from '../consumer-binding.js';
-import type { ConsumerListWire, ConsumerNamesWire, SuccessWire } from '../wire-types.js';
+import type {
+  ApiResponseWire,
+  ConsumerListWire,
+  ConsumerNamesWire,
+  ConsumerPauseWire,
+  ConsumerResetWire,
+  SuccessWire,
+} from '../wire-types.js';
 import { checkConsumerFields } from '../wire-fields.js';
 
 /** The first nats-server release whose consumer create takes an `action`. */
 const CONSUMER_ACTIONS_SINCE = '2.10.0';
+
+/** What `consumers.pause()` and `resume()` resolve. */
+export interface ConsumerPauseState {
+  /** True while the consumer is paused. */
+  paused: boolean;
+  /** Until when (RFC 3339); the zero time after a resume. */
+  pauseUntil: string;
+  /** Milliseconds left of the pause, when paused. */
+  pauseRemaining?: number;
+}
+
+/** What `consumers.reset()` resolves: the consumer's info after the reset, and its sequence. */
+export interface ConsumerResetInfo extends ConsumerInfo {
+  /** The stream sequence the consumer delivers from next. */
+  resetSeq: number;
+}
 
 /** Consumer administration: `jsm.consumers`. */
 export class ConsumersApi {
@@ -102,6 +129,79 @@ export class ConsumersApi {
     checkName('stream', stream);
     checkName('consumer', name);
     return fromWire<ConsumerInfo>(await this.api.request(`CONSUMER.INFO.${stream}.${name}`));
+  }
+
+  /**
+   * Pauses the consumer until `until` (a Date or RFC 3339 text): it delivers nothing, and its
+   * info says `paused`, until then or a `resume()`. Needs nats-server 2.11+
+   * (`FeatureNotSupportedError` before sending); rejects with ConsumerNotFoundError.
+   */
+  async pause(stream: string, name: string, until: Date | string): Promise<ConsumerPauseState> {
+    requireServer(this.api.nc, '2.11.0', 'consumers.pause()');
+    const at = until instanceof Date ? until.getTime() : Date.parse(until);
+    if (Number.isNaN(at)) throw new InvalidOptionError('pause until must be a valid time');
+    return this.sendPause(stream, name, { pause_until: new Date(at).toISOString() });
+  }
+
+  /** Ends a pause at once. Needs nats-server 2.11+; rejects with ConsumerNotFoundError. */
+  async resume(stream: string, name: string): Promise<ConsumerPauseState> {
+    requireServer(this.api.nc, '2.11.0', 'consumers.resume()');
+    return this.sendPause(stream, name, undefined);
+  }
+
+  private async sendPause(
+    stream: string,
+    name: string,
+    body: { pause_until: string } | undefined,
+  ): Promise<ConsumerPauseState> {
+    checkName('stream', stream);
+    checkName('consumer', name);
+    const reply = await this.api.request<ConsumerPauseWire>(
+      `CONSUMER.PAUSE.${stream}.${name}`,
+      body,
+    );
+    const { type: _type, ...state } = reply;
+    return fromWire<ConsumerPauseState>(state);
+  }
+
+  /**
+   * Moves the consumer back (or forward) so it delivers from stream sequence `seq` next, or from
+   * its ack floor without `seq`; what was pending is forgotten and delivered again. Needs
+   * nats-server 2.14+ (`FeatureNotSupportedError` before sending); rejects with
+   * ConsumerNotFoundError, or the server's JetStreamApiError for a sequence it refuses.
+   */
+  async reset(stream: string, name: string, seq?: number): Promise<ConsumerResetInfo> {
+    requireServer(this.api.nc, '2.14.0', 'consumers.reset()');
+    checkName('stream', stream);
+    checkName('consumer', name);
+    if (seq !== undefined && (!Number.isSafeInteger(seq) || seq < 1))
+      throw new InvalidOptionError('reset seq must be a positive integer');
+    // The consumer's leader answers resets itself, not the API: for a missing consumer the
+    // request would only time out, so its existence is asked first (and again on a failure).
+    await this.info(stream, name);
+    const body = seq === undefined ? undefined : { seq };
+    try {
+      const suffix = `CONSUMER.RESET.${stream}.${name}`;
+      return fromWire<ConsumerResetInfo>(await this.api.request<ConsumerResetWire>(suffix, body));
+    } catch (err) {
+      if (err instanceof JetStreamNotAvailableError || err instanceof TimeoutError)
+        await this.info(stream, name);
+      throw err;
+    }
+  }
+
+  /**
+   * Unpins the client a `pinned_client` consumer's `group` is pinned to: the server pins another
+   * waiting pull (ADR-42). Resolves true. Needs nats-server 2.11+; rejects with
+   * ConsumerNotFoundError, or a JetStreamApiError for a group the consumer lacks.
+   */
+  async unpin(stream: string, name: string, group: string): Promise<boolean> {
+    requireServer(this.api.nc, '2.11.0', 'consumers.unpin()');
+    checkName('stream', stream);
+    checkName('consumer', name);
+    checkPriorityOptions(this.api.nc, { group });
+    await this.api.request<ApiResponseWire>(`CONSUMER.UNPIN.${stream}.${name}`, { group });
+    return true;
   }
 
   /** Deletes the consumer; resolves true. */

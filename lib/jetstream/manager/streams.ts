@@ -12,6 +12,7 @@ import type {
 } from '../wire-types.js';
 import { fromDirectGet, fromMsgGet, type StoredMsg } from './stored-msg.js';
 import { checkStreamFields } from '../wire-fields.js';
+import { getBatch, getLast, type BatchGetOptions, type LastGetOptions } from './direct-batch.js';
 
 /** Options of `streams.purge()`: `seq` and `keep` are exclusive. */
 export interface PurgeOptions {
@@ -155,6 +156,24 @@ export class StreamsApi {
       this.direct.set(name, stillDirect);
       return stillDirect ? undefined : { value: await viaLeader() };
     });
+  }
+
+  /**
+   * Reads messages from `seq` or `startTime` (on `subject`), `batch` per request, until nothing
+   * is pending: batched direct get on nats-server 2.11+, else one get per message (also for a
+   * stream without direct get). `startTime` needs 2.11 (`FeatureNotSupportedError`).
+   */
+  getBatch(name: string, opts?: BatchGetOptions): AsyncIterable<StoredMsg> {
+    return { [Symbol.asyncIterator]: () => getBatch(this.api, this, name, opts) };
+  }
+
+  /**
+   * The last message of each subject matching `subjects` (wildcards allowed), in stream order:
+   * multi-last direct get on nats-server 2.11+ (at most 1,024 subjects, else `JetStreamApiError`
+   * with status 413), else one get per subject. Needs direct get on 2.11+.
+   */
+  getLast(name: string, subjects: string[], opts?: LastGetOptions): AsyncIterable<StoredMsg> {
+    return { [Symbol.asyncIterator]: () => getLast(this.api, this, name, subjects, opts) };
   }
 
   /** Deletes one message (overwriting its data unless `erase` is false); resolves true. */

@@ -1,13 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import {
+  ClientProxy,
+  type MsPattern,
+  type ReadPacket,
+  type WritePacket,
+} from '@nestjs/microservices';
 import { Observable, from, of, throwError } from 'rxjs';
 import {
   ConnectionClosedError,
   InvalidOperationError,
   MsgHeaders,
   connect,
+  telemetryOf,
   type ConnectOptions,
   type NatsConnection,
 } from '../../core/internal.js';
@@ -162,7 +168,7 @@ export class ClientNats extends ClientProxy {
       const packet = this.packet(pattern, data);
       const { payload, headers } = this.outgoing(packet.data);
       const pressure = nc.publish(
-        this.normalizePattern(packet.pattern),
+        this.normalizePattern(packet.pattern as MsPattern),
         payload,
         headers ? { headers } : undefined,
       );
@@ -179,18 +185,40 @@ export class ClientNats extends ClientProxy {
       callback({ err: new ConnectionClosedError('ClientNats is not connected'), isDisposed: true });
       return () => undefined;
     }
-    const subject = this.normalizePattern(packet.pattern);
+    const subject = this.normalizePattern(packet.pattern as MsPattern);
     const asRecord = packet.data instanceof NatsRecord && packet.data.replyAsRecord;
-    const route = router.open(subject, callback, asRecord);
+    let outgoing: { payload: string; headers: MsgHeaders | undefined };
     try {
-      const { payload, headers } = this.outgoing(packet.data);
-      const opts = headers ? { reply: route.reply, headers } : { reply: route.reply };
+      outgoing = this.outgoing(packet.data);
+    } catch (err) {
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
+    const { payload, headers } = outgoing;
+    // A CLIENT `send {pattern}` span from the request to its last reply, while telemetry is on.
+    const traced = telemetryOf(nc)?.begin('send', subject, payload, headers) ?? null;
+    const observer =
+      traced === null
+        ? callback
+        : (reply: WritePacket) => {
+            if (reply.err !== undefined && reply.err !== null) traced.span.end(reply.err);
+            else if (reply.isDisposed) traced.span.end();
+            callback(reply);
+          };
+    const route = router.open(subject, observer, asRecord);
+    const sent = traced?.headers ?? headers;
+    try {
+      const opts = sent ? { reply: route.reply, headers: sent } : { reply: route.reply };
       void nc.publish(subject, payload, opts);
     } catch (err) {
       route.close();
-      callback({ err, isDisposed: true });
+      observer({ err, isDisposed: true });
     }
-    return route.close;
+    if (traced === null) return route.close;
+    return () => {
+      traced.span.end();
+      route.close();
+    };
   }
 
   /**
@@ -199,7 +227,7 @@ export class ClientNats extends ClientProxy {
    */
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const nc = await this.connect();
-    const subject = this.normalizePattern(packet.pattern);
+    const subject = this.normalizePattern(packet.pattern as MsPattern);
     const { payload, headers } = this.outgoing(packet.data);
     const js = packet.data instanceof NatsRecord ? packet.data.jetstream : undefined;
     if (js) {

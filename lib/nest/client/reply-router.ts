@@ -57,7 +57,7 @@ export class ReplyRouter {
     subject: string,
     deliver: (reply: RoutedReply) => void,
     asRecord = false,
-  ): { reply: string; close(): void } {
+  ): { reply: string; close: () => void } {
     const token = (this.counter++).toString(36);
     this.routes.set(token, { subject, deliver, asRecord, deadline: Date.now() + this.timeout });
     if (this.timer === undefined) this.arm();

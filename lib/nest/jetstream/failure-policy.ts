@@ -181,14 +181,14 @@ export class FailurePolicy {
     headers: MsgHeaders,
   ): Promise<void> {
     const { nc, js } = this.opts;
-    let failure: unknown;
+    let failure: { err: unknown } | undefined;
     nc.request(subject, data, { headers, timeout: js.api.timeout }).catch((err) => {
-      if (!(err instanceof TimeoutError)) failure = err;
+      if (!(err instanceof TimeoutError)) failure = { err };
     });
     await nc.flush();
     // The rejection settled while the PONG was read; its handler has run by the next turn.
     await new Promise((resolve) => setImmediate(resolve));
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.err;
   }
 }
 

@@ -1,10 +1,14 @@
 import type { MessageHandler } from '@nestjs/microservices';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import {
   ConsumerNotFoundError,
   JetStreamApiError,
+  carrierOf,
+  telemetryOf,
+  type ConnectionTelemetry,
   type NatsConnection,
   type InFlight,
+  type TelemetrySpan,
 } from '../../core/internal.js';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '../../jetstream/internal.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
@@ -53,7 +57,7 @@ export const DEFAULT_ACK_WAIT = 30_000;
 export function effectiveAckWait(
   opts: Pick<JetStreamHandlerOptions, 'ackWait' | 'backoff'>,
 ): number {
-  return opts.backoff?.length ? opts.backoff[0]! : (opts.ackWait ?? DEFAULT_ACK_WAIT);
+  return opts.backoff?.length ? opts.backoff[0] : (opts.ackWait ?? DEFAULT_ACK_WAIT);
 }
 
 // First wait before re-creating a consumer that disappeared.
@@ -99,8 +103,10 @@ export class JetStreamWorker {
   private readonly log: WorkerLog;
   private readonly reprovision: () => Promise<void>;
   private readonly failures: FailurePolicy;
+  private readonly telemetry: ConnectionTelemetry | undefined;
 
   constructor(o: JetStreamWorkerOptions) {
+    this.telemetry = telemetryOf(o.nc);
     this.js = o.js;
     this.handler = o.handler;
     this.opts = o.options;
@@ -160,7 +166,7 @@ export class JetStreamWorker {
           continue;
         }
         this.active++;
-        const work = this.process(msg).finally(() => {
+        const work = this.traced(msg).finally(() => {
           this.active--;
           this.slotFreed?.();
         });
@@ -191,7 +197,33 @@ export class JetStreamWorker {
     }
   }
 
-  private async process(msg: JsMsg): Promise<void> {
+  /**
+   * While OpenTelemetry is on, runs `process()` in a CONSUMER `process {filter subject}` span
+   * linked to the publisher's context (a stored message is not a child of its publish), with the
+   * ack outcome as `messaging.nats.ack`.
+   */
+  private traced(msg: JsMsg): Promise<void> {
+    const hooks = this.telemetry?.hooks;
+    if (hooks === null || hooks === undefined) return this.process(msg);
+    const meta = msg.metadata;
+    const headers = msg.headers;
+    const pattern = this.opts.filterSubject ?? msg.subject;
+    const attrs = this.telemetry!.attributes(msg.subject, msg.data.length);
+    Object.assign(attrs, {
+      'messaging.destination.template': pattern === msg.subject ? undefined : pattern,
+      'messaging.consumer.group.name': meta.consumer,
+      'messaging.nats.stream': meta.stream,
+      'messaging.nats.consumer': meta.consumer,
+      'messaging.nats.stream.sequence': meta.sequence.stream,
+      'messaging.nats.consumer.sequence': meta.sequence.consumer,
+      'messaging.nats.delivery_count': meta.numDelivered,
+      'messaging.message.id': headers?.get('Nats-Msg-Id'),
+    });
+    const carrier = headers === undefined ? undefined : carrierOf(headers);
+    return hooks.process(pattern, carrier, 'link', attrs, (span) => this.process(msg, span));
+  }
+
+  private async process(msg: JsMsg, span?: TelemetrySpan): Promise<void> {
     // Past half the ack wait, tell the server we are still working so it does not redeliver.
     const keepAlive = setInterval(() => {
       try {
@@ -208,9 +240,8 @@ export class JetStreamWorker {
     const ctx = new JetStreamContext(msg);
     let failure: { filtered: unknown; thrown: unknown } | undefined;
     try {
-      const result = await this.handler(decodePayload(msg.data), ctx);
-      if (isObservable(result))
-        await lastValueFrom(result as Observable<unknown>, { defaultValue: undefined });
+      const result: unknown = await this.handler(decodePayload(msg.data), ctx);
+      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
     } catch (filtered) {
       // Nest's exception filters already turned the error into what a caller would get; the
       // operator gets the error the handler threw.
@@ -231,6 +262,7 @@ export class JetStreamWorker {
       );
       return;
     }
+    span?.setAttributes({ 'messaging.nats.ack': event.outcome });
     // Failures were logged as they were settled; a success is one line per message: debug.
     if (!event.error) this.log.debug(`${event.outcome} ${describeMsg(msg)}`);
     this.onSettled({

@@ -1,6 +1,6 @@
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
-import type { InFlight, Msg } from '../../core/internal.js';
+import type { ConnectionTelemetry, InFlight, Msg } from '../../core/internal.js';
 import { NatsContext } from '../context/nats.context.js';
 import { asNestEnvelope, decodePayload, toWireError } from '../wire.js';
 import type { ReplyTarget, ReplyWriter } from './reply-writer.js';
@@ -35,24 +35,33 @@ export class Dispatcher {
   /**
    * A message on a core subscription. The common case, a plain JSON request with no
    * instrumentation hooks installed, goes straight to `runPlain()` without `dispatch()`'s
-   * promise chain.
+   * promise chain. While OpenTelemetry is on, the handler's promise is returned: the core's
+   * `process {pattern}` span around this callback then lasts until the handler is done.
    */
-  onMessage(pattern: string, handler: MessageHandler, msg: Msg): void {
+  onMessage(
+    pattern: string,
+    handler: MessageHandler,
+    msg: Msg,
+    telemetry?: ConnectionTelemetry,
+  ): Promise<void> | undefined {
     const { inFlight, hooks } = this.opts;
-    if (handler.isEventHandler || !msg.reply || !hooks.none()) {
-      inFlight.track(this.dispatch(pattern, handler, msg));
-      return;
+    const traced = telemetry !== undefined && telemetry.hooks !== null;
+    if (traced || handler.isEventHandler || !msg.reply || !hooks.none()) {
+      const work = this.dispatch(pattern, handler, msg);
+      inFlight.track(work);
+      return traced ? work : undefined;
     }
     const raw = decodePayload(msg.data);
     if (asNestEnvelope(raw, msg)) {
       inFlight.track(this.dispatch(pattern, handler, msg, msg, raw));
-      return;
+      return undefined;
     }
     inFlight.begin();
     this.runPlain(handler, raw, new NatsContext(msg), msg, inFlight.end, (err) => {
       this.handlerFailed(pattern, err);
       inFlight.end();
     });
+    return undefined;
   }
 
   /** Runs `handler` for `msg` and answers `target` (the message, or its Service API request). */
@@ -93,8 +102,8 @@ export class Dispatcher {
    */
   private runEvent(handler: MessageHandler, data: unknown, ctx: NatsContext): Promise<void> {
     return this.withHooks(ctx, async () => {
-      const result = await handler(data, ctx);
-      if (isObservable(result)) await consume(result as Observable<unknown>, () => undefined);
+      const result: unknown = await handler(data, ctx);
+      if (isObservable(result)) await consume(result, () => undefined);
     });
   }
 
@@ -136,7 +145,7 @@ export class Dispatcher {
     }
     result.then((value) => {
       if (isObservable(value)) {
-        this.streamReplies(value as Observable<unknown>, target, done);
+        this.streamReplies(value, target, done);
       } else {
         this.opts.replies.write(target, { kind: 'value', value });
         done();
@@ -188,12 +197,12 @@ export class Dispatcher {
   ): Promise<void> {
     const replies = this.opts.replies;
     return this.withHooks(ctx, async () => {
-      const result = await handler(data, ctx);
+      const result: unknown = await handler(data, ctx);
       if (!isObservable(result)) {
         replies.write(target, { kind: 'nest', id, response: result, isDisposed: true });
         return;
       }
-      await consume(result as Observable<unknown>, (response) =>
+      await consume(result, (response) =>
         replies.write(target, { kind: 'nest', id, response }),
       ).then(
         () => replies.write(target, { kind: 'nest', id, isDisposed: true }),

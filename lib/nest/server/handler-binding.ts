@@ -1,5 +1,10 @@
 import type { MessageHandler } from '@nestjs/microservices';
-import type { InFlight, NatsConnection, Subscription } from '../../core/internal.js';
+import {
+  telemetryOf,
+  type InFlight,
+  type NatsConnection,
+  type Subscription,
+} from '../../core/internal.js';
 import type { Service, ServiceConfig } from '../../services/internal.js';
 import { jetStreamOptionsOf } from '../jetstream/jetstream-handler.decorator.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -40,6 +45,7 @@ export class HandlerBinding {
    */
   async bind(nc: NatsConnection, handlers: Iterable<[string, MessageHandler]>): Promise<void> {
     const { dispatcher, inFlight } = this.opts;
+    const telemetry = telemetryOf(nc);
     const service = this.opts.service ? await nc.addService(this.opts.service) : undefined;
     this.service = service;
     for (const [pattern, handler] of handlers) {
@@ -61,7 +67,7 @@ export class HandlerBinding {
       }
       const sub = nc.subscribe(pattern, {
         ...(queue ? { queue } : {}),
-        callback: (msg) => dispatcher.onMessage(pattern, handler, msg),
+        callback: (msg) => dispatcher.onMessage(pattern, handler, msg, telemetry),
       });
       this.subscriptions.push(sub);
     }

@@ -44,7 +44,7 @@ export const seen = {
 
 class UpperInterceptor implements NestInterceptor {
   intercept(_ctx: unknown, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(map((v) => (typeof v === 'string' ? v.toUpperCase() : v)));
+    return next.handle().pipe(map((v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v)));
   }
 }
 

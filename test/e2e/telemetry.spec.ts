@@ -1,0 +1,179 @@
+// One trace across two Nest apps: ClientNats.send() -> a @MessagePattern handler that publishes
+// a JetStream event -> a second app's @JetStreamHandler, linked to that publish.
+import 'reflect-metadata';
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Payload, type MicroserviceOptions } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import {
+  ClientNats,
+  connect,
+  JetStreamHandler,
+  ServerNats,
+  type NatsConnection,
+  type ServerNatsOptions,
+} from '../../lib/index.js';
+import { startServer, type NatsServerHandle } from '../support/index.js';
+import {
+  metricTotal,
+  parentOf,
+  registerTestTelemetry,
+  spanNamed,
+  SpanKind,
+  type TestTelemetry,
+} from '../support/telemetry.js';
+
+let server: NatsServerHandle;
+let publisher: NatsConnection;
+let otel: TestTelemetry;
+const handled: string[] = [];
+
+@Controller()
+class OrdersController {
+  @MessagePattern('orders.create')
+  async create(@Payload() order: { id: string }): Promise<{ ok: string }> {
+    await publisher.jetstream().publish('ev.created', JSON.stringify(order), {
+      msgId: `order-${order.id}`,
+    });
+    return { ok: order.id };
+  }
+}
+
+@Controller()
+class EventsController {
+  @JetStreamHandler('ev.>', { stream: 'EV', durable: 'ev-worker' })
+  created(@Payload() order: { id: string }): void {
+    handled.push(order.id);
+  }
+}
+
+async function startApp(
+  controller: new () => unknown,
+  options: ServerNatsOptions,
+): Promise<INestMicroservice> {
+  @Module({ controllers: [controller] })
+  class M {}
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(M, {
+    strategy: new ServerNats(options),
+    logger: false,
+  });
+  await app.listen();
+  return app;
+}
+
+async function waitFor(cond: () => boolean, timeout = 5000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+beforeAll(async () => {
+  server = await startServer({ jetstream: true });
+  otel = registerTestTelemetry();
+});
+afterAll(async () => {
+  await otel.disable();
+  await server?.stop();
+});
+
+describe('OpenTelemetry across Nest apps', () => {
+  it('follows one trace from ClientNats.send() to a second app’s @JetStreamHandler', async () => {
+    publisher = await connect({ servers: server.url });
+    const events = await startApp(EventsController, {
+      servers: server.url,
+      streams: [{ name: 'EV', subjects: ['ev.>'] }],
+    });
+    const orders = await startApp(OrdersController, { servers: server.url });
+    const client = new ClientNats({ servers: server.url });
+    try {
+      otel.exporter.reset();
+      const reply = await firstValueFrom(client.send('orders.create', { id: '42' }));
+      expect(reply).toEqual({ ok: '42' });
+      await waitFor(() => otel.spans().some((s) => s.name === 'process ev.>'));
+
+      const spans = otel.spans();
+      for (const s of spans) expect(s.name).not.toContain('_INBOX');
+      const send = spanNamed(spans, 'send orders.create');
+      const handler = spanNamed(spans, 'process orders.create');
+      const publish = spanNamed(spans, 'publish ev.created');
+      const worker = spanNamed(spans, 'process ev.>');
+
+      expect(send.kind).toBe(SpanKind.CLIENT);
+      expect(handler.kind).toBe(SpanKind.CONSUMER);
+      expect(publish.kind).toBe(SpanKind.PRODUCER);
+      expect(worker.kind).toBe(SpanKind.CONSUMER);
+
+      // Request/reply: the handler is a child of the send() in the other process.
+      const trace = send.spanContext().traceId;
+      expect(handler.spanContext().traceId).toBe(trace);
+      expect(parentOf(handler)).toBe(send.spanContext().spanId);
+      // The JetStream publish runs inside the handler's span.
+      expect(publish.spanContext().traceId).toBe(trace);
+      expect(parentOf(publish)).toBe(handler.spanContext().spanId);
+      expect(publish.attributes).toMatchObject({
+        'messaging.nats.stream': 'EV',
+        'messaging.nats.stream.sequence': 1,
+        'messaging.message.id': 'order-42',
+      });
+      // A stored message is linked to its publish, not its child.
+      expect(parentOf(worker)).toBeUndefined();
+      expect(worker.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
+      expect(worker.links[0].context.traceId).toBe(trace);
+      expect(worker.attributes).toMatchObject({
+        'messaging.system': 'nats',
+        'messaging.destination.name': 'ev.created',
+        'messaging.destination.template': 'ev.>',
+        'messaging.nats.stream': 'EV',
+        'messaging.nats.consumer': 'ev-worker',
+        'messaging.nats.stream.sequence': 1,
+        'messaging.nats.consumer.sequence': 1,
+        'messaging.nats.delivery_count': 1,
+        'messaging.message.id': 'order-42',
+        'messaging.nats.ack': 'ack',
+      });
+      // No span for the JetStream API, the PubAck or the pull requests.
+      expect(spans.filter((s) => s.name.includes('$JS'))).toHaveLength(0);
+
+      const metrics = await otel.metrics();
+      expect(
+        metricTotal(metrics.get('messaging.process.duration'), {
+          'messaging.nats.ack': 'ack',
+          'messaging.nats.stream': 'EV',
+        }),
+      ).toBe(1);
+      expect(
+        metricTotal(metrics.get('messaging.client.operation.duration'), {
+          'messaging.destination.name': 'orders.create',
+        }),
+      ).toBe(1);
+    } finally {
+      await client.close();
+      await orders.close();
+      await events.close();
+      await publisher.close();
+    }
+  });
+
+  it('makes no spans and adds no headers with telemetry: false', async () => {
+    publisher = await connect({ servers: server.url, telemetry: false });
+    const orders = await startApp(OrdersController, { servers: server.url, telemetry: false });
+    const client = new ClientNats({ servers: server.url, telemetry: false });
+    const spy = await connect({ servers: server.url, telemetry: false });
+    const seen = spy.subscribe('orders.create', { max: 1 });
+    try {
+      await spy.flush();
+      otel.exporter.reset();
+      expect(await firstValueFrom(client.send('orders.create', { id: '7' }))).toEqual({ ok: '7' });
+      const msg = await seen.nextMsg(2000);
+      expect(msg.headers?.get('traceparent')).toBeUndefined();
+      expect(otel.spans()).toHaveLength(0);
+    } finally {
+      await client.close();
+      await orders.close();
+      await spy.close();
+      await publisher.close();
+    }
+  });
+});
