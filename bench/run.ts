@@ -16,6 +16,7 @@ import { median, now } from './measure.js';
 import { hotFunctions } from './profile.js';
 import { markdownTable, missed, nestOverhead, textTable, type Row } from './report.js';
 import { startServer, type BenchServer } from './server.js';
+import { compareVersions } from '../lib/core/server-version.js';
 import {
   CLIENTS,
   CLIENT_LABEL,
@@ -72,6 +73,18 @@ async function selectCases(only: string[] | undefined): Promise<Selected[]> {
   }
   if (selected.length === 0) throw new Error(`no benchmark case matches --only ${only?.join(',')}`);
   return selected;
+}
+
+/** The cases the server can run; the others are named with the release they need. */
+function runnableOn(selected: Selected[], version: string): Selected[] {
+  const runnable = selected.filter((s) => {
+    const min = s.benchCase.minServer;
+    if (min === undefined || compareVersions(version, min) >= 0) return true;
+    console.log(`skipped ${s.key}: needs nats-server ${min}`);
+    return false;
+  });
+  if (runnable.length === 0) throw new Error(`no selected case runs on nats-server ${version}`);
+  return runnable;
 }
 
 /** Runs one worker (its stderr goes to ours); resolves its result, or rejects if it failed. */
@@ -290,12 +303,12 @@ async function main(): Promise<void> {
     const files = await compileSources(ROOT, OUT);
     const where = relative(ROOT, OUT);
     console.log(`compiled ${files} files into ${where}/ in ${(now() - t0).toFixed(0)} ms`);
-    const selected = await selectCases(opts.only);
     server = await startServer();
     const m = machine(server.version, load);
     console.log(
       `nats-server ${m.server} at ${server.url}; node ${m.node}; ${m.cpu}, ${m.cores} cores`,
     );
+    const selected = runnableOn(await selectCases(opts.only), server.version);
     if (m.load >= 0.5) {
       console.log(`note: load average ${m.load.toFixed(2)} before the run; expect noisy figures`);
     }

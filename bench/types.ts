@@ -39,6 +39,8 @@ export interface BenchCase {
    * it is not nats.js itself (e.g. 'Nest built-in'). @default 'nats.js'
    */
   peer?: string;
+  /** The oldest nats-server release that has what the case measures; older ones skip it. */
+  minServer?: string;
   run(client: ClientKind, url: string): Promise<Figures>;
 }
 

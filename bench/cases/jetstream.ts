@@ -7,6 +7,11 @@ import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../me
 // the runner's, or a private one the worker starts when the runner's has no JetStream.
 
 const PAYLOAD_SIZE = 128;
+/** The priority group of the pinned consume case. */
+const PIN_GROUP = 'bench';
+
+/** How a consume case reads: tuned, at the client's defaults, or pinned in a priority group. */
+type ConsumeMode = 'tuned' | 'defaults' | 'pinned';
 const SEQ_COUNT = 10_000;
 const WINDOW_COUNT = 100_000;
 const WINDOW = 256;
@@ -26,19 +31,20 @@ interface JsDriver {
   deleteStream(name: string): Promise<void>;
   /** One JetStream publish, resolving on the PubAck. */
   publish(subject: string, payload: Uint8Array): Promise<unknown>;
-  addDurable(stream: string, durable: string): Promise<void>;
+  /** `pinned`: the durable has a `pinned_client` priority group named `PIN_GROUP`. */
+  addDurable(stream: string, durable: string, pinned: boolean): Promise<void>;
   /** Unacknowledged plus undelivered messages of the durable, as the server counts them. */
   outstanding(stream: string, durable: string): Promise<number>;
   /**
-   * Consumes continuously, acking each message, until `count` were acked; then stops. `tuned`
+   * Consumes continuously, acking each message, until `count` were acked; then stops. 'tuned'
    * pulls `CONSUME_MAX` ahead and iterates; otherwise consume() runs at the client's defaults
-   * with a callback, as most applications use it.
+   * with a callback, as most applications use it ('pinned': pulling as a member of `PIN_GROUP`).
    */
   consumeAll(
     stream: string,
     durable: string,
     count: number,
-    tuned: boolean,
+    mode: ConsumeMode,
     onMsg: () => void,
   ): Promise<void>;
   flush(): Promise<void>;
@@ -59,20 +65,25 @@ async function ourDriver(url: string): Promise<JsDriver> {
       await jsm.streams.delete(name);
     },
     publish: (subject, payload) => js.publish(subject, payload),
-    addDurable: async (stream, durable) => {
-      await jsm.consumers.add(stream, { durableName: durable, ackPolicy: 'explicit' });
+    addDurable: async (stream, durable, pinned) => {
+      await jsm.consumers.add(stream, {
+        durableName: durable,
+        ackPolicy: 'explicit',
+        ...(pinned && { priorityGroups: [PIN_GROUP], priorityPolicy: 'pinned_client' }),
+      });
     },
     outstanding: async (stream, durable) => {
       const info = await jsm.consumers.info(stream, durable);
       return info.numAckPending + info.numPending;
     },
-    consumeAll: async (stream, durable, count, tuned, onMsg) => {
+    consumeAll: async (stream, durable, count, mode, onMsg) => {
       const consumer = await js.consumers.get(stream, durable);
-      if (!tuned) {
+      if (mode !== 'tuned') {
         let acked = 0;
         let done!: () => void;
         const finished = new Promise<void>((r) => (done = r));
         const messages = consumer.consume({
+          ...(mode === 'pinned' && { group: PIN_GROUP }),
           callback: (m) => {
             m.ack();
             onMsg();
@@ -112,20 +123,28 @@ async function natsJsDriver(url: string): Promise<JsDriver> {
       await jsm.streams.delete(name);
     },
     publish: (subject, payload) => js.publish(subject, payload),
-    addDurable: async (stream, durable) => {
-      await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit });
+    addDurable: async (stream, durable, pinned) => {
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        ...(pinned && {
+          priority_groups: [PIN_GROUP],
+          priority_policy: 'pinned_client' as const,
+        }),
+      });
     },
     outstanding: async (stream, durable) => {
       const info = await jsm.consumers.info(stream, durable);
       return info.num_ack_pending + info.num_pending;
     },
-    consumeAll: async (stream, durable, count, tuned, onMsg) => {
+    consumeAll: async (stream, durable, count, mode, onMsg) => {
       const consumer = await js.consumers.get(stream, durable);
-      if (!tuned) {
+      if (mode !== 'tuned') {
         let acked = 0;
         let done!: () => void;
         const finished = new Promise<void>((r) => (done = r));
         const messages = await consumer.consume({
+          ...(mode === 'pinned' && { group: PIN_GROUP }),
           callback: (m) => {
             m.ack();
             onMsg();
@@ -228,13 +247,13 @@ function windowedPublish(client: ClientKind, url: string): Promise<Figures> {
   });
 }
 
-function consumeAck(client: ClientKind, url: string, tuned: boolean): Promise<Figures> {
-  const id = tuned ? 'js-consume' : 'js-consume-defaults';
+function consumeAck(client: ClientKind, url: string, mode: ConsumeMode): Promise<Figures> {
+  const id = mode === 'tuned' ? 'js-consume' : `js-consume-${mode}`;
   return withStream(client, url, id, async (d, stream, subject, server) => {
     // Prefill (not timed) with the same client's windowed publish.
     const payload = new Uint8Array(PAYLOAD_SIZE).fill(0x61);
     await publishWindowed(d, subject, payload, CONSUME_COUNT, WINDOW);
-    await d.addDurable(stream, 'bench');
+    await d.addDurable(stream, 'bench', mode === 'pinned');
     let seen = 0;
     const onMsg = (): void => {
       if ((++seen & RSS_SAMPLE_MASK) === 0) sampleRss();
@@ -242,7 +261,7 @@ function consumeAck(client: ClientKind, url: string, tuned: boolean): Promise<Fi
     const serverCpuBefore = server.cpuMs();
     const start = now();
     await within(
-      d.consumeAll(stream, 'bench', CONSUME_COUNT, tuned, onMsg),
+      d.consumeAll(stream, 'bench', CONSUME_COUNT, mode, onMsg),
       PHASE_TIMEOUT,
       () => `${seen} of ${CONSUME_COUNT} messages consumed`,
     );
@@ -326,7 +345,7 @@ const cases: BenchCase[] = [
       },
       SERVER_CPU_METRIC,
     ],
-    run: (client, url) => consumeAck(client, url, true),
+    run: (client, url) => consumeAck(client, url, 'tuned'),
   },
   {
     id: 'js-consume-defaults',
@@ -344,7 +363,25 @@ const cases: BenchCase[] = [
       },
       SERVER_CPU_METRIC,
     ],
-    run: (client, url) => consumeAck(client, url, false),
+    run: (client, url) => consumeAck(client, url, 'defaults'),
+  },
+  {
+    id: 'js-consume-pinned',
+    minServer: '2.11.0',
+    description:
+      `The defaults case on a durable with a \`pinned_client\` priority group, consumed as a ` +
+      'member of the group (the pin id sent with every pull): what pinning costs against the ' +
+      'unpinned row above.',
+    metrics: [
+      {
+        key: 'rate',
+        label: 'JS consume + ack, pinned',
+        unit: 'msgs/s',
+        better: 'higher',
+      },
+      SERVER_CPU_METRIC,
+    ],
+    run: (client, url) => consumeAck(client, url, 'pinned'),
   },
 ];
 

@@ -17,6 +17,12 @@ export const ErrorCode = {
   CONNECTION_DRAINING: 'CONNECTION_DRAINING',
   /** `AuthorizationError`: the server refused the credentials. */
   AUTHORIZATION_VIOLATION: 'AUTHORIZATION_VIOLATION',
+  /** `AuthenticationExpiredError`: the user's (or account's) credentials expired while connected. */
+  AUTHENTICATION_EXPIRED: 'AUTHENTICATION_EXPIRED',
+  /** `AuthenticationRevokedError`: the user was revoked while connected. */
+  AUTHENTICATION_REVOKED: 'AUTHENTICATION_REVOKED',
+  /** `CredentialSupplierError`: a credential supplier threw or returned something unusable. */
+  CREDENTIAL_SUPPLIER: 'CREDENTIAL_SUPPLIER',
   /** `PermissionViolationError`: a publish or subscription was refused. */
   PERMISSIONS_VIOLATION: 'PERMISSIONS_VIOLATION',
   /** `ProtocolError`. */

@@ -72,8 +72,53 @@ export class ConnectionDrainingError extends NatsError {
 
 /** The server refused the credentials (`Authorization Violation`, expired or revoked). */
 export class AuthorizationError extends NatsError {
+  constructor(message: string, code: ErrorCode = ErrorCode.AUTHORIZATION_VIOLATION) {
+    super(code, message);
+  }
+}
+
+/**
+ * The server closed the connection because its credentials expired while it was up (`User
+ * Authentication Expired`, `Account Authentication Expired`): reported through `onError` and
+ * `status()`, then the client reconnects, calling its credential suppliers again.
+ */
+export class AuthenticationExpiredError extends AuthorizationError {
+  /** `user`: the user's JWT (or credential) expired; `account`: the account's JWT did. */
+  readonly scope: 'user' | 'account';
+
+  constructor(message: string, scope: 'user' | 'account') {
+    super(message, ErrorCode.AUTHENTICATION_EXPIRED);
+    this.scope = scope;
+  }
+}
+
+/**
+ * The server closed the connection because the user was revoked (`User Authentication
+ * Revoked`): it counts as a refusal, so the client gives a server up when the credentials it
+ * reconnects with are refused too.
+ */
+export class AuthenticationRevokedError extends AuthorizationError {
   constructor(message: string) {
-    super(ErrorCode.AUTHORIZATION_VIOLATION, message);
+    super(message, ErrorCode.AUTHENTICATION_REVOKED);
+  }
+}
+
+/**
+ * A credential supplier (`token`, `user`, `pass`, `creds`, `nkeySeed` given as a function, or
+ * the `authenticator`) threw, rejected or returned something unusable. The message names the
+ * option and what went wrong, never a value; what the supplier threw is kept in the
+ * non-enumerable `supplierError`, which loggers and `JSON.stringify` do not show.
+ */
+export class CredentialSupplierError extends NatsError {
+  /** The option whose supplier failed (`token`, `creds`, `authenticator`...). */
+  readonly option: string;
+  /** What the supplier threw or rejected with (non-enumerable: it may hold a secret). */
+  declare readonly supplierError: unknown;
+
+  constructor(option: string, problem: string, supplierError?: unknown) {
+    super(ErrorCode.CREDENTIAL_SUPPLIER, `the ${option} supplier ${problem}`);
+    this.option = option;
+    Object.defineProperty(this, 'supplierError', { value: supplierError, enumerable: false });
   }
 }
 

@@ -3,6 +3,8 @@ import { InvalidOptionError, type NatsError } from './errors.js';
 import { checkDelay } from './delays.js';
 import { isValidPublishSubject } from './subjects.js';
 import { checkWsHeaders } from './transport/websocket/handshake.js';
+import { checkSuppliedOption, SUPPLIED_OPTIONS, type CredentialSupplier } from './auth/suppliers.js';
+import { checkReconnectToServer, type ReconnectToServer } from './server-choice.js';
 
 /** TLS settings; giving any of them requires TLS. */
 export interface TlsOptions {
@@ -58,18 +60,32 @@ export interface ConnectOptions {
   servers?: string | string[];
   /** Connection name shown in server monitoring. */
   name?: string;
-  /** User name; goes with `pass`. */
-  user?: string;
-  /** Password; goes with `user`. */
-  pass?: string;
-  /** Authentication token. */
-  token?: string;
-  /** An NKey user seed (`SU...`); the public key is derived from it. */
-  nkeySeed?: string;
-  /** Path of a creds file (user JWT + seed). */
+  /**
+   * User name; goes with `pass`. `user`, `pass`, `token`, `nkeySeed` and `creds` each take a
+   * value or a `CredentialSupplier`, a function called before every connect and reconnect (so
+   * rotating credentials work). `user` and `pass` suppliers are called one after the other; a
+   * pair that must change together is better returned by one `authenticator`.
+   */
+  user?: string | CredentialSupplier;
+  /** Password; goes with `user`. A value or a `CredentialSupplier`. */
+  pass?: string | CredentialSupplier;
+  /** Authentication token, or a `CredentialSupplier` of it. */
+  token?: string | CredentialSupplier;
+  /** An NKey user seed (`SU...`), or a `CredentialSupplier` of it; the public key is derived. */
+  nkeySeed?: string | CredentialSupplier;
+  /** Path of a creds file (user JWT + seed); read again on every connect and reconnect. */
   credsFile?: string;
-  /** Contents of a creds file. */
-  creds?: string;
+  /** Contents of a creds file, or a `CredentialSupplier` of them. */
+  creds?: string | CredentialSupplier;
+  /**
+   * Settings of a `nats` CLI context: a context name, read from
+   * `$XDG_CONFIG_HOME/nats/context/<name>.json` (`~/.config/nats/context`), or `true` for the
+   * CLI's selected one (`$NATS_CONTEXT`, else the name in `nats/context.txt`). Its server URL,
+   * credentials, TLS files and inbox prefix fill the options not given here; its JetStream
+   * domain and API prefix become the defaults of `nc.jetstream()` / `nc.jetstreamManager()`.
+   * A missing or unreadable context rejects `connect()` with `InvalidOptionError`.
+   */
+  context?: string | true;
   /** Custom authentication, called with the server's nonce. */
   authenticator?: Authenticator;
   /** TLS settings; `true` requires TLS with default settings. */
@@ -102,6 +118,15 @@ export interface ConnectOptions {
   reconnectJitterTls?: number;
   /** Computes the wait after a full pass instead of timeWait + jitter. */
   reconnectDelayHandler?: (attempt: number) => number;
+  /**
+   * Picks the server of each reconnect attempt and the wait before it, instead of the pool order
+   * (ADR-40). Called with the pool (configured and discovered servers, with their failed
+   * attempts) and the error of the last attempt; returns `{ server, delay? }` with the `url` of
+   * one of them, or undefined for the default choice. Without `delay` the first attempt after a
+   * disconnect is at once and later ones wait as without this option. A throw, or a server not
+   * in the pool, is reported as `InvalidOptionError` through `onError` and the default is used.
+   */
+  reconnectToServer?: ReconnectToServer;
   /** Bytes of publishes kept while disconnected; more makes `publish` throw. @default 8 MiB */
   reconnectBufferSize?: number;
   /** Interval of client PINGs. @default 120000 */
@@ -241,8 +266,8 @@ export function resolveOptions(opts: ConnectOptions = {}): ResolvedOptions {
     );
   if ((opts.user === undefined) !== (opts.pass === undefined))
     throw new InvalidOptionError('user and pass go together');
-  if (opts.nkeySeed !== undefined && (typeof opts.nkeySeed !== 'string' || opts.nkeySeed === ''))
-    throw new InvalidOptionError('option nkeySeed must be a non-empty seed');
+  for (const k of SUPPLIED_OPTIONS) checkSuppliedOption(k, opts[k]);
+  checkReconnectToServer(opts.reconnectToServer);
   checkTlsFiles(opts.tls);
   checkWebSocketOptions(opts, servers);
   return resolved;

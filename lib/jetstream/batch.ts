@@ -81,6 +81,10 @@ export class AtomicBatch {
   private held: Queued | undefined;
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  // The first message's answer, read at the next checkpoint: the server refuses a batch it
+  // cannot take (atomic publish disabled, too many in flight) there, and refuses every later
+  // message of it too, so the messages after it need not wait a round trip for it.
+  private firstAnswer: Promise<Error | undefined> | undefined;
   private done = false;
   private readonly msgIds = new Set<string>();
   private readonly subjects = new Set<string>();
@@ -212,23 +216,23 @@ export class AtomicBatch {
     headers.set(BATCH_ID, this.id);
     headers.set(BATCH_SEQ, `${seq}`);
     if (commit) headers.set(BATCH_COMMIT, '1');
-    const awaited = commit || seq === 1 || (this.ackEvery > 0 && seq % this.ackEvery === 0);
+    if (seq === 1 && !commit) {
+      this.firstAnswer = this.stage(q).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+      return undefined;
+    }
+    const awaited = commit || (this.ackEvery > 0 && seq % this.ackEvery === 0);
     if (!awaited) {
       await this.api.nc.publish(q.subject, q.data, { headers });
       return undefined;
     }
-    let reply: Msg;
-    try {
-      reply = await this.api.nc.request(q.subject, q.data, { headers, timeout: this.timeout });
-    } catch (err) {
-      if (err instanceof NoRespondersError) throw new NoStreamForSubjectError(q.subject);
-      throw err;
-    }
-    if (!commit) {
-      if (reply.data.length > 0) decodeReply<PubAckWire>(reply);
-      return undefined;
-    }
-    const ack = decodeReply<BatchAckWire>(reply);
+    const first = await this.firstAnswer;
+    this.firstAnswer = undefined;
+    if (first !== undefined) throw first;
+    if (!commit) return this.stage(q);
+    const ack = decodeReply<BatchAckWire>(await this.ask(q));
     const out: BatchPubAck = {
       stream: ack.stream,
       seq: ack.seq,
@@ -238,5 +242,24 @@ export class AtomicBatch {
     };
     if (ack.domain) out.domain = ack.domain;
     return out;
+  }
+
+  /** Sends a staged (not the last) message as a request, and checks its empty answer. */
+  private async stage(q: Queued): Promise<undefined> {
+    const reply = await this.ask(q);
+    if (reply.data.length > 0) decodeReply<PubAckWire>(reply);
+    return undefined;
+  }
+
+  private async ask(q: Queued): Promise<Msg> {
+    const headers = q.headers;
+    let reply: Msg;
+    try {
+      reply = await this.api.nc.request(q.subject, q.data, { headers, timeout: this.timeout });
+    } catch (err) {
+      if (err instanceof NoRespondersError) throw new NoStreamForSubjectError(q.subject);
+      throw err;
+    }
+    return reply;
   }
 }

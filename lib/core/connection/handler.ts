@@ -1,5 +1,4 @@
 import {
-  AuthorizationError,
   ConnectionClosedError,
   ConnectionError,
   NatsError,
@@ -264,9 +263,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
     const m = this.machine;
     if (m.isClosed) return;
     const current = this.pool.current;
-    if (current && this.lastError instanceof AuthorizationError) {
-      this.connector.countAuthFailure(current);
-    }
+    if (current) this.connector.countAuthFailure(current, this.lastError);
     const server = current ? displayUrl(current) : '';
     m.announce({ type: 'disconnect', server, error: this.lastError });
     if (!this.opts.reconnect || m.isDraining) {

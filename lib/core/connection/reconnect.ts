@@ -1,5 +1,11 @@
-import { AuthorizationError, ConnectionError } from '../errors.js';
+import {
+  AuthenticationExpiredError,
+  AuthorizationError,
+  ConnectionError,
+  CredentialSupplierError,
+} from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
+import { askReconnectToServer } from '../server-choice.js';
 import type { ServerEntry, ServerPool } from '../servers.js';
 import type { ConnectionStateMachine } from './state.js';
 
@@ -17,8 +23,9 @@ export interface ConnectorLink {
 }
 
 /**
- * The first connect and the reconnect loop: which server to try next, how long to wait, when
- * to give a server up (its attempts spent, or refused twice for authorization).
+ * The first connect and the reconnect loop: which server to try next (the pool's order, or the
+ * user's `reconnectToServer`), how long to wait, when to give a server up (its attempts spent,
+ * or refused twice in a row for authorization).
  */
 export class Connector {
   private wake: (() => void) | undefined;
@@ -62,43 +69,92 @@ export class Connector {
     // before trying again, or a refusal that repeats would reconnect in a tight loop.
     const unconfirmed = this.pool.current !== undefined && this.pool.current.reconnects > 0;
     if (unconfirmed) await this.sleep(this.delay(0));
+    if (this.opts.reconnectToServer) return this.chosenLoop();
     while (m.phase === 'reconnecting') {
       const pass = this.pool.servers.length;
       for (let i = 0; i < pass && m.phase === 'reconnecting'; i++) {
         const server = this.pool.next() as ServerEntry;
-        const max = this.opts.maxReconnectAttempts;
-        if (max >= 0 && server.reconnects >= max) {
-          this.pool.remove(server);
-          continue;
-        }
-        server.reconnects++;
-        m.announce({ type: 'reconnecting', attempt: ++attempt });
-        try {
-          await this.link.attempt(server);
-          if (m.phase !== 'reconnecting') {
-            this.link.abandon();
-            return;
-          }
-          this.link.connected(server);
-          return;
-        } catch (err) {
-          this.link.lastError = err as Error;
-          if (err instanceof AuthorizationError) this.countAuthFailure(server);
-        }
+        if (this.spent(server)) continue;
+        if (await this.tryServer(server, ++attempt)) return;
       }
       if (m.phase !== 'reconnecting') return;
-      if (this.pool.servers.length === 0) {
-        await this.link.shutdown(
-          this.link.lastError ?? new ConnectionError('no servers left to reconnect to'),
-        );
-        return;
-      }
+      if (await this.noneLeft()) return;
       await this.sleep(this.delay(attempt));
     }
   }
 
-  /** The same credentials fail the same way: two refusals in a row drop the server. */
-  countAuthFailure(server: ServerEntry): void {
+  /**
+   * The loop with `reconnectToServer`: before each attempt the user picks the server and the
+   * wait. Without a wait, attempts wait as the default loop does: after every pool-size of them.
+   * An answer that cannot be used is reported and the pool's next server is tried instead.
+   */
+  private async chosenLoop(): Promise<void> {
+    const m = this.machine;
+    let attempt = 0;
+    while (m.phase === 'reconnecting') {
+      for (const server of [...this.pool.servers]) this.spent(server);
+      if (await this.noneLeft()) return;
+      let server: ServerEntry | undefined;
+      let wait: number | undefined;
+      const pick = this.opts.reconnectToServer as NonNullable<ResolvedOptions['reconnectToServer']>;
+      const choice = askReconnectToServer(pick, this.pool.servers, this.link.lastError);
+      if (choice !== undefined && 'error' in choice) m.reportError(choice.error);
+      else if (choice !== undefined) ({ server, delay: wait } = choice);
+      if (server === undefined) server = this.pool.next() as ServerEntry;
+      else this.pool.current = server;
+      wait ??= attempt > 0 && attempt % this.pool.servers.length === 0 ? this.delay(attempt) : 0;
+      if (wait > 0) await this.sleep(wait);
+      if (m.phase !== 'reconnecting') return;
+      if (await this.tryServer(server, ++attempt)) return;
+    }
+  }
+
+  /** Drops `server` from the pool when its reconnect attempts are spent. */
+  private spent(server: ServerEntry): boolean {
+    const max = this.opts.maxReconnectAttempts;
+    if (max < 0 || server.reconnects < max) return false;
+    this.pool.remove(server);
+    return true;
+  }
+
+  /** Closes when the pool is empty (every server spent or refused); true if it did. */
+  private async noneLeft(): Promise<boolean> {
+    if (this.pool.servers.length > 0) return false;
+    await this.link.shutdown(
+      this.link.lastError ?? new ConnectionError('no servers left to reconnect to'),
+    );
+    return true;
+  }
+
+  /** One reconnect attempt; true when the loop is over (connected, or no longer wanted). */
+  private async tryServer(server: ServerEntry, attempt: number): Promise<boolean> {
+    const m = this.machine;
+    server.reconnects++;
+    m.announce({ type: 'reconnecting', attempt });
+    try {
+      await this.link.attempt(server);
+      if (m.phase !== 'reconnecting') {
+        this.link.abandon();
+        return true;
+      }
+      this.link.connected(server);
+      return true;
+    } catch (err) {
+      this.link.lastError = err as Error;
+      // Nothing else tells the user why reconnects fail when it is their own supplier.
+      if (err instanceof CredentialSupplierError) m.reportError(err);
+      this.countAuthFailure(server, err);
+      return false;
+    }
+  }
+
+  /**
+   * The same credentials fail the same way: two refusals in a row drop the server. Credentials
+   * that expired while connected are no refusal: the reconnect asks the suppliers again, and
+   * only a refusal of what they give counts.
+   */
+  countAuthFailure(server: ServerEntry, err: unknown): void {
+    if (!(err instanceof AuthorizationError) || err instanceof AuthenticationExpiredError) return;
     server.authFailures = (server.authFailures ?? 0) + 1;
     if (server.authFailures >= 2) this.pool.remove(server);
   }

@@ -1,4 +1,6 @@
 import {
+  AuthenticationExpiredError,
+  AuthenticationRevokedError,
   AuthorizationError,
   ConnectionError,
   PermissionViolationError,
@@ -83,19 +85,23 @@ export function buildConnect(
 const QUOTED = /"((?:[^"\\]|\\.)*)"/;
 
 /**
- * Turns a `-ERR` text into the matching error: authorization failures, permission violations
- * (non-fatal, with the subject and queue they name) and the rest.
+ * Turns a `-ERR` text into the matching error: authorization failures (nats-server sends `User
+ * Authentication Expired`, `Account Authentication Expired` and `User Authentication Revoked`
+ * to a connected client before closing it, `Authorization Violation` to refused credentials),
+ * permission violations (non-fatal, with the subject and queue they name) and the rest.
  */
 export function classifyServerError(text: string): NatsError {
   const lower = text.toLowerCase();
+  const message = `server refused authorization: ${text}`;
+  if (lower.includes('authentication expired'))
+    return new AuthenticationExpiredError(message, lower.startsWith('account') ? 'account' : 'user');
+  if (lower.includes('authentication revoked')) return new AuthenticationRevokedError(message);
   if (
     lower.startsWith('authorization violation') ||
-    lower.includes('authentication expired') ||
-    lower.includes('authentication revoked') ||
     lower.startsWith('authentication timeout') ||
     lower.startsWith('authorization timeout')
   ) {
-    return new AuthorizationError(`server refused authorization: ${text}`);
+    return new AuthorizationError(message);
   }
   if (lower.startsWith('permissions violation')) {
     const subject = unquote(QUOTED.exec(text)?.[1] ?? '');

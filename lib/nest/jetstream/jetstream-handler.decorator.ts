@@ -1,6 +1,7 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { MessagePattern, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/internal.js';
+import { withPriorityDefaults } from './exclusive.js';
 import { recordThrown } from './handler-error.js';
 
 /** Marks a handler's extras as a JetStream consumer rather than a core subscription. */
@@ -38,6 +39,45 @@ export interface JetStreamHandlerOptions {
   deadLetterSubject?: string;
   /** Any other consumer settings, passed through. */
   consumer?: Partial<ConsumerConfig>;
+  /**
+   * Exactly one app instance processes the stream at a time, in order: the consumer gets a
+   * `pinned_client` priority group (`exclusive`), every instance pulls in it and the server
+   * serves only the pinned one. When it dies or hangs, a standby takes over within
+   * `priorityTimeout` and goes on after the last acked message. Processes one message at a time
+   * (no `concurrency`); `maxAckPending` defaults to 1 and `ackWait` to `priorityTimeout`.
+   * An existing consumer without the group is refused (`ProvisioningError`), never changed.
+   * Needs nats-server 2.11+ (`FeatureNotSupportedError` at start-up).
+   */
+  exclusive?: boolean;
+  /**
+   * Exclusive and partitioned handlers: how long the server waits for the pinned instance's next
+   * pull before it pins another, ms (at least 1000). @default 5000
+   */
+  priorityTimeout?: number;
+  /**
+   * Splits the stream into this many partitions by the `partitionBy` tokens of the subject,
+   * each processed in order by one instance at a time, and spreads them over the running
+   * instances (see the README, "Partitioned handlers"). The stream gets the subject transform
+   * `{{partition(N,...)}}.<subject>`, so its stored subjects start with the partition number;
+   * each partition has its own exclusive consumer `<durable>-<n>`. Needs nats-server 2.11+.
+   */
+  partitions?: number;
+  /**
+   * The wildcard tokens of the handler's subject whose values pick the partition, by position
+   * among the subject's wildcards (1 for the first `*`). @default every `*` of the subject
+   */
+  partitionBy?: number | number[];
+  /**
+   * Partitioned handlers: the KV bucket where instances keep their membership leases, and how
+   * long a lease lasts without renewal (ms). @default { bucket: 'nestjs_nats_members', ttl: 6000 }
+   */
+  membership?: { bucket?: string; ttl?: number };
+  /**
+   * The consumer gets an `overflow` priority group: instances with `helper: true` pull with
+   * `minPending`, so the server serves them only while at least that many messages wait; the
+   * others are always served. Needs nats-server 2.11+.
+   */
+  overflow?: { minPending: number; helper?: boolean };
 }
 
 /**
@@ -54,7 +94,10 @@ export function JetStreamHandler(
 ): MethodDecorator {
   return applyDecorators(
     MessagePattern<string>(subject, {
-      [JETSTREAM_HANDLER]: { ...options, filterSubject: options.filterSubject ?? subject },
+      [JETSTREAM_HANDLER]: withPriorityDefaults({
+        ...options,
+        filterSubject: options.filterSubject ?? subject,
+      }),
     }),
     UseInterceptors(recordThrown),
   );

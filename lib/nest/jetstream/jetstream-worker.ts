@@ -10,12 +10,18 @@ import {
   type InFlight,
   type TelemetrySpan,
 } from '../../core/internal.js';
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '../../jetstream/internal.js';
+import type {
+  ConsumerMessages,
+  JetStreamClient,
+  JsMsg,
+  PullConsumer,
+} from '../../jetstream/internal.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
 import { decodePayload } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { originalError, type HandlerError } from './handler-error.js';
 import { FailurePolicy, describeMsg, type WorkerLog } from './failure-policy.js';
+import { priorityPullOptions } from './exclusive.js';
 
 export type { HandlerError } from './handler-error.js';
 export type { WorkerLog } from './failure-policy.js';
@@ -91,6 +97,7 @@ export interface JetStreamWorkerOptions {
  */
 export class JetStreamWorker {
   private messages: ConsumerMessages | undefined;
+  private consumer: PullConsumer | undefined;
   private active = 0;
   private slotFreed: (() => void) | undefined;
   private stopped = false;
@@ -123,15 +130,22 @@ export class JetStreamWorker {
 
   async start(): Promise<void> {
     const consumer = await this.js.consumers.get(this.opts.stream, this.opts.durable);
+    this.consumer = consumer;
     this.messages = consumer.consume({
       // Prefetch no more than can be worked on; what waits in the buffer is kept alive.
       maxMessages: this.concurrency,
       keepBufferedAlive: this.keepAliveEvery(),
       // Short pulls: a consumer deleted while we are busy is noticed within seconds (missed
       // heartbeats), not after a 30 s pull.
-      expires: PULL_EXPIRES,
+      // Exclusive and overflow handlers add their priority group (and shorter pulls).
+      ...priorityPullOptions(this.opts, PULL_EXPIRES),
     });
     void this.loop(this.messages);
+  }
+
+  /** An exclusive handler's pulls hold the pin of its consumer: they are the ones served. */
+  get pinned(): boolean {
+    return this.consumer?.pinned ?? false;
   }
 
   /** Stops pulling and hands back what was pulled but not started; running ones finish. */

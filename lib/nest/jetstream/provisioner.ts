@@ -13,6 +13,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '../../jetstream/internal.js';
+import { priorityConsumerConfig, priorityMismatch } from './exclusive.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { DEFAULT_MAX_DELIVER, effectiveAckWait } from './jetstream-worker.js';
 
@@ -73,6 +74,8 @@ export function consumerConfig(opts: JetStreamHandlerOptions): ConsumerConfig {
     maxAckPending: opts.maxAckPending ?? 1000,
     ...(opts.filterSubject ? { filterSubject: opts.filterSubject } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    // Exclusive and overflow handlers: their priority group, and an exclusive one's defaults.
+    ...priorityConsumerConfig(opts),
     ...opts.consumer,
   };
 }
@@ -113,6 +116,9 @@ export async function provisionConsumer(
       current = (await jsm.consumers.info(opts.stream, opts.durable)).config;
     }
   }
+  const mismatch = priorityMismatch(opts, current);
+  if (mismatch !== undefined)
+    throw new ProvisioningError(`consumer ${opts.stream}/${opts.durable}: ${mismatch}`);
   const changed = configConflicts(desired, current)
     .map((c) => c.field)
     // A handler that declares no filter leaves the consumer's own alone.
