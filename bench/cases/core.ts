@@ -1,3 +1,4 @@
+import type { NatsConnection as NatsJsConnection } from '@nats-io/transport-node';
 import type { BenchCase, BenchGroup, ClientKind, Figures } from '../types.js';
 import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../measure.js';
 
@@ -5,6 +6,11 @@ import { RSS_SAMPLE_MASK, now, percentile, rate, sampleRss, within } from '../me
 // weighs on the other's RSS.
 const loadOurs = () => import('../../lib/core/index.js');
 const loadNatsJs = () => import('@nats-io/transport-node');
+
+/** Opens a nats.js connection to `url`: over TCP here; bench/cases/websocket.ts uses `wsconnect`. */
+export type NatsJsConnector = (url: string) => Promise<NatsJsConnection>;
+const natsJsOverTcp: NatsJsConnector = async (url) =>
+  (await loadNatsJs()).connect({ servers: url });
 
 const PUB_SUBJECT = 'bench.pub';
 const REQ_SUBJECT = 'bench.req';
@@ -15,7 +21,13 @@ const WARMUP_REQUESTS = 1000;
 
 // ---- publish only -------------------------------------------------------------------------
 
-async function publishOnly(client: ClientKind, url: string, count: number, size: number) {
+export async function publishOnly(
+  client: ClientKind,
+  url: string,
+  count: number,
+  size: number,
+  connectNatsJs = natsJsOverTcp,
+) {
   const payload = new Uint8Array(size).fill(0x61);
   let start: number;
   if (client === 'ours') {
@@ -33,8 +45,7 @@ async function publishOnly(client: ClientKind, url: string, count: number, size:
     await nc.close();
     return { rate: msgsPerSec };
   }
-  const { connect } = await loadNatsJs();
-  const nc = await connect({ servers: url });
+  const nc = await connectNatsJs(url);
   start = now();
   for (let i = 0; i < count; i++) {
     nc.publish(PUB_SUBJECT, payload);
@@ -134,11 +145,12 @@ async function readAll(messages: AsyncIterable<unknown>, count: number, onMsg: (
 /** What a request case does once both connections are up; `request` sends one request. */
 type RequestWorkload = (request: () => Promise<unknown>) => Promise<Figures>;
 
-async function withResponder(
+export async function withResponder(
   client: ClientKind,
   url: string,
   size: number,
   workload: RequestWorkload,
+  connectNatsJs = natsJsOverTcp,
 ): Promise<Figures> {
   const payload = new Uint8Array(size).fill(0x61);
   if (client === 'ours') {
@@ -152,9 +164,8 @@ async function withResponder(
     await Promise.all([requester.close(), responder.close()]);
     return figures;
   }
-  const { connect } = await loadNatsJs();
-  const responder = await connect({ servers: url });
-  const requester = await connect({ servers: url });
+  const responder = await connectNatsJs(url);
+  const requester = await connectNatsJs(url);
   responder.subscribe(REQ_SUBJECT, {
     callback: (err, m) => {
       if (err === null) m.respond(payload);
@@ -182,7 +193,7 @@ function sequential(count: number): RequestWorkload {
   };
 }
 
-function inFlight(count: number, window: number): RequestWorkload {
+export function inFlight(count: number, window: number): RequestWorkload {
   return async (request) => {
     for (let i = 0; i < WARMUP_REQUESTS; i++) await request();
     let started = 0;

@@ -16,6 +16,7 @@ import { EMPTY, type Publisher, type Stats } from './connection/publisher.js';
 import type { ConnectionStateMachine } from './connection/state.js';
 import { registerInternals } from './connection-internals.js';
 import { ConnectionTelemetry, registerTelemetry } from './telemetry/slot.js';
+import { loadContext, registerContextJetStream } from './nats-context.js';
 
 export type { RequestManyOptions, Stats };
 export type { ConnectionState } from './connection/state.js';
@@ -74,7 +75,9 @@ export class NatsConnection {
 
   /** Connects to the first server of the pool that answers. See `connect()`. */
   static async connect(opts: ConnectOptions = {}): Promise<NatsConnection> {
-    const nc = new NatsConnection(opts);
+    const context = await loadContext(opts);
+    const nc = new NatsConnection(context?.options ?? opts);
+    if (context) registerContextJetStream(nc, context.jetstream);
     await nc.handler.connect();
     await nc.tel.start();
     void nc.machine.closed.then(() => nc.tel.stop());
@@ -288,7 +291,10 @@ export class NatsConnection {
   }
 }
 
-/** Connects to NATS. Rejects with `ConnectionError`, `AuthorizationError` or `InvalidOptionError`. */
+/**
+ * Connects to NATS. Rejects with `ConnectionError`, `AuthorizationError`, `InvalidOptionError`
+ * or, when a credential supplier fails, `CredentialSupplierError`.
+ */
 export function connect(opts?: ConnectOptions): Promise<NatsConnection> {
   return NatsConnection.connect(opts);
 }

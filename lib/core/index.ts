@@ -6,7 +6,15 @@ export type {
   RequestManyOptions,
   Stats,
 } from './connection.js';
-export type { ConnectOptions, TlsOptions, Authenticator, AuthCredentials } from './options.js';
+export type {
+  ConnectOptions,
+  TlsOptions,
+  Authenticator,
+  AuthCredentials,
+  TelemetryOptions,
+} from './options.js';
+export type { CredentialSupplier } from './auth/suppliers.js';
+export type { PoolServer, ReconnectChoice, ReconnectToServer } from './server-choice.js';
 export { Msg } from './messages/msg.js';
 export type { MsgView } from './messages/msg-view.js';
 export { MsgHeaders } from './messages/headers.js';

@@ -19,10 +19,13 @@ export { MsgQueue, type ReadHooks } from './async/queue.js';
 export { IdleMonitor, type IdleMonitorOptions } from './async/idle-monitor.js';
 export { CallbackRunner, type ErrorSink } from './async/callback-runner.js';
 export { internalsOf, type ConnectionInternals } from './connection-internals.js';
+export { contextJetStream } from './nats-context.js';
 export {
   telemetryOf,
+  settleHooks,
   carrierOf,
   incomingCarrier,
+  NO_SPAN,
   type ConnectionTelemetry,
   type SpannedSend,
 } from './telemetry/slot.js';

@@ -3,7 +3,11 @@ import { InvalidOptionError, type NatsError } from './errors.js';
 import { checkDelay } from './delays.js';
 import { isValidPublishSubject } from './subjects.js';
 import { checkWsHeaders } from './transport/websocket/handshake.js';
-import { checkSuppliedOption, SUPPLIED_OPTIONS, type CredentialSupplier } from './auth/suppliers.js';
+import {
+  checkSuppliedOption,
+  SUPPLIED_OPTIONS,
+  type CredentialSupplier,
+} from './auth/suppliers.js';
 import { checkReconnectToServer, type ReconnectToServer } from './server-choice.js';
 
 /** TLS settings; giving any of them requires TLS. */
@@ -47,6 +51,18 @@ export interface AuthCredentials {
   sig?: string;
   /** The user JWT. */
   jwt?: string;
+}
+
+/** What `connect({ telemetry })` traces beyond the defaults (see the README, "OpenTelemetry"). */
+export interface TelemetryOptions {
+  /** False turns telemetry off for the connection, as `telemetry: false` does. @default true */
+  enabled?: boolean;
+  /**
+   * CLIENT `settle {stream}` spans for JetStream acks: `ack()`, `ackSync()`, `nak()` and
+   * `term()` (not `inProgress()`), children of the span active where they are called.
+   * @default false
+   */
+  settle?: boolean;
 }
 
 /** Options of `connect()`. Durations are milliseconds. */
@@ -160,9 +176,10 @@ export interface ConnectOptions {
   /**
    * OpenTelemetry spans and metrics. They are on by themselves when `@opentelemetry/api` is
    * installed and an SDK (a TracerProvider or MeterProvider) is registered; `false` turns them
-   * off for this connection whatever is installed. @default true
+   * off for this connection whatever is installed; an object turns on what is off by default
+   * (`{ settle: true }`). @default true
    */
-  telemetry?: boolean;
+  telemetry?: boolean | TelemetryOptions;
   /** Errors that belong to no call: slow consumers, permission violations, throwing callbacks. */
   onError?: (err: NatsError) => void;
   /** Called with the server's URL when the connection to it is lost. */

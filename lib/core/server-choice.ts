@@ -42,9 +42,7 @@ export function checkReconnectToServer(value: unknown): void {
 
 /** The server and wait the user chose, or the reason their answer cannot be used. */
 export type ChoiceOutcome =
-  | { server: ServerEntry; delay: number | undefined }
-  | { error: InvalidOptionError }
-  | undefined;
+  { server: ServerEntry; delay: number | undefined } | { error: InvalidOptionError } | undefined;
 
 /**
  * Calls `pick` with a view of `pool` and checks the answer: the server must be one of the pool
@@ -82,7 +80,7 @@ export function askReconnectToServer(
   if (index < 0) return invalid(`${JSON.stringify(server)}, which is not in the server pool`);
   if (delay !== undefined) {
     try {
-      checkDelay(delay as number, 'reconnectToServer delay');
+      checkDelay(delay, 'reconnectToServer delay');
     } catch (err) {
       return { error: err as InvalidOptionError };
     }

@@ -1,6 +1,7 @@
 import {
   checkDelay,
   ConsumerNotFoundError,
+  contextJetStream,
   InvalidOptionError,
   JetStreamApiError,
   JsApiCode,
@@ -14,7 +15,10 @@ import type { ApiErrorWire, ApiPagedWire, ApiResponseWire } from './wire-types.j
 
 /** Options of `jetstream()` and `jetstreamManager()`. */
 export interface JetStreamOptions {
-  /** API prefix, for JetStream imported from another account. @default '$JS.API' */
+  /**
+   * API prefix, for JetStream imported from another account. When neither this nor `domain` is
+   * given, those of the nats context the connection was made from apply. @default '$JS.API'
+   */
   apiPrefix?: string;
   /** JetStream domain; makes the prefix `$JS.<domain>.API`. */
   domain?: string;
@@ -56,7 +60,12 @@ export class JsApi {
     readonly nc: NatsConnection,
     opts: JetStreamOptions = {},
   ) {
-    const prefix = opts.apiPrefix ?? (opts.domain ? `$JS.${opts.domain}.API` : '$JS.API');
+    // Neither given: the JetStream settings of the nats context the connection was made from.
+    const { apiPrefix, domain } =
+      opts.apiPrefix === undefined && opts.domain === undefined
+        ? (contextJetStream(nc) ?? opts)
+        : opts;
+    const prefix = apiPrefix ?? (domain ? `$JS.${domain}.API` : '$JS.API');
     this.prefix = prefix.endsWith('.') ? prefix.slice(0, -1) : prefix;
     this.timeout = opts.timeout ?? 5000;
     checkDelay(this.timeout, 'JetStream timeout', 1);

@@ -5,20 +5,23 @@ import {
   MsgQueue,
   checkDelay,
   internalsOf,
+  telemetryOf,
   ErrorCode,
   InvalidOperationError,
   InvalidOptionError,
   JetStreamApiError,
+  type ConnectionTelemetry,
   type Msg,
   type NatsConnection,
   type Status,
   type Subscription,
 } from '../core/internal.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
-import { PullLedger } from './pull-ledger.js';
+import { PullLedger, type EndedPull } from './pull-ledger.js';
 import { planPull } from './pull-plan.js';
 import { priorityMembers, type Pin, type PullPriorityOptions } from './priority.js';
 import { msgSize, pullRequest, pullStatus, statusError, type PullStatus } from './pull-status.js';
+import { endReceive, receiveSpan, runCallback } from './telemetry.js';
 
 // Within the 100..1000 that ADR-37 suggests; measured on 128 B messages acked in a callback.
 const DEFAULT_MAX_MESSAGES = 500;
@@ -87,13 +90,15 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
   private readonly callback: CallbackRunner<JsMsg> | undefined;
   private readonly statusIter: AsyncIterableIterator<Status>;
   private readonly priority: PullPriorityOptions;
+  private readonly tel: ConnectionTelemetry | undefined;
 
   /**
    * @internal Made by `PullConsumer.consume()`.
    * `probe` asks the server whether the consumer still exists, resolving the error that says it
    * is gone: a pull for a missing consumer is never answered, so without it a consumer lost in a
    * restart would be waited for forever. `pin` (a `pinned_client` consumer): every pull carries
-   * the pin id held; a 423 drops it and consuming goes on as a standby.
+   * the pin id held; a 423 drops it and consuming goes on as a standby. `pattern` names the
+   * `process` spans of the callback (the consumer's filter subject, or its stream).
    */
   constructor(
     private readonly nc: NatsConnection,
@@ -101,6 +106,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     opts: ConsumeOptions = {},
     private readonly probe?: () => Promise<Error | undefined>,
     private readonly pin?: Pin,
+    private readonly pattern = subject,
   ) {
     const { group, minPending, minAckPending, priority } = opts;
     this.priority = { group, minPending, minAckPending, priority };
@@ -121,7 +127,8 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       checkDelay(opts.keepBufferedAlive, 'keepBufferedAlive', 1);
     this.callback = opts.callback && new CallbackRunner(opts.callback, internalsOf(nc), subject);
     this.queue = new MsgQueue<JsMsg>(this.maxBytes > 0);
-    this.pulls = new PullLedger(this.maxBytes > 0);
+    this.tel = telemetryOf(nc);
+    this.pulls = new PullLedger(this.maxBytes > 0, this.tel && ((pull) => this.pullEnded(pull)));
     this.closed = new Promise((r) => (this.resolveClosed = r));
     // Followers of a clustered consumer remember waiting pulls by reply subject (to end them with
     // 409 Leadership Change when the leader moves) and forget the subject when any pull on it
@@ -187,6 +194,7 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     clearInterval(this.aliveTimer);
     this.sub.unsubscribe();
     void this.statusIter.return?.();
+    this.pulls.clear();
     this.queue.clear();
     this.queue.end(err);
     this.resolveClosed(err);
@@ -218,7 +226,10 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
       const size = this.maxBytes > 0 ? msgSize(msg) : 0;
       this.pulls.delivered(size);
       // The runner reports a failed callback itself; delivery does not wait for an async one.
-      if (this.callback) void this.callback.run(jm);
+      if (this.callback) {
+        if (this.tel?.hooks) void runCallback(this.tel, this.callback, jm, this.pattern, true);
+        else void this.callback.run(jm);
+      }
       // A queued message must not pin its whole socket read chunk.
       else if (this.queue.push(jm, size)) msg.detach(this.arena);
       this.refill();
@@ -249,6 +260,17 @@ export class ConsumerMessages implements AsyncIterable<JsMsg> {
     if ((status.code !== 409 || status.maxBatch !== undefined) && status.code !== 503)
       return this.refill();
     setTimeout(() => this.refill(), 1000).unref();
+  }
+
+  /**
+   * A pull is over (filled, expired, refused, forgotten): while telemetry is on, one that brought
+   * messages gets its CLIENT `receive {stream}` span, from when it was sent. Empty pulls get
+   * none: an idle consumer would otherwise make a trace every `expires`.
+   */
+  private pullEnded(pull: EndedPull): void {
+    if (pull.received === 0) return;
+    const span = receiveSpan(this.tel, this.subject, pull.batch, pull.sent);
+    if (span !== undefined) endReceive(span, pull.received);
   }
 
   /**

@@ -7,3 +7,4 @@ export { fromWire, toWire, msToNs, nsToMs } from './wire-convert.js';
 export { configConflicts, filtersOf } from './consumer-binding.js';
 export { parseAckSubject, isJsMsg } from './jsmsg.js';
 export { TTL_HEADER, TTL_SINCE, ttlHeaderValue } from './ttl.js';
+export { processAttributes } from './telemetry.js';

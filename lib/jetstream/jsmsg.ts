@@ -7,6 +7,7 @@ import {
   type Msg,
   type NatsConnection,
 } from '../core/internal.js';
+import { settleSpan, type SettleKind } from './telemetry.js';
 import { msToNs } from './wire-convert.js';
 
 /** What the ack subject of a JetStream message tells about it. */
@@ -119,12 +120,12 @@ export class JsMsg extends MsgView {
 
   /** Acknowledges the message. */
   ack(): void {
-    this.terminal(Ack.ACK);
+    this.terminal(Ack.ACK, 'ack');
   }
 
   /** Asks for redelivery, after `delay` milliseconds when given. */
   nak(delay?: number): void {
-    this.terminal(delay && delay > 0 ? `${Ack.NAK} {"delay": ${msToNs(delay)}}` : Ack.NAK);
+    this.terminal(delay && delay > 0 ? `${Ack.NAK} {"delay": ${msToNs(delay)}}` : Ack.NAK, 'nak');
   }
 
   /** Resets the ack-wait timer (work in progress). May be repeated; ignored once acked. */
@@ -134,7 +135,8 @@ export class JsMsg extends MsgView {
 
   /** Stops redelivery. The reason is sent only to servers that understand it (2.10.4+). */
   term(reason?: string): void {
-    this.terminal(reason && supportsTermReason(this.nc) ? `${Ack.TERM} ${reason}` : Ack.TERM);
+    const body = reason && supportsTermReason(this.nc) ? `${Ack.TERM} ${reason}` : Ack.TERM;
+    this.terminal(body, 'term');
   }
 
   /**
@@ -144,17 +146,32 @@ export class JsMsg extends MsgView {
   async ackSync(timeout?: number): Promise<void> {
     if (this.acked) return;
     this.acked = true;
+    const span = settleSpan(this.nc, this, 'ack');
     try {
       await this.nc.request(this.msg.reply, Ack.ACK, { timeout: timeout ?? 5000 });
+      span?.end();
     } catch (err) {
       this.acked = false;
+      span?.end(err);
       throw err;
     }
   }
 
-  private terminal(body: string): void {
+  /** Sends a terminal ack; a `settle` span around it when the connection traces settles. */
+  private terminal(body: string, kind: SettleKind): void {
     if (this.acked) return;
-    void this.msg.respond(body);
+    const span = settleSpan(this.nc, this, kind);
+    if (span === undefined) {
+      void this.msg.respond(body);
+    } else {
+      try {
+        void this.msg.respond(body);
+      } catch (err) {
+        span.end(err);
+        throw err;
+      }
+      span.end();
+    }
     this.acked = true;
   }
 }

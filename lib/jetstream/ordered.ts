@@ -4,8 +4,10 @@ import {
   MsgQueue,
   checkDelay,
   internalsOf,
+  telemetryOf,
   InvalidOperationError,
   serverAtLeast,
+  type ConnectionTelemetry,
   type Msg,
   type NatsConnection,
   type Status,
@@ -17,6 +19,7 @@ import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
 import { StreamsApi } from './manager/streams.js';
 import { OrderedLifecycle, OrderedSequence, rfc3339Nanos } from './ordered-sequence.js';
+import { runCallback } from './telemetry.js';
 
 /** Options of an ordered consumer (`js.consumers.ordered()`, `js.subscribe({ ordered })`). */
 export interface OrderedOptions {
@@ -61,6 +64,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   // Messages, and the flow-control subjects answered when they reach the head of the queue.
   private readonly queue = new MsgQueue<JsMsg | string>();
   private readonly callback: CallbackRunner<JsMsg> | undefined;
+  private readonly tel: ConnectionTelemetry | undefined;
   private readonly hb: number;
   private readonly monitor: IdleMonitor;
   private readonly statusIter: AsyncIterableIterator<Status>;
@@ -83,6 +87,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     this.closed = new Promise((r) => (this.resolveClosed = r));
     if (opts.callback)
       this.callback = new CallbackRunner(opts.callback, internalsOf(this.nc), msgSubject);
+    this.tel = telemetryOf(this.nc);
     // Three heartbeats missed recreate the consumer.
     this.monitor = new IdleMonitor({
       interval: this.hb,
@@ -214,7 +219,13 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
 
   private deliver(msg: JsMsg): void {
     // The runner reports a failed callback itself; delivery does not wait for an async one.
-    if (this.callback) void this.callback.run(msg);
+    if (this.callback) {
+      const tel = this.tel;
+      if (tel?.hooks) {
+        const pattern = this.opts.filterSubject ?? this.stream;
+        void runCallback(tel, this.callback, msg, pattern, false);
+      } else void this.callback.run(msg);
+    }
     // A queued message must not pin its whole socket read chunk.
     else if (this.queue.push(msg)) msg.msg.detach();
   }

@@ -1,4 +1,4 @@
-import { ConsumerNotFoundError, StreamNotFoundError } from '../core/internal.js';
+import { ConsumerNotFoundError, StreamNotFoundError, telemetryOf } from '../core/internal.js';
 import type { JsApi } from './api.js';
 import type { ConsumerInfo } from './consumer-config.js';
 import { ConsumerMessages, type ConsumeOptions } from './consume.js';
@@ -6,6 +6,7 @@ import { fetchBatch, type FetchOptions } from './fetch.js';
 import type { JsMsg } from './jsmsg.js';
 import { ConsumersApi } from './manager/consumers.js';
 import { checkPriorityOptions, Pin, type PullPriorityOptions } from './priority.js';
+import { consumerPattern, endReceive, receiveSpan } from './telemetry.js';
 
 /** A pull consumer bound by name: `fetch()`, `next()`, `consume()` and `info()`. */
 export class PullConsumer {
@@ -62,7 +63,16 @@ export class PullConsumer {
     } catch (err) {
       return Promise.reject(err);
     }
-    return fetchBatch(this.api.nc, this.nextSubject, batch, opts, this.probe, this.pin);
+    const nc = this.api.nc;
+    // A CLIENT `receive {stream}` span from the pull to its last message, while telemetry is on.
+    const span = receiveSpan(telemetryOf(nc), this.nextSubject, batch);
+    const fetched = fetchBatch(nc, this.nextSubject, batch, opts, this.probe, this.pin);
+    if (span !== undefined)
+      fetched.then(
+        (msgs) => endReceive(span, msgs.length),
+        (err: unknown) => endReceive(span, 0, err),
+      );
+    return fetched;
   }
 
   /** Pulls one message, or null when none arrived within `timeout` ms. */
@@ -87,7 +97,8 @@ export class PullConsumer {
       const half = Math.min(30_000, Math.max(1000, Math.floor(timeout / 2)));
       opts = { ...opts, expires: Math.max(half, 2 * (opts.idleHeartbeat ?? 0)) };
     }
-    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe, this.pin);
+    const pattern = consumerPattern(this.stream, this.cached.config);
+    return new ConsumerMessages(this.api.nc, this.nextSubject, opts, this.probe, this.pin, pattern);
   }
 
   private checkPriority(opts: PullPriorityOptions): void {

@@ -4,6 +4,17 @@ interface Pull {
   bytes: number;
   /** Heartbeat checks since it was last heard of (-1: heard since the last check). */
   silent: number;
+  /** Messages counted against it so far. */
+  received: number;
+  /** When it was sent (`performance.now()`), for its `receive` span. */
+  sent: number;
+}
+
+/** A pull that is over: what it asked for and brought (for its `receive` span). */
+export interface EndedPull {
+  batch: number;
+  received: number;
+  sent: number;
 }
 
 /**
@@ -14,8 +25,14 @@ interface Pull {
 export class PullLedger {
   private readonly pulls = new Map<string, Pull>();
 
-  /** `byteBudget`: pulls carry a byte budget (consume's `maxBytes`), and end once it is spent. */
-  constructor(private readonly byteBudget: boolean) {}
+  /**
+   * `byteBudget`: pulls carry a byte budget (consume's `maxBytes`), and end once it is spent.
+   * `ended` hears of every pull that is over, however it ended.
+   */
+  constructor(
+    private readonly byteBudget: boolean,
+    private readonly ended?: (pull: EndedPull) => void,
+  ) {}
 
   /** Messages the outstanding pulls may still deliver. */
   get msgs(): number {
@@ -33,12 +50,20 @@ export class PullLedger {
 
   /** A pull was sent on `reply`. */
   add(reply: string, msgs: number, bytes: number): void {
-    this.pulls.set(reply, { msgs, bytes, silent: -1 });
+    const sent = this.ended === undefined ? 0 : performance.now();
+    this.pulls.set(reply, { msgs, bytes, silent: -1, received: 0, sent });
   }
 
   /** A status other than a heartbeat answered the pull on `reply`: it is over. */
   end(reply: string): void {
+    const pull = this.pulls.get(reply);
+    if (pull !== undefined) this.over(reply, pull);
+  }
+
+  private over(reply: string, pull: Pull): void {
     this.pulls.delete(reply);
+    const batch = pull.msgs + pull.received;
+    this.ended?.({ batch, received: pull.received, sent: pull.sent });
   }
 
   /** The server sent a heartbeat for the pull on `reply`. */
@@ -49,7 +74,7 @@ export class PullLedger {
 
   /** Counts every pull as ended (the server forgot them: restart, reconnect). */
   clear(): void {
-    this.pulls.clear();
+    for (const [reply, pull] of this.pulls) this.over(reply, pull);
   }
 
   /**
@@ -65,10 +90,13 @@ export class PullLedger {
     const [reply, pull] = first.value;
     this.pulls.delete(reply);
     pull.msgs--;
+    pull.received++;
     pull.bytes = Math.max(0, pull.bytes - size);
     // A pull with a byte budget ends once the budget is spent, like on the server.
     const spent = this.byteBudget && pull.bytes === 0;
     if (pull.msgs > 0 && !spent) this.pulls.set(reply, pull);
+    else
+      this.ended?.({ batch: pull.msgs + pull.received, received: pull.received, sent: pull.sent });
   }
 
   /** A heartbeat check found messages flowing (the server then sends no heartbeats): all live. */
@@ -84,7 +112,7 @@ export class PullLedger {
     let expired = false;
     for (const [reply, pull] of this.pulls) {
       if (++pull.silent < 2) continue;
-      this.pulls.delete(reply);
+      this.over(reply, pull);
       expired = true;
     }
     return expired;

@@ -9,6 +9,8 @@ import {
   JsApiCode,
   TimeoutError,
   internalsOf,
+  telemetryOf,
+  type ConnectionTelemetry,
   type Msg,
   type Subscription,
 } from '../core/internal.js';
@@ -18,6 +20,7 @@ import { checkBinding } from './consumer-binding.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
 import type { StreamsApi } from './manager/streams.js';
+import { consumerPattern, runCallback } from './telemetry.js';
 
 /** Options of `js.subscribe()` (push consumers). */
 export interface JsSubscribeOptions {
@@ -52,6 +55,9 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
   private readonly monitor: IdleMonitor | undefined;
   // Runs the callback given to dispatch() (always the subscription's own callback).
   private runner: CallbackRunner<JsMsg> | undefined;
+  // The telemetry that makes the callback's process spans, unless the core does (a deliver
+  // subject that is no inbox is traced as a plain subscription).
+  private readonly tel: ConnectionTelemetry | undefined;
 
   /** @internal Created by `js.subscribe()`. */
   constructor(
@@ -62,6 +68,8 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
     private readonly info: ConsumerInfo,
     private readonly autoAck: boolean,
   ) {
+    const tel = telemetryOf(api.nc);
+    this.tel = tel !== undefined && !tel.traces(sub.subject) ? tel : undefined;
     const hb = info.config.idleHeartbeat ?? 0;
     if (hb > 0) {
       // Three heartbeats (or any message) should arrive in every window of three intervals.
@@ -150,7 +158,11 @@ export class JsSubscription implements AsyncIterable<JsMsg> {
       (m) => m.subject,
       this.autoAck ? ack : undefined,
     );
-    void this.runner.run(jm); // reports a failed callback itself; delivery does not wait
+    // The runner reports a failed callback itself; delivery does not wait.
+    if (this.tel?.hooks) {
+      const pattern = consumerPattern(this.stream, this.info.config);
+      void runCallback(this.tel, this.runner, jm, pattern, false);
+    } else void this.runner.run(jm);
   }
 
   private heartbeatsMissed(hb: number): void {

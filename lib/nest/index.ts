@@ -8,6 +8,8 @@ export { ClientNats } from './client/client-nats.js';
 export type { ClientNatsOptions, ClientEvents } from './client/client-nats.js';
 export { NatsMessageContext, NatsContext } from './context/nats.context.js';
 export { NatsRecord, NatsRecordBuilder } from './nats-record.js';
+export type { NatsRecordJetStream, NatsRecordSchedule } from './nats-record.js';
+export type { NatsBatchEvent, ScheduledPubAck } from './client/jetstream-emit.js';
 export { JetStreamContext } from './context/jetstream.context.js';
 export { JetStreamHandler } from './jetstream/jetstream-handler.decorator.js';
 export type { JetStreamHandlerOptions } from './jetstream/jetstream-handler.decorator.js';

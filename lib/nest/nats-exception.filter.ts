@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
+import { recordThrownIn } from './context/thrown.js';
 
 /**
  * An exception filter for NATS handlers that keeps what callers need: an `RpcException`'s
@@ -20,7 +21,9 @@ import { throwError, type Observable } from 'rxjs';
 export class NatsExceptionFilter implements RpcExceptionFilter<unknown> {
   private readonly log = new Logger('NatsExceptionFilter');
 
-  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> {
+    // The transport's OpenTelemetry span records the exception as thrown, not as filtered.
+    recordThrownIn(host.switchToRpc().getContext(), exception);
     if (exception instanceof RpcException) {
       const error = exception.getError();
       return throwError(() =>

@@ -108,7 +108,7 @@ export class OtelHooks {
   process<T>(
     destination: string,
     headers: Carrier | undefined,
-    relation: 'child' | 'link',
+    relation: 'child' | 'link' | 'pulled',
     attrs: Attrs,
     fn: (span: OtelSpan) => T,
   ): T {
@@ -118,7 +118,7 @@ export class OtelHooks {
     const incoming = headers === undefined ? active : propagation.extract(active, headers, getter);
     let parent = incoming;
     const options: Api.SpanOptions = { kind: SpanKind.CONSUMER, attributes: all };
-    if (relation === 'link') {
+    if (relation !== 'child') {
       const remote = trace.getSpanContext(incoming);
       if (remote !== undefined && remote !== trace.getSpanContext(active)) {
         options.links = [{ context: remote }];
@@ -127,7 +127,8 @@ export class OtelHooks {
       }
     }
     const span = this.tracer?.startSpan(`process ${destination}`, options, parent);
-    this.instruments?.consumed.add(1, metricAttributes(all));
+    // A pulled message was counted by its `receive` span.
+    if (relation !== 'pulled') this.instruments?.consumed.add(1, metricAttributes(all));
     const handle = new OtelSpan(this.api, span, all, this.instruments?.processDuration);
     const ctx = span === undefined ? parent : trace.setSpan(parent, span);
     let result: T;
@@ -148,13 +149,22 @@ export class OtelHooks {
     return result;
   }
 
-  client(op: 'receive' | 'settle', destination: string, attrs: Attrs): OtelSpan {
+  client(
+    op: 'receive' | 'settle',
+    destination: string,
+    attrs: Attrs,
+    startedAt?: number,
+  ): OtelSpan {
     const all = this.attributes(op, op, destination, attrs);
     const span = this.tracer?.startSpan(`${op} ${destination}`, {
       kind: this.api.SpanKind.CLIENT,
       attributes: all,
+      startTime: startedAt === undefined ? undefined : performance.timeOrigin + startedAt,
     });
-    return new OtelSpan(this.api, span, all, this.instruments?.operationDuration);
+    const consumed = op === 'receive' ? this.instruments?.consumed : undefined;
+    const handle = new OtelSpan(this.api, span, all, this.instruments?.operationDuration, consumed);
+    if (startedAt !== undefined) handle.startedAt(startedAt);
+    return handle;
   }
 
   private attributes(
@@ -177,15 +187,23 @@ export class OtelHooks {
 
 /** A span (or, with only metrics on, none) and the duration it records when it ends. */
 export class OtelSpan {
-  private readonly start = performance.now();
+  private start = performance.now();
   private ended = false;
+  private failed = false;
 
   constructor(
     private readonly api: typeof Api,
     private readonly span: Api.Span | undefined,
     private readonly attrs: Api.Attributes,
     private readonly duration: Api.Histogram | undefined,
+    /** For a `receive` span: counts its `messaging.batch.message_count` when it ends. */
+    private readonly consumed?: Api.Counter,
   ) {}
+
+  /** The operation began earlier than this object (a `performance.now()` time). */
+  startedAt(start: number): void {
+    this.start = start;
+  }
 
   setAttributes(attrs: Attrs): void {
     for (const [k, v] of Object.entries(attrs)) {
@@ -195,23 +213,46 @@ export class OtelSpan {
     }
   }
 
+  fail(error: unknown): void {
+    if (this.ended || this.failed) return;
+    this.failed = true;
+    const type = errorType(error);
+    this.attrs['error.type'] = type;
+    if (this.span === undefined) return;
+    this.span.setAttribute('error.type', type);
+    if (error instanceof Error) this.span.recordException(error);
+    else this.span.recordException({ name: type, message: errorMessage(error) });
+    this.span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: errorMessage(error) });
+  }
+
   end(error?: unknown): void {
     if (this.ended) return;
+    if (error !== undefined) this.fail(error);
     this.ended = true;
-    if (error !== undefined) {
-      const type = error instanceof Error ? error.constructor.name : typeof error;
-      this.attrs['error.type'] = type;
-      if (this.span !== undefined) {
-        this.span.setAttribute('error.type', type);
-        if (error instanceof Error) this.span.recordException(error);
-        this.span.setStatus({
-          code: this.api.SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.message : JSON.stringify(error),
-        });
-      }
-    }
     this.span?.end();
-    this.duration?.record((performance.now() - this.start) / 1000, metricAttributes(this.attrs));
+    const attrs = metricAttributes(this.attrs);
+    this.duration?.record((performance.now() - this.start) / 1000, attrs);
+    const count = this.attrs['messaging.batch.message_count'];
+    if (this.consumed !== undefined && typeof count === 'number' && count > 0)
+      this.consumed.add(count, attrs);
+  }
+}
+
+/** `error.type`: the class of an Error, else the thrown value's `name` or its type. */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.constructor.name;
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && name !== '' ? name : typeof error;
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
   }
 }
 

@@ -1,14 +1,21 @@
 // One trace across two Nest apps: ClientNats.send() -> a @MessagePattern handler that publishes
 // a JetStream event -> a second app's @JetStreamHandler, linked to that publish.
 import 'reflect-metadata';
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern, Payload, type MicroserviceOptions } from '@nestjs/microservices';
+import {
+  EventPattern,
+  MessagePattern,
+  Payload,
+  RpcException,
+  type MicroserviceOptions,
+} from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import {
   ClientNats,
   connect,
   JetStreamHandler,
+  NatsExceptionFilter,
   ServerNats,
   type NatsConnection,
   type ServerNatsOptions,
@@ -20,6 +27,7 @@ import {
   registerTestTelemetry,
   spanNamed,
   SpanKind,
+  SpanStatusCode,
   type TestTelemetry,
 } from '../support/telemetry.js';
 
@@ -44,6 +52,37 @@ class EventsController {
   @JetStreamHandler('ev.>', { stream: 'EV', durable: 'ev-worker' })
   created(@Payload() order: { id: string }): void {
     handled.push(order.id);
+  }
+}
+
+class OrderNotFound extends Error {}
+
+@Controller()
+class FailingController {
+  @MessagePattern('fail.plain')
+  plain(): never {
+    throw new OrderNotFound('no order 9');
+  }
+
+  @UseFilters(new NatsExceptionFilter())
+  @MessagePattern('fail.filtered')
+  filtered(): never {
+    throw new OrderNotFound('no order 10');
+  }
+
+  @MessagePattern('fail.rpc')
+  rpc(): never {
+    throw new RpcException({ status: 'error', message: 'refused' });
+  }
+
+  @EventPattern('fail.event')
+  event(@Payload() _data: unknown): Promise<void> {
+    return Promise.reject(new OrderNotFound('no order 11'));
+  }
+
+  @JetStreamHandler('fev.>', { stream: 'FEV', durable: 'fev-worker', maxDeliver: 1 })
+  jetstream(@Payload() _data: unknown): never {
+    throw new OrderNotFound('no order 12');
   }
 }
 
@@ -153,6 +192,47 @@ describe('OpenTelemetry across Nest apps', () => {
       await orders.close();
       await events.close();
       await publisher.close();
+    }
+  });
+
+  it('marks failed handlers’ process spans ERROR, with the error as thrown where recorded', async () => {
+    const app = await startApp(FailingController, {
+      servers: server.url,
+      streams: [{ name: 'FEV', subjects: ['fev.>'] }],
+    });
+    const client = new ClientNats({ servers: server.url });
+    const nc = await connect({ servers: server.url });
+    try {
+      otel.exporter.reset();
+      for (const pattern of ['fail.plain', 'fail.filtered', 'fail.rpc'])
+        await expect(firstValueFrom(client.send(pattern, {}))).rejects.toBeDefined();
+      nc.publish('fail.event', '{}');
+      await nc.jetstream().publish('fev.1', '{}');
+      await waitFor(() =>
+        ['process fail.event', 'process fev.>'].every((n) =>
+          otel.spans().some((s) => s.name === n),
+        ),
+      );
+      const spans = otel.spans();
+      const check = (name: string, type: string, message: string): void => {
+        const span = spanNamed(spans, name);
+        expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message });
+        expect(span.attributes['error.type']).toBe(type);
+        expect(span.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+      };
+      // Without a filter that records it, the span has the error as Nest's filters made it.
+      check('process fail.plain', 'object', 'Internal server error');
+      // NatsExceptionFilter records the error as thrown.
+      check('process fail.filtered', 'OrderNotFound', 'no order 10');
+      check('process fail.rpc', 'object', 'refused');
+      check('process fail.event', 'object', 'Internal server error');
+      // @JetStreamHandler records what the handler threw; the outcome is on the span.
+      check('process fev.>', 'OrderNotFound', 'no order 12');
+      expect(spanNamed(spans, 'process fev.>').attributes['messaging.nats.ack']).toBe('nak');
+    } finally {
+      await client.close();
+      await nc.close();
+      await app.close();
     }
   });
 

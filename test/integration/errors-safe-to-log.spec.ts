@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import * as publicApi from '../../lib/index.js';
 import {
+  AuthenticationExpiredError,
+  AuthenticationRevokedError,
   AuthorizationError,
+  CredentialSupplierError,
   ErrorCode,
   BucketNotFoundError,
   CallbackError,
@@ -216,6 +219,12 @@ function factories(real: Real): Record<string, () => Error> {
       new ConnectionClosedError('connection closed', { cause: real.refused }),
     ConnectionDrainingError: () => new ConnectionDrainingError(),
     AuthorizationError: () => new AuthorizationError("'Authorization Violation'"),
+    AuthenticationExpiredError: () =>
+      new AuthenticationExpiredError('User Authentication Expired', 'account'),
+    AuthenticationRevokedError: () => new AuthenticationRevokedError('User Authentication Revoked'),
+    // What a supplier threw stays out of what is logged (non-enumerable).
+    CredentialSupplierError: () =>
+      new CredentialSupplierError('token', 'threw an error (Error)', userError),
     PermissionViolationError: () =>
       new PermissionViolationError(
         "Permissions Violation for Publish to 'forbidden.x'",

@@ -2,6 +2,7 @@
 // silence, PONGs that stop, a socket that stops draining.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AuthorizationError,
   ConnectionClosedError,
   ConnectionError,
   ProtocolError,
@@ -175,7 +176,8 @@ describe('hostile or broken servers', () => {
     const c = await client(fake);
     await waitUntil(() => c.seen.some((s) => s.type === 'reconnect'), 'a reconnect');
     expect(c.errors).toHaveLength(1);
-    expect(c.errors[0].code).toBe('AUTHORIZATION_VIOLATION');
+    expect(c.errors[0]).toBeInstanceOf(AuthorizationError);
+    expect(c.errors[0].code).toBe('AUTHENTICATION_REVOKED');
     expect(disconnectError(c.seen)).toBe(c.errors[0]);
   });
 

@@ -7,6 +7,7 @@ import {
   type NatsConnection,
 } from '../../lib/core/index.js';
 import { telemetryOf } from '../../lib/core/internal.js';
+import '../../lib/services/index.js';
 import { TELEMETRY_RECHECK_MS } from '../../lib/core/telemetry/slot.js';
 import { type NatsServerHandle, startServer, stopAllServers } from '../support/index.js';
 import {
@@ -15,6 +16,7 @@ import {
   registerTestTelemetry,
   spanNamed,
   SpanKind,
+  SpanStatusCode,
   type TestTelemetry,
 } from '../support/telemetry.js';
 import { Connections, waitUntil } from './core-helpers.js';
@@ -53,11 +55,14 @@ describe('OpenTelemetry (core)', () => {
     expect(msg.hasHeaders).toBe(false);
   });
 
-  it('refuses a telemetry option that is not a boolean', async () => {
-    await expect(
-      connect({ servers: server.url, telemetry: 'on' as unknown as boolean }),
-    ).rejects.toBeInstanceOf(InvalidOptionError);
-  });
+  it.each(['on', { settle: 'yes' }, { enabled: 1 }, { tracing: true }])(
+    'refuses the telemetry option %j',
+    async (telemetry) => {
+      await expect(
+        connect({ servers: server.url, telemetry: telemetry as unknown as boolean }),
+      ).rejects.toBeInstanceOf(InvalidOptionError);
+    },
+  );
 
   it('picks up an SDK registered after connect', async () => {
     const nc = await conns.connect({ servers: server.url });
@@ -170,6 +175,59 @@ describe('OpenTelemetry (core)', () => {
       expect(msg.hasHeaders).toBe(false);
       await nc.flush();
       expect(otel!.spans()).toHaveLength(0);
+    });
+
+    it('marks the process span of a callback that throws, or rejects, ERROR', async () => {
+      const errors: unknown[] = [];
+      const nc = await conns.connect({ servers: server.url, onError: (e) => errors.push(e) });
+      nc.subscribe('fail.sync', {
+        callback: () => {
+          throw new TypeError('boom');
+        },
+      });
+      nc.subscribe('fail.async', { callback: () => Promise.reject(new RangeError('later')) });
+      await nc.flush();
+      nc.publish('fail.sync');
+      nc.publish('fail.async');
+      await waitUntil(() => otel!.spans().filter((s) => s.name.startsWith('process')).length >= 2);
+      for (const [name, type, message] of [
+        ['process fail.sync', 'TypeError', 'boom'],
+        ['process fail.async', 'RangeError', 'later'],
+      ]) {
+        const span = spanNamed(otel!.spans(), name);
+        expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message });
+        expect(span.attributes['error.type']).toBe(type);
+        expect(span.events.map((e) => e.name)).toEqual(['exception']);
+        expect(span.events[0].attributes?.['exception.message']).toBe(message);
+      }
+      // Still reported as before.
+      expect(errors).toHaveLength(2);
+    });
+
+    it('makes no spans with telemetry: { enabled: false }', async () => {
+      const nc = await conns.connect({ servers: server.url, telemetry: { enabled: false } });
+      const msg = await roundTrip(nc, 'off2.*', 'off2.a');
+      expect(msg.hasHeaders).toBe(false);
+      expect(otel!.spans()).toHaveLength(0);
+    });
+
+    it('gives a Service API endpoint handler its process span, child of the request', async () => {
+      const nc = await conns.connect({ servers: server.url });
+      const svc = await nc.addService({ name: 'calc', version: '1.0.0' });
+      svc.addEndpoint('add', { subject: 'calc.add', handler: (req) => req.respond('3') });
+      const client = await conns.connect({ servers: server.url });
+      expect((await client.request('calc.add', '1+2')).string()).toBe('3');
+      await waitUntil(() => otel!.spans().some((s) => s.name === 'process calc.add'));
+      const spans = otel!.spans();
+      const send = spanNamed(spans, 'send calc.add');
+      const proc = spanNamed(spans, 'process calc.add');
+      expect(proc.kind).toBe(SpanKind.CONSUMER);
+      expect(parentOf(proc)).toBe(send.spanContext().spanId);
+      expect(proc.spanContext().traceId).toBe(send.spanContext().traceId);
+      // Discovery ($SRV) is not traced.
+      await client.request('$SRV.PING.calc', '').catch(() => undefined);
+      expect(otel!.spans().filter((s) => s.name.includes('$SRV'))).toHaveLength(0);
+      await svc.stop();
     });
 
     it('records the messaging metrics', async () => {

@@ -8,6 +8,8 @@ export interface NatsCluster {
   servers: NatsServerHandle[];
   /** Client URLs, in server order. */
   urls: string[];
+  /** WebSocket URLs (`ws://` or `wss://`), in server order, when started with `websocket`. */
+  wsUrls: string[];
   /** Waits until every running member sees all others (and, with JetStream, a meta leader). */
   waitReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -54,7 +56,10 @@ export async function waitForCluster(
 
 const tailOf = (s: NatsServerHandle): string => s.logs().split('\n').slice(-15).join('\n');
 
-/** Options of `startCluster`: those of every member, plus per-member extras. */
+/**
+ * Options of `startCluster`: those of every member (with `websocket`, each member also gets its
+ * own WebSocket listener, see `wsUrls`), plus per-member extras.
+ */
 export interface StartClusterOptions extends StartServerOptions {
   /** Extra configuration text of member `index` (0-based), e.g. its `server_tags`. */
   memberConfig?: (index: number) => string;
@@ -102,5 +107,6 @@ export async function startCluster(n = 3, opts: StartClusterOptions = {}): Promi
     await stop();
     throw err;
   }
-  return { servers, urls: servers.map((s) => s.url), waitReady, stop };
+  const wsUrls = servers.flatMap((s) => (s.wsUrl ? [s.wsUrl] : []));
+  return { servers, urls: servers.map((s) => s.url), wsUrls, waitReady, stop };
 }

@@ -1,6 +1,6 @@
 // An OpenTelemetry SDK for the telemetry specs: spans kept in memory, metrics read on demand, W3C
 // trace context and baggage propagation, and async context through AsyncLocalStorage.
-import { context, metrics, propagation, trace, SpanKind } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
@@ -109,4 +109,4 @@ export function metricTotal(
   return total;
 }
 
-export { SpanKind };
+export { SpanKind, SpanStatusCode };

@@ -1,12 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildPackageApp, type BuiltPackageApp, type RunResult } from '../support/built-package.js';
 
 // The package built from lib/ into a folder of its own, as an app that installed nestjs-nats
 // and none of its optional NestJS peers has it: node_modules/nestjs-nats and nothing else.
-const root = join(import.meta.dirname, '../..');
 const FRAMEWORK_FREE = [
   'nestjs-nats/core',
   'nestjs-nats/jetstream',
@@ -15,43 +12,22 @@ const FRAMEWORK_FREE = [
   'nestjs-nats/services',
 ];
 
-let app: string;
+let app: BuiltPackageApp | undefined;
 
 beforeAll(() => {
-  app = mkdtempSync(join(tmpdir(), 'nestjs-nats-no-nest-'));
-  const pkg = join(app, 'node_modules/nestjs-nats');
-  mkdirSync(pkg, { recursive: true });
-  const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  execFileSync(
-    process.execPath,
-    [tsc, '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist')],
-    {
-      cwd: root,
-    },
-  );
-  cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  app = buildPackageApp('nestjs-nats-no-nest-');
 }, 120_000);
 
-afterAll(() => {
-  if (app) rmSync(app, { recursive: true, force: true });
-});
+afterAll(() => app?.remove());
 
 /** Runs `code` as an ES module (or CommonJS) inside the app; resolves its exit and output. */
-function runInApp(code: string, type: 'module' | 'commonjs' = 'module') {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_PATH;
-  delete env.NODE_OPTIONS;
-  const r = spawnSync(process.execPath, [`--input-type=${type}`, '-e', code], {
-    cwd: app,
-    env,
-    encoding: 'utf8',
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+function runInApp(code: string, type: 'module' | 'commonjs' = 'module'): RunResult {
+  return app!.run(code, type);
 }
 
 describe('entry points without NestJS installed', () => {
   it('has no NestJS package, rxjs or reflect-metadata within reach of the app', () => {
-    const require = createRequire(join(app, 'main.js'));
+    const require = createRequire(join(app!.dir, 'main.js'));
     for (const peer of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'rxjs']) {
       expect(() => require.resolve(peer)).toThrow(/Cannot find module/);
     }

@@ -6,8 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import {
+  AuthenticationExpiredError,
+  AuthenticationRevokedError,
   AuthorizationError,
   CallbackError,
+  CredentialSupplierError,
   ConnectionClosedError,
   ConnectionDrainingError,
   ConnectionError,
@@ -89,6 +92,9 @@ const replyMsg = (): Msg =>
 
 /** One instance of every NatsError subclass in lib/, keyed by class name. */
 const factories: Record<string, () => NatsError> = {
+  AuthenticationExpiredError: () =>
+    new AuthenticationExpiredError('User Authentication Expired', 'user'),
+  AuthenticationRevokedError: () => new AuthenticationRevokedError('User Authentication Revoked'),
   AuthorizationError: () => new AuthorizationError('Authorization Violation'),
   BucketNotFoundError: () => new BucketNotFoundError('b'),
   CallbackError: () => new CallbackError('a.b', new Error('boom')),
@@ -98,6 +104,8 @@ const factories: Record<string, () => NatsError> = {
   ConsumerConfigConflictError: () =>
     new ConsumerConfigConflictError('S', 'C', [{ field: 'ackWait', wanted: 1, actual: 2 }]),
   ConsumerNotFoundError: () => new ConsumerNotFoundError(),
+  CredentialSupplierError: () =>
+    new CredentialSupplierError('token', 'threw an error (Error)', new Error('S3CRET')),
   DigestMismatchError: () => new DigestMismatchError('o', 'SHA-256=a', 'SHA-256=b'),
   FeatureNotSupportedError: () => new FeatureNotSupportedError('compression', '2.10.0', '2.9.10'),
   InvalidBucketNameError: () => new InvalidBucketNameError('a.b'),

@@ -1,7 +1,7 @@
 // Credential options given as functions: called on every connect and reconnect, so credentials
 // that rotate (a token from a vault, a creds file re-issued) are read fresh each time. Nothing a
 // supplier returns or throws reaches an error message: it may be the secret itself.
-import { CredentialSupplierError, InvalidOptionError } from '../errors.js';
+import { CredentialSupplierError, InvalidOptionError, NatsError } from '../errors.js';
 
 /**
  * A credential given as a function instead of a value: called, and awaited, before every
@@ -48,8 +48,12 @@ export async function supplied(
   return got;
 }
 
-/** What was thrown, by kind only: `an Error (TypeError)`, `a string`. */
+/**
+ * What was thrown, by kind only (`an error (TypeError)`, `a string`); the message too for this
+ * library's own errors, which never hold a secret (a context's `env://` naming an unset variable).
+ */
 export function describeThrown(err: unknown): string {
+  if (err instanceof NatsError) return `${err.name}: ${err.message}`;
   return err instanceof Error ? `an error (${err.name})` : describeType(err);
 }
 

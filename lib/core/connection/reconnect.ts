@@ -5,7 +5,7 @@ import {
   CredentialSupplierError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { askReconnectToServer } from '../server-choice.js';
+import { askReconnectToServer, type ReconnectToServer } from '../server-choice.js';
 import type { ServerEntry, ServerPool } from '../servers.js';
 import type { ConnectionStateMachine } from './state.js';
 
@@ -69,7 +69,7 @@ export class Connector {
     // before trying again, or a refusal that repeats would reconnect in a tight loop.
     const unconfirmed = this.pool.current !== undefined && this.pool.current.reconnects > 0;
     if (unconfirmed) await this.sleep(this.delay(0));
-    if (this.opts.reconnectToServer) return this.chosenLoop();
+    if (this.opts.reconnectToServer) return this.chosenLoop(this.opts.reconnectToServer);
     while (m.phase === 'reconnecting') {
       const pass = this.pool.servers.length;
       for (let i = 0; i < pass && m.phase === 'reconnecting'; i++) {
@@ -88,21 +88,20 @@ export class Connector {
    * wait. Without a wait, attempts wait as the default loop does: after every pool-size of them.
    * An answer that cannot be used is reported and the pool's next server is tried instead.
    */
-  private async chosenLoop(): Promise<void> {
+  private async chosenLoop(pick: ReconnectToServer): Promise<void> {
     const m = this.machine;
     let attempt = 0;
     while (m.phase === 'reconnecting') {
       for (const server of [...this.pool.servers]) this.spent(server);
       if (await this.noneLeft()) return;
-      let server: ServerEntry | undefined;
-      let wait: number | undefined;
-      const pick = this.opts.reconnectToServer as NonNullable<ResolvedOptions['reconnectToServer']>;
       const choice = askReconnectToServer(pick, this.pool.servers, this.link.lastError);
       if (choice !== undefined && 'error' in choice) m.reportError(choice.error);
-      else if (choice !== undefined) ({ server, delay: wait } = choice);
-      if (server === undefined) server = this.pool.next() as ServerEntry;
-      else this.pool.current = server;
-      wait ??= attempt > 0 && attempt % this.pool.servers.length === 0 ? this.delay(attempt) : 0;
+      const picked = choice !== undefined && 'server' in choice ? choice : undefined;
+      const server = picked?.server ?? this.pool.next();
+      if (server === undefined) return; // not reached: noneLeft() saw servers
+      if (picked) this.pool.current = server;
+      const pause = attempt > 0 && attempt % this.pool.servers.length === 0;
+      const wait = picked?.delay ?? (pause ? this.delay(attempt) : 0);
       if (wait > 0) await this.sleep(wait);
       if (m.phase !== 'reconnecting') return;
       if (await this.tryServer(server, ++attempt)) return;
@@ -150,11 +149,13 @@ export class Connector {
 
   /**
    * The same credentials fail the same way: two refusals in a row drop the server. Credentials
-   * that expired while connected are no refusal: the reconnect asks the suppliers again, and
-   * only a refusal of what they give counts.
+   * that expired on a confirmed connection (its PING answered, which resets `reconnects`) are
+   * no refusal: they worked, and the reconnect asks the suppliers again. Credentials already
+   * expired when sent (the server accepts them, then expires them at once) are one.
    */
   countAuthFailure(server: ServerEntry, err: unknown): void {
-    if (!(err instanceof AuthorizationError) || err instanceof AuthenticationExpiredError) return;
+    if (!(err instanceof AuthorizationError)) return;
+    if (err instanceof AuthenticationExpiredError && server.reconnects === 0) return;
     server.authFailures = (server.authFailures ?? 0) + 1;
     if (server.authFailures >= 2) this.pool.remove(server);
   }

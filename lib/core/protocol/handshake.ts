@@ -94,7 +94,10 @@ export function classifyServerError(text: string): NatsError {
   const lower = text.toLowerCase();
   const message = `server refused authorization: ${text}`;
   if (lower.includes('authentication expired'))
-    return new AuthenticationExpiredError(message, lower.startsWith('account') ? 'account' : 'user');
+    return new AuthenticationExpiredError(
+      message,
+      lower.startsWith('account') ? 'account' : 'user',
+    );
   if (lower.includes('authentication revoked')) return new AuthenticationRevokedError(message);
   if (
     lower.startsWith('authorization violation') ||

@@ -144,7 +144,7 @@ export class Subscription implements AsyncIterable<Msg> {
       const running =
         tel === null || tel.hooks === null
           ? callback.run(msg)
-          : tel.deliver(this.subject, this.queue, msg, () => callback.run(msg));
+          : tel.deliver(this.subject, this.queue, msg, (span) => callback.run(msg, span));
       if (running !== undefined) this.track(running);
     } else {
       const q = this.unread;

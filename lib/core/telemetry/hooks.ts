@@ -20,12 +20,21 @@ export type ClientOperation = 'receive' | 'settle';
 /** A span in progress, as the core and the upper layers hold it. */
 export interface TelemetrySpan {
   setAttributes(attrs: TelemetryAttributes): void;
+  /**
+   * Marks the span failed (status ERROR, the error recorded as its exception and `error.type`)
+   * without ending it. The first failure is the one kept.
+   */
+  fail(error: unknown): void;
   /** Ends the span; an error marks it failed. Later calls do nothing. */
   end(error?: unknown): void;
 }
 
-/** How a process span relates to the context in the message headers. */
-export type ProcessRelation = 'child' | 'link';
+/**
+ * How a process span relates to the context in the message headers: a `child` of it, or a
+ * `link` to it (a stored JetStream message). `pulled` is a link for a message that a `receive`
+ * span already counted in `messaging.client.consumed.messages`.
+ */
+export type ProcessRelation = 'child' | 'link' | 'pulled';
 
 /**
  * What the core, JetStream and the Nest layer call while telemetry is active (and only then:
@@ -59,8 +68,17 @@ export interface TelemetryHooks {
     attrs: TelemetryAttributes,
     fn: (span: TelemetrySpan) => T,
   ): T;
-  /** Starts a CLIENT `receive` or `settle` span; `end()` records the operation duration. */
-  client(op: ClientOperation, destination: string, attrs: TelemetryAttributes): TelemetrySpan;
+  /**
+   * Starts a CLIENT `receive` or `settle` span, at `startedAt` (a `performance.now()` time) when
+   * given; `end()` records the operation duration and, for `receive`, counts the
+   * `messaging.batch.message_count` messages in `messaging.client.consumed.messages`.
+   */
+  client(
+    op: ClientOperation,
+    destination: string,
+    attrs: TelemetryAttributes,
+    startedAt?: number,
+  ): TelemetrySpan;
 }
 
 /** What `lib/telemetry` exports to the core. */

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { MsgHeaders, type HeadersInit } from '../messages/headers.js';
 import type { Msg } from '../messages/msg.js';
+import type { TelemetryOptions } from '../options.js';
 import {
   loadTelemetry,
   type HeaderCarrier,
@@ -19,6 +20,8 @@ const spanned = new WeakSet<MsgHeaders>();
 
 const live = new Set<ConnectionTelemetry>();
 let recheck: NodeJS.Timeout | undefined;
+// Live connections that trace settles: while none does, an ack looks nothing up.
+let settling = 0;
 
 /** The server a connection is on, for `server.address` / `server.port`. */
 export type ServerOf = () => { hostname: string; port: number } | undefined;
@@ -38,16 +41,25 @@ export interface SpannedSend {
  */
 export class ConnectionTelemetry {
   hooks: TelemetryHooks | null = null;
+  /**
+   * The process span of the subscription callback running now, set only during the callback's
+   * synchronous part (the Nest dispatcher marks it failed when a handler fails).
+   */
+  current: TelemetrySpan = NO_SPAN;
+  /** JetStream acks get `settle` spans (`telemetry: { settle: true }`). */
+  readonly settle: boolean;
+  private readonly enabled: boolean;
   private loaded: TelemetryHooks | null = null;
   private readonly inbox: string;
 
   constructor(
-    private readonly enabled: boolean,
+    option: boolean | TelemetryOptions,
     inboxPrefix: string,
     private readonly server: ServerOf,
   ) {
-    if (typeof enabled !== 'boolean')
-      throw new InvalidOptionError('option telemetry must be a boolean');
+    const opts = parseOption(option);
+    this.enabled = opts.enabled;
+    this.settle = opts.settle;
     this.inbox = `${inboxPrefix}.`;
   }
 
@@ -58,6 +70,7 @@ export class ConnectionTelemetry {
     if (this.loaded === null) return;
     this.refresh();
     live.add(this);
+    if (this.settle) settling++;
     recheck ??= setInterval(() => {
       for (const t of live) t.refresh();
     }, TELEMETRY_RECHECK_MS).unref();
@@ -66,7 +79,7 @@ export class ConnectionTelemetry {
   /** The connection closed: no more spans, no more checks. */
   stop(): void {
     this.hooks = null;
-    live.delete(this);
+    if (live.delete(this) && this.settle) settling--;
     if (live.size === 0 && recheck !== undefined) {
       clearInterval(recheck);
       recheck = undefined;
@@ -165,18 +178,49 @@ export class ConnectionTelemetry {
   }
 
   /** Runs a subscription callback in a CONSUMER `process {pattern}` span. */
-  deliver<T>(pattern: string, queue: string | undefined, msg: Msg, run: () => T): T {
+  deliver<T>(
+    pattern: string,
+    queue: string | undefined,
+    msg: Msg,
+    run: (span: TelemetrySpan) => T,
+  ): T {
     const hooks = this.hooks;
-    if (hooks === null) return run();
+    if (hooks === null) return run(NO_SPAN);
     const attrs = this.attributes(msg.subject, msg.data.length);
     if (queue !== undefined) attrs['messaging.consumer.group.name'] = queue;
     if (pattern !== msg.subject) attrs['messaging.destination.template'] = pattern;
-    return hooks.process(pattern, incomingCarrier(msg), 'child', attrs, run);
+    return hooks.process(pattern, incomingCarrier(msg), 'child', attrs, (span) => {
+      this.current = span;
+      try {
+        return run(span);
+      } finally {
+        this.current = NO_SPAN;
+      }
+    });
   }
 
   private isInbox(subject: string): boolean {
     return subject.startsWith(this.inbox) || subject.startsWith('_INBOX.');
   }
+}
+
+/** A span that records nothing, for code that runs with or without one. */
+export const NO_SPAN: TelemetrySpan = {
+  setAttributes: () => undefined,
+  fail: () => undefined,
+  end: () => undefined,
+};
+
+/** `telemetry: boolean | { enabled, settle }`, checked. */
+function parseOption(option: boolean | TelemetryOptions): Required<TelemetryOptions> {
+  if (typeof option === 'boolean') return { enabled: option, settle: false };
+  const bad = (): InvalidOptionError =>
+    new InvalidOptionError('option telemetry must be a boolean or { enabled?, settle? }');
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) throw bad();
+  for (const key of Object.keys(option)) if (key !== 'enabled' && key !== 'settle') throw bad();
+  const { enabled = true, settle = false } = option;
+  if (typeof enabled !== 'boolean' || typeof settle !== 'boolean') throw bad();
+  return { enabled, settle };
 }
 
 /** API and system subjects: requests to them are not messaging and get no spans. */
@@ -234,4 +278,14 @@ export function registerTelemetry(nc: object, telemetry: ConnectionTelemetry): v
 /** The telemetry of a connection, for the upper layers; undefined for anything else. */
 export function telemetryOf(nc: object): ConnectionTelemetry | undefined {
   return registry.get(nc);
+}
+
+/**
+ * The hooks of a connection that traces JetStream settles while an SDK is on, else null. Costs
+ * nothing (no lookup) while no live connection asked for settle spans.
+ */
+export function settleHooks(nc: object): TelemetryHooks | null {
+  if (settling === 0) return null;
+  const tel = registry.get(nc);
+  return tel !== undefined && tel.settle ? tel.hooks : null;
 }

@@ -17,9 +17,16 @@ import {
   type ConnectOptions,
   type NatsConnection,
 } from '../../core/internal.js';
+import type { BatchPubAck } from '../../jetstream/internal.js';
 import { NatsRecord } from '../nats-record.js';
 import '../../jetstream/internal.js';
 import { encodePayload } from '../wire.js';
+import {
+  publishBatch,
+  publishRecord,
+  type EncodedEvent,
+  type NatsBatchEvent,
+} from './jetstream-emit.js';
 import { watchStatus } from '../status-watcher.js';
 import { ReplyRouter } from './reply-router.js';
 
@@ -29,6 +36,12 @@ export interface ClientNatsOptions extends ConnectOptions {
   timeout?: number;
   /** Headers added to every request and event. */
   headers?: Record<string, string>;
+  /**
+   * First token of the subjects that hold delayed events (`scheduleAt()`, `delay()`) until they
+   * fire: `<schedulePrefix>.<subject>.<id>`. The stream of the subject must take them too.
+   * @default '_schedules'
+   */
+  schedulePrefix?: string;
 }
 
 /** The events of `ClientNats.on()` and the arguments their callbacks get. */
@@ -70,7 +83,7 @@ export class ClientNats extends ClientProxy {
   connect(): Promise<NatsConnection> {
     if (this.nc && !this.nc.isClosed) return Promise.resolve(this.nc);
     if (this.connecting) return this.connecting;
-    const { timeout: _t, headers: _h, ...connectOptions } = this.options;
+    const { timeout: _t, headers: _h, schedulePrefix: _p, ...connectOptions } = this.options;
     const closes = this.closes;
     const pending: Promise<NatsConnection> = connect({
       ...connectOptions,
@@ -222,8 +235,10 @@ export class ClientNats extends ClientProxy {
   }
 
   /**
-   * Publishes an event. A record built with `setMsgId()` / `setJetStream()` goes through
-   * JetStream and resolves the `PubAck`, so `emit()` completes only once the stream stored it.
+   * Publishes an event. A record built with `setMsgId()`, `setJetStream()` or `setTtl()` goes
+   * through JetStream and resolves the `PubAck`, so `emit()` completes only once the stream
+   * stored it; one built with `scheduleAt()` / `delay()` stores a schedule and resolves a
+   * `ScheduledPubAck`. A feature the server lacks fails with `FeatureNotSupportedError`.
    */
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const nc = await this.connect();
@@ -231,15 +246,38 @@ export class ClientNats extends ClientProxy {
     const { payload, headers } = this.outgoing(packet.data);
     const js = packet.data instanceof NatsRecord ? packet.data.jetstream : undefined;
     if (js) {
-      const ack = await nc.jetstream().publish(subject, payload, {
-        ...(headers ? { headers } : {}),
-        ...(js.msgId ? { msgId: js.msgId } : {}),
-        ...(js.expectStream ? { expect: { stream: js.expectStream } } : {}),
-      });
-      return ack as T;
+      const event = { subject, payload, headers, js };
+      return (await publishRecord(nc, event, this.options.schedulePrefix)) as T;
     }
     await nc.publish(subject, payload, headers ? { headers } : undefined);
     return undefined as T;
+  }
+
+  /**
+   * Publishes the events as one atomic batch: the stream stores all of them or none, and the
+   * PubAck has the batch id and `count`. Needs nats-server 2.12+ and a stream with `allowAtomic`
+   * (`FeatureNotSupportedError` before sending on an older server); at most 1,000 events, none
+   * delayed (`InvalidOptionError`). A failed expectation rejects with the server's
+   * `JetStreamApiError` and nothing is stored.
+   */
+  async emitBatch(events: NatsBatchEvent[]): Promise<BatchPubAck> {
+    const nc = await this.connect();
+    const encoded = events.map((e): EncodedEvent => {
+      const { payload, headers } = this.outgoing(e.data);
+      const js = e.data instanceof NatsRecord ? e.data.jetstream : undefined;
+      const subject = this.normalizePattern(e.pattern as MsPattern);
+      return { subject, payload, headers, js };
+    });
+    return publishBatch(nc, encoded);
+  }
+
+  /**
+   * Cancels a delayed event that has not fired: `schedule` is the subject its `emit()` yielded
+   * (`ScheduledPubAck.schedule`). Resolves false when there was none (it fired or was cancelled).
+   */
+  async cancelSchedule(schedule: string): Promise<boolean> {
+    const nc = await this.connect();
+    return nc.jetstream().cancelSchedule(schedule);
   }
 
   /** Nest 12's `createPacket` (which runs the dispatch hook); NestJS 11 has no such step. */

@@ -8,39 +8,24 @@
 // one of the waiting instances. With one message unacked at a time (`maxAckPending: 1`) and an
 // ack wait no longer than `priorityTimeout`, the new instance first gets the message the old one
 // left unacked and continues in stream order from there.
-import {
-  InvalidOptionError,
-  requireServer,
-  type HasServerInfo,
-} from '../../core/internal.js';
+import { InvalidOptionError, requireServer, type HasServerInfo } from '../../core/internal.js';
 import type { ConsumeOptions, ConsumerConfig } from '../../jetstream/internal.js';
-import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
+import {
+  isPinned,
+  priorityTimeoutOf,
+  withPriorityDefaults,
+  type JetStreamHandlerOptions,
+} from './jetstream-handler.decorator.js';
+
+export { DEFAULT_PRIORITY_TIMEOUT } from './jetstream-handler.decorator.js';
 
 /** The priority group of an exclusive (or partitioned) handler's consumer. */
 export const EXCLUSIVE_GROUP = 'exclusive';
 /** The priority group of an `overflow` handler's consumer. */
 export const OVERFLOW_GROUP = 'overflow';
 
-/**
- * Default `priorityTimeout` of an exclusive handler, ms: the longest a standby waits before it
- * takes over from an instance that died. The pinned instance renews its pull at least twice
- * within it (every half of it), so one slow round trip or a short GC pause does not move the
- * pin, while a crash is handed over in seconds rather than after the 30 s default ack wait.
- */
-export const DEFAULT_PRIORITY_TIMEOUT = 5000;
-
 /** The first release with priority groups (ADR-42). */
 export const PRIORITY_GROUPS_SINCE = '2.11.0';
-
-/** The handler is exclusive: declared so, or one partition of a partitioned handler. */
-export function isPinned(opts: JetStreamHandlerOptions): boolean {
-  return opts.exclusive === true || opts.partitions !== undefined;
-}
-
-/** The priority timeout an exclusive handler's consumer gets. */
-export function priorityTimeoutOf(opts: JetStreamHandlerOptions): number {
-  return opts.priorityTimeout ?? DEFAULT_PRIORITY_TIMEOUT;
-}
 
 /**
  * Checks the exclusive, partition and overflow options against each other (`InvalidOptionError`)
@@ -61,7 +46,9 @@ export function checkPriorityHandler(opts: JetStreamHandlerOptions, nc?: HasServ
     if (!pinned)
       throw new InvalidOptionError(`${where}: priorityTimeout needs exclusive or partitions`);
     if (!Number.isSafeInteger(opts.priorityTimeout) || opts.priorityTimeout < 1000)
-      throw new InvalidOptionError(`${where}: priorityTimeout must be a whole number of ms >= 1000`);
+      throw new InvalidOptionError(
+        `${where}: priorityTimeout must be a whole number of ms >= 1000`,
+      );
   }
   const min = opts.overflow?.minPending;
   if (opts.overflow !== undefined && (!Number.isSafeInteger(min) || (min as number) < 1))
@@ -73,22 +60,6 @@ export function checkPriorityHandler(opts: JetStreamHandlerOptions, nc?: HasServ
     requireServer(nc, PRIORITY_GROUPS_SINCE, `${where}: exclusive (pinned priority groups)`);
   else if (opts.overflow)
     requireServer(nc, PRIORITY_GROUPS_SINCE, `${where}: overflow (priority groups)`);
-}
-
-/**
- * An exclusive handler's defaults that keep it in order across a handover: one unacked message
- * at a time, and an ack wait of `priorityTimeout` so the message a dead instance left unacked
- * comes back as the pin moves (a longer handler is kept alive with in-progress acks).
- */
-export function withPriorityDefaults(opts: JetStreamHandlerOptions): JetStreamHandlerOptions {
-  if (!isPinned(opts)) return opts;
-  return {
-    ...opts,
-    maxAckPending: opts.maxAckPending ?? 1,
-    ...(opts.ackWait === undefined && opts.backoff === undefined
-      ? { ackWait: priorityTimeoutOf(opts) }
-      : {}),
-  };
 }
 
 /** The consumer fields an exclusive or overflow handler adds (see `withPriorityDefaults`). */
@@ -150,7 +121,10 @@ export function priorityMismatch(
   }
   const group = want.priorityGroups![0];
   if (policy === want.priorityPolicy && groups.includes(group)) return undefined;
-  const has = policy === 'none' ? 'no priority groups' : `the '${policy}' policy (groups ${groups.join(', ')})`;
+  const has =
+    policy === 'none'
+      ? 'no priority groups'
+      : `the '${policy}' policy (groups ${groups.join(', ')})`;
   return (
     `the handler needs the '${want.priorityPolicy}' priority policy with group '${group}' but the consumer has ${has}. ` +
     'It is left unchanged: instances still pulling as before would be refused. Stop them and delete the ' +

@@ -42,7 +42,10 @@ export interface FailurePolicyOptions {
   /** Dead letters that a stream takes are published through it. */
   js: JetStreamClient;
   /** `maxDeliver`, `retryDelay` and `deadLetterSubject` of the handler. */
-  options: Pick<JetStreamHandlerOptions, 'maxDeliver' | 'retryDelay' | 'deadLetterSubject'>;
+  options: Pick<
+    JetStreamHandlerOptions,
+    'maxDeliver' | 'retryDelay' | 'deadLetterSubject' | 'deadLetter'
+  >;
   log: WorkerLog;
 }
 
@@ -76,6 +79,13 @@ export class FailurePolicy {
     const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
     const last = delivered >= maxDeliver;
     const dlq = options.deadLetterSubject;
+    if (last && options.deadLetter === 'advisory') {
+      // Naked at once: the server's next delivery attempt finds maxDeliver reached and sends
+      // the MAX_DELIVERIES advisory that dead-letters it (advisory-dead-letter.ts).
+      msg.nak();
+      log.warn(`nak (last delivery; the MAX_DELIVERIES advisory dead-letters it) ${what}`);
+      return { outcome: 'nak', delay: 0, error };
+    }
     let dlqFailure: unknown;
     if (last && dlq) {
       try {

@@ -1,6 +1,7 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { JetStreamContext } from '../context/jetstream.context.js';
+import { MessageContext } from '../context/message.context.js';
+import { recordThrownIn } from '../context/thrown.js';
 import { toWireError } from '../wire.js';
 
 /**
@@ -31,35 +32,23 @@ export interface HandlerError {
 }
 
 /**
- * What each JetStream message's handler threw, recorded inside Nest's pipeline (next to the
- * handler, inside any interceptor declared before `@JetStreamHandler`) before the exception
- * filters rewrite it. Keyed by the message's context, so it goes with that message.
- */
-const thrownIn = new WeakMap<JetStreamContext, { value: unknown }>();
-
-/**
  * Records what the handler (or a pipe before it) throws for the transport, and passes it on
  * unchanged: what Nest's filters make of it is untouched.
  */
 class RecordThrown implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    // Inside Nest's pipeline (next to the handler, inside any interceptor declared before
+    // `@JetStreamHandler`), before the exception filters rewrite it.
     const ctx = context.switchToRpc().getContext<unknown>();
-    if (!(ctx instanceof JetStreamContext)) return next.handle();
-    return next.handle().pipe(tap({ error: (value: unknown) => thrownIn.set(ctx, { value }) }));
+    if (!(ctx instanceof MessageContext)) return next.handle();
+    return next.handle().pipe(tap({ error: (value: unknown) => recordThrownIn(ctx, value) }));
   }
 }
 
 /** The interceptor `@JetStreamHandler` installs on its method (stateless, so shared). */
 export const recordThrown: NestInterceptor = new RecordThrown();
 
-/**
- * What the handler of `ctx` threw, if it was recorded; else `filtered`, the error as it reached
- * the transport (thrown by a guard or an outer interceptor, or by a handler run without Nest).
- */
-export function originalError(ctx: JetStreamContext, filtered: unknown): unknown {
-  const recorded = thrownIn.get(ctx);
-  return recorded ? recorded.value : filtered;
-}
+export { originalError } from '../context/thrown.js';
 
 /** Describes a thrown value for the `settled` event, the logs and the dead-letter headers. */
 export function describeError(thrown: unknown): HandlerError {

@@ -1,7 +1,6 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { MessagePattern, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumerConfig, DeliverPolicy } from '../../jetstream/internal.js';
-import { withPriorityDefaults } from './exclusive.js';
 import { recordThrown } from './handler-error.js';
 
 /** Marks a handler's extras as a JetStream consumer rather than a core subscription. */
@@ -37,6 +36,15 @@ export interface JetStreamHandlerOptions {
   retryDelay?: number | ((numDelivered: number) => number);
   /** After the last allowed delivery fails, the message and its error are published here. */
   deadLetterSubject?: string;
+  /**
+   * Who dead-letters a message to `deadLetterSubject`. `'handler'`: the handler's last failed
+   * delivery publishes it with the error, then terms it. `'advisory'`: the server's
+   * MAX_DELIVERIES and MSG_TERMINATED advisories do (also for a handler that hung or an instance
+   * that died on the last delivery, and for terms); one instance reads the original by its
+   * sequence and stores it with the reason. Needs a stream that takes `deadLetterSubject`.
+   * @default 'handler'
+   */
+  deadLetter?: 'handler' | 'advisory';
   /** Any other consumer settings, passed through. */
   consumer?: Partial<ConsumerConfig>;
   /**
@@ -78,6 +86,40 @@ export interface JetStreamHandlerOptions {
    * others are always served. Needs nats-server 2.11+.
    */
   overflow?: { minPending: number; helper?: boolean };
+}
+
+/**
+ * Default `priorityTimeout` of an exclusive handler, ms: the longest a standby waits before it
+ * takes over from an instance that died. The pinned instance renews its pull at least twice
+ * within it (every half of it), so one slow round trip or a short GC pause does not move the
+ * pin, while a crash is handed over in seconds rather than after the 30 s default ack wait.
+ */
+export const DEFAULT_PRIORITY_TIMEOUT = 5000;
+
+/** The handler is exclusive: declared so, or one partition of a partitioned handler. */
+export function isPinned(opts: JetStreamHandlerOptions): boolean {
+  return opts.exclusive === true || opts.partitions !== undefined;
+}
+
+/** The priority timeout an exclusive handler's consumer gets. */
+export function priorityTimeoutOf(opts: JetStreamHandlerOptions): number {
+  return opts.priorityTimeout ?? DEFAULT_PRIORITY_TIMEOUT;
+}
+
+/**
+ * An exclusive handler's defaults that keep it in order across a handover: one
+ * unacked message at a time, and an ack wait of `priorityTimeout` so the message a dead instance
+ * left unacked comes back as the pin moves (a longer handler is kept alive with in-progress acks).
+ */
+export function withPriorityDefaults(opts: JetStreamHandlerOptions): JetStreamHandlerOptions {
+  if (!isPinned(opts)) return opts;
+  return {
+    ...opts,
+    maxAckPending: opts.maxAckPending ?? 1,
+    ...(opts.ackWait === undefined && opts.backoff === undefined
+      ? { ackWait: priorityTimeoutOf(opts) }
+      : {}),
+  };
 }
 
 /**

@@ -10,11 +10,12 @@ import {
   type InFlight,
   type TelemetrySpan,
 } from '../../core/internal.js';
-import type {
-  ConsumerMessages,
-  JetStreamClient,
-  JsMsg,
-  PullConsumer,
+import {
+  processAttributes,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JsMsg,
+  type PullConsumer,
 } from '../../jetstream/internal.js';
 import { JetStreamContext } from '../context/jetstream.context.js';
 import { decodePayload } from '../wire.js';
@@ -214,27 +215,17 @@ export class JetStreamWorker {
   /**
    * While OpenTelemetry is on, runs `process()` in a CONSUMER `process {filter subject}` span
    * linked to the publisher's context (a stored message is not a child of its publish), with the
-   * ack outcome as `messaging.nats.ack`.
+   * ack outcome as `messaging.nats.ack`; a handler that failed marks it ERROR. The message was
+   * counted as consumed by the `receive` span of its pull.
    */
   private traced(msg: JsMsg): Promise<void> {
     const hooks = this.telemetry?.hooks;
     if (hooks === null || hooks === undefined) return this.process(msg);
-    const meta = msg.metadata;
     const headers = msg.headers;
     const pattern = this.opts.filterSubject ?? msg.subject;
-    const attrs = this.telemetry!.attributes(msg.subject, msg.data.length);
-    Object.assign(attrs, {
-      'messaging.destination.template': pattern === msg.subject ? undefined : pattern,
-      'messaging.consumer.group.name': meta.consumer,
-      'messaging.nats.stream': meta.stream,
-      'messaging.nats.consumer': meta.consumer,
-      'messaging.nats.stream.sequence': meta.sequence.stream,
-      'messaging.nats.consumer.sequence': meta.sequence.consumer,
-      'messaging.nats.delivery_count': meta.numDelivered,
-      'messaging.message.id': headers?.get('Nats-Msg-Id'),
-    });
+    const attrs = processAttributes(this.telemetry!, msg, pattern);
     const carrier = headers === undefined ? undefined : carrierOf(headers);
-    return hooks.process(pattern, carrier, 'link', attrs, (span) => this.process(msg, span));
+    return hooks.process(pattern, carrier, 'pulled', attrs, (span) => this.process(msg, span));
   }
 
   private async process(msg: JsMsg, span?: TelemetrySpan): Promise<void> {
@@ -277,6 +268,7 @@ export class JetStreamWorker {
       return;
     }
     span?.setAttributes({ 'messaging.nats.ack': event.outcome });
+    if (event.error) span?.fail(event.error.cause);
     // Failures were logged as they were settled; a success is one line per message: debug.
     if (!event.error) this.log.debug(`${event.outcome} ${describeMsg(msg)}`);
     this.onSettled({

@@ -1,7 +1,8 @@
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
-import type { ConnectionTelemetry, InFlight, Msg } from '../../core/internal.js';
+import type { ConnectionTelemetry, InFlight, Msg, TelemetrySpan } from '../../core/internal.js';
 import { NatsContext } from '../context/nats.context.js';
+import { originalError } from '../context/thrown.js';
 import { asNestEnvelope, decodePayload, toWireError } from '../wire.js';
 import type { ReplyTarget, ReplyWriter } from './reply-writer.js';
 
@@ -30,6 +31,10 @@ export interface DispatcherOptions {
  * Observable), or Nest's envelope for a request sent by Nest's built-in NATS client.
  */
 export class Dispatcher {
+  // While OpenTelemetry is on: the process span of each handler run, by its reply target, so a
+  // failure (thrown, or mapped by an exception filter into an error reply) marks it ERROR.
+  private readonly spans = new WeakMap<object, { span: TelemetrySpan; ctx: NatsContext }>();
+
   constructor(private readonly opts: DispatcherOptions) {}
 
   /**
@@ -47,7 +52,8 @@ export class Dispatcher {
     const { inFlight, hooks } = this.opts;
     const traced = telemetry !== undefined && telemetry.hooks !== null;
     if (traced || handler.isEventHandler || !msg.reply || !hooks.none()) {
-      const work = this.dispatch(pattern, handler, msg);
+      const span = traced ? telemetry.current : undefined;
+      const work = this.dispatch(pattern, handler, msg, msg, undefined, span);
       inFlight.track(work);
       return traced ? work : undefined;
     }
@@ -71,11 +77,13 @@ export class Dispatcher {
     msg: Msg,
     target: ReplyTarget = msg,
     decoded?: unknown,
+    span?: TelemetrySpan,
   ): Promise<void> {
     const raw = decoded === undefined ? decodePayload(msg.data) : decoded;
     const envelope = asNestEnvelope(raw, msg);
     const data = envelope ? envelope.data : raw;
     const ctx = new NatsContext(msg);
+    if (span !== undefined) this.spans.set(target, { span, ctx });
     try {
       if (handler.isEventHandler || (envelope && envelope.id === undefined)) {
         await this.runEvent(handler, data, ctx);
@@ -85,6 +93,7 @@ export class Dispatcher {
         await this.replyPlain(handler, data, ctx, target);
       }
     } catch (err) {
+      this.spanFailed(target, err);
       this.handlerFailed(pattern, err);
     }
   }
@@ -92,6 +101,16 @@ export class Dispatcher {
   /** Nest's exception layer hands back objects such as `{ status, message }`, not only Errors. */
   private handlerFailed(pattern: string, err: unknown): void {
     this.opts.failed(pattern, toWireError(err).message);
+  }
+
+  /**
+   * Marks the process span of the handler run answering `target` (if traced) failed, with the
+   * error the handler threw when it was recorded (`NatsExceptionFilter`, or an interceptor),
+   * else `err` as the exception filters made it.
+   */
+  private spanFailed(target: ReplyTarget, err: unknown): void {
+    const traced = this.spans.get(target);
+    if (traced !== undefined) traced.span.fail(originalError(traced.ctx, err));
   }
 
   /**
@@ -169,6 +188,7 @@ export class Dispatcher {
         held = value;
       },
       error: (error: unknown) => {
+        this.spanFailed(target, error);
         try {
           if (holding) replies.write(target, { kind: 'value', value: held, more: true });
           replies.write(target, { kind: 'error', error });
@@ -206,7 +226,10 @@ export class Dispatcher {
         replies.write(target, { kind: 'nest', id, response }),
       ).then(
         () => replies.write(target, { kind: 'nest', id, isDisposed: true }),
-        (err: unknown) => replies.write(target, { kind: 'nest', id, err, isDisposed: true }),
+        (err: unknown) => {
+          this.spanFailed(target, err);
+          replies.write(target, { kind: 'nest', id, err, isDisposed: true });
+        },
       );
     });
   }

@@ -19,12 +19,19 @@ import {
   jetStreamOptionsOf,
   type JetStreamHandlerOptions,
 } from '../jetstream/jetstream-handler.decorator.js';
-import { JetStreamWorker, type SettledEvent } from '../jetstream/jetstream-worker.js';
+import type { SettledEvent } from '../jetstream/jetstream-worker.js';
+import { checkPriorityHandler } from '../jetstream/exclusive.js';
+import {
+  verifyPartitionTransform,
+  withPartitionTransforms,
+} from '../jetstream/partitions/transform.js';
 import {
   ProvisioningError,
   provisionConsumer,
   provisionStreams,
 } from '../jetstream/provisioner.js';
+import { startWorker } from '../jetstream/worker-for.js';
+import { startAdvisoryDeadLetters } from '../jetstream/advisory-dead-letter.js';
 import { watchStatus } from '../status-watcher.js';
 import { Dispatcher } from './dispatcher.js';
 import { HandlerBinding } from './handler-binding.js';
@@ -134,7 +141,7 @@ export class ServerNats
   private readonly inFlight = new InFlight();
   private readonly emitter = new EventEmitter();
   private readonly log = new Logger(ServerNats.name);
-  private workers: JetStreamWorker[] = [];
+  private workers: Array<{ stop(): void | Promise<void> }> = [];
   private readonly defaultStartHook: ServerNats['onProcessingStartHook'];
   private readonly binding: HandlerBinding;
   private statusReader: AsyncIterableIterator<Status> | undefined;
@@ -253,9 +260,10 @@ export class ServerNats
 
   /** Stops the consumers, the service and the subscriptions; settles once they are gone. */
   private stopTaking(): Promise<unknown> {
-    for (const w of this.workers) w.stop();
+    // Exclusive handlers settle once their pin is handed over.
+    const stopped = this.workers.map((w) => w.stop());
     this.workers = [];
-    return this.binding.stop();
+    return Promise.all([this.binding.stop(), ...stopped]);
   }
 
   on<K extends keyof NatsTransportEvents>(event: K, callback: NatsTransportEvents[K]): void {
@@ -276,15 +284,24 @@ export class ServerNats
     const handlers = [...this.messageHandlers.values()].filter((h) => jetStreamOptionsOf(h));
     const streams = this.options.streams ?? [];
     if (handlers.length === 0 && streams.length === 0) return;
-    refuseSharedDurables(handlers.map((h) => jetStreamOptionsOf(h) as JetStreamHandlerOptions));
+    const declared = handlers.map((h) => jetStreamOptionsOf(h) as JetStreamHandlerOptions);
+    refuseSharedDurables(declared);
+    // Exclusive, partitioned and overflow handlers: their options, and a 2.11+ server.
+    for (const opts of declared) checkPriorityHandler(opts, nc);
     const jsm = await nc.jetstreamManager(this.options.jetstream);
-    await provisionStreams(jsm, streams);
+    await provisionStreams(jsm, withPartitionTransforms(streams, declared));
     const js = nc.jetstream(this.options.jetstream);
     for (const handler of handlers) {
       const opts = jetStreamOptionsOf(handler) as JetStreamHandlerOptions;
-      await provisionConsumer(jsm, opts);
+      if (opts.partitions !== undefined) await verifyPartitionTransform(jsm, opts);
+      else await provisionConsumer(jsm, opts);
       const where = `JetStream handler ${opts.stream}/${opts.durable}`;
-      const worker = new JetStreamWorker({
+      const deadLetters = await startAdvisoryDeadLetters({
+        ...{ nc, js, jsm, options: opts, inFlight: this.inFlight, logger: this.log, where },
+        settled: (e) => this.settled(e),
+      });
+      if (deadLetters) this.workers.push(deadLetters);
+      const worker = startWorker(jsm, {
         nc,
         js,
         handler,

@@ -7,8 +7,13 @@
 // The leases only balance the work: instances may briefly disagree on the members (one heard a
 // heartbeat the other missed), and then two may pull the same partition or none may. Neither
 // breaks anything, because each partition's consumer is pinned: the server serves one instance.
-import { BucketNotFoundError } from '../../../kv/internal.js';
-import { createKeyValue, openKeyValue, type KvBucket, type KvWatcher } from '../../../kv/internal.js';
+import {
+  BucketNotFoundError,
+  createKeyValue,
+  openKeyValue,
+  type KvBucket,
+  type KvWatcher,
+} from '../../../kv/internal.js';
 import type { JetStreamClient } from '../../../jetstream/internal.js';
 
 export const DEFAULT_MEMBERS_BUCKET = 'nestjs_nats_members';

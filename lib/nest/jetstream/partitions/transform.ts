@@ -3,7 +3,11 @@
 // tokens (`{{partition(N,i,...)}}`, a hash of the tokens modulo N), so a key always lands in the
 // same partition. Partition p's consumer filters on `p.<subject>`.
 import { InvalidOptionError } from '../../../core/internal.js';
-import type { JetStreamManager, StreamConfig, SubjectTransform } from '../../../jetstream/internal.js';
+import type {
+  JetStreamManager,
+  StreamConfig,
+  SubjectTransform,
+} from '../../../jetstream/internal.js';
 import type { JetStreamHandlerOptions } from '../jetstream-handler.decorator.js';
 import { ProvisioningError } from '../provisioner.js';
 
@@ -45,9 +49,17 @@ export function partitionFilter(opts: JetStreamHandlerOptions, p: number): strin
 }
 
 /** The options of partition `p`: its own exclusive durable `<durable>-<p>` on its own filter. */
-export function partitionOptions(opts: JetStreamHandlerOptions, p: number): JetStreamHandlerOptions {
+export function partitionOptions(
+  opts: JetStreamHandlerOptions,
+  p: number,
+): JetStreamHandlerOptions {
   const { partitions: _n, partitionBy: _b, membership: _m, ...rest } = opts;
-  return { ...rest, exclusive: true, durable: `${opts.durable}-${p}`, filterSubject: partitionFilter(opts, p) };
+  return {
+    ...rest,
+    exclusive: true,
+    durable: `${opts.durable}-${p}`,
+    filterSubject: partitionFilter(opts, p),
+  };
 }
 
 function sameTransform(a: SubjectTransform | undefined, b: SubjectTransform): boolean {
