@@ -58,3 +58,9 @@ export type { CounterValue } from './counter.js';
 export type { ScheduleOptions } from './schedule.js';
 export type { BatchGetOptions, LastGetOptions } from './manager/direct-batch.js';
 export type { OrderedOptions } from './ordered.js';
+export { OrderedMessages, OrderedBatch } from './ordered-readers.js';
+export type {
+  OrderedConsumeOptions,
+  OrderedFetchOptions,
+  OrderedNextOptions,
+} from './ordered-readers.js';

@@ -133,9 +133,13 @@ export class JsMsg extends MsgView {
     if (!this.acked) void this.msg.respond(Ack.PROGRESS);
   }
 
-  /** Stops redelivery. The reason is sent only to servers that understand it (2.10.4+). */
+  /**
+   * Stops redelivery. The reason is sent only to servers that understand it (2.10.4+); one too
+   * long for a single message is cut to fit the server's max_payload (ending `... (truncated)`).
+   */
   term(reason?: string): void {
-    const body = reason && supportsTermReason(this.nc) ? `${Ack.TERM} ${reason}` : Ack.TERM;
+    const body =
+      reason && supportsTermReason(this.nc) ? termBody(reason, this.nc.maxPayload) : Ack.TERM;
     this.terminal(body, 'term');
   }
 
@@ -184,3 +188,19 @@ function supportsTermReason(nc: NatsConnection): boolean {
 
 /** The first nats-server release that reads a reason after `+TERM`. */
 export const TERM_REASON_SINCE = '2.10.4';
+
+const TRUNCATED = '... (truncated)';
+
+/**
+ * `+TERM <reason>`, the reason cut (on a UTF-8 character boundary) when the whole would exceed
+ * `maxPayload`: a stack trace or an error's JSON must not make the term itself fail.
+ */
+function termBody(reason: string, maxPayload: number): string {
+  const body = `${Ack.TERM} ${reason}`;
+  if (Buffer.byteLength(body) <= maxPayload) return body;
+  const bytes = Buffer.from(body);
+  let cut = Math.max(maxPayload - Buffer.byteLength(TRUNCATED), Ack.TERM.length);
+  // Back off continuation bytes (10xxxxxx) so no character is split.
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return `${bytes.subarray(0, cut).toString()}${TRUNCATED}`;
+}

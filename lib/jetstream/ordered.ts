@@ -5,7 +5,6 @@ import {
   checkDelay,
   internalsOf,
   telemetryOf,
-  InvalidOperationError,
   serverAtLeast,
   type ConnectionTelemetry,
   type Msg,
@@ -18,6 +17,15 @@ import type { ConsumerConfig, DeliverPolicy } from './consumer-config.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import type { ConsumersApi } from './manager/consumers.js';
 import { StreamsApi } from './manager/streams.js';
+import {
+  OrderedReaders,
+  type OrderedBatch,
+  type OrderedConsumeOptions,
+  type OrderedFetchOptions,
+  type OrderedMessages,
+  type OrderedNextOptions,
+  type OrderedReadHooks,
+} from './ordered-readers.js';
 import { OrderedLifecycle, OrderedSequence, rfc3339Nanos } from './ordered-sequence.js';
 import { runCallback } from './telemetry.js';
 
@@ -48,6 +56,10 @@ const PURGE_SKIP_FIXED_IN = '2.10.0';
  * An ordered consumer (ADR-17, push variant): in-order, gap-free, ack-less reading. On a gap in
  * the consumer sequence, missed heartbeats, a deleted consumer or a reconnect it recreates its
  * ephemeral consumer from the last stream sequence seen.
+ *
+ * Read it by iterating it, or as a pull consumer is read: `consume()`, `fetch()`, `next()`. One
+ * reader at a time (a second one meanwhile fails with `InvalidOperationError`); one after the
+ * other they continue where the last stopped. With the `callback` option none of them is allowed.
  */
 export class OrderedSubscription implements AsyncIterable<JsMsg> {
   /** Resolves once `stop()` was called or the connection closed. */
@@ -68,6 +80,7 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
   private readonly hb: number;
   private readonly monitor: IdleMonitor;
   private readonly statusIter: AsyncIterableIterator<Status>;
+  private readonly readers: OrderedReaders;
 
   /** @internal Created by `js.consumers.ordered()` and `js.subscribe({ ordered: true })`. */
   constructor(
@@ -97,6 +110,17 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
     });
     this.statusIter = this.nc.status();
     void this.watchStatus();
+    const queue = this.queue;
+    this.readers = new OrderedReaders({
+      nc: this.nc,
+      pattern: opts.filterSubject ?? stream,
+      callbackMode: opts.callback !== undefined,
+      get buffered() {
+        return queue.length;
+      },
+      read: (hooks) => this.read(hooks),
+      wake: () => queue.wake(),
+    });
   }
 
   private get nc(): NatsConnection {
@@ -146,18 +170,49 @@ export class OrderedSubscription implements AsyncIterable<JsMsg> {
 
   /** Yields the messages in order until stopped; a `break` out of the loop stops it too. */
   [Symbol.asyncIterator](): AsyncIterator<JsMsg> {
-    const refused = this.callback
-      ? new InvalidOperationError('an ordered consumer with a callback cannot be iterated')
-      : undefined;
+    // Nobody reads any more: delete the consumer rather than let it fill a queue.
+    return this.readers.iterate(() => this.stop());
+  }
+
+  /**
+   * Reads continuously, in order: iterate the result or pass a `callback`. Its `stop()` (or a
+   * `break`) ends that reader only; the ordered consumer goes on until its own `stop()`. Throws
+   * `InvalidOperationError` while another reader reads.
+   */
+  consume(opts?: OrderedConsumeOptions): OrderedMessages {
+    return this.readers.consume(opts);
+  }
+
+  /**
+   * A batch of up to `maxMessages` (default 100) messages in order, waiting at most `expires` ms
+   * (default 30000) for them; iterate it. A gap meanwhile recreates the consumer and the batch
+   * goes on from the last message. Throws `InvalidOperationError` while another reader reads.
+   */
+  fetch(opts?: OrderedFetchOptions): OrderedBatch {
+    return this.readers.fetch(opts);
+  }
+
+  /**
+   * The next message in order, or null when none came within `expires` ms (default 30000) or
+   * the consumer stopped. Rejects with `InvalidOperationError` while another reader reads.
+   */
+  next(opts?: OrderedNextOptions): Promise<JsMsg | null> {
+    return this.readers.next(opts);
+  }
+
+  private read(hooks: OrderedReadHooks): AsyncGenerator<JsMsg> {
     return this.queue.read({
-      refused,
+      refused: hooks.refused,
+      done: hooks.done,
       taken: (item) => {
-        if (typeof item !== 'string') return true;
-        this.answerFc(item);
-        return false;
+        if (typeof item === 'string') {
+          this.answerFc(item);
+          return false;
+        }
+        hooks.taken?.(item);
+        return true;
       },
-      // Nobody reads any more: delete the consumer rather than let it fill a queue.
-      exit: () => this.stop(),
+      exit: hooks.exit,
     }) as AsyncGenerator<JsMsg>;
   }
 

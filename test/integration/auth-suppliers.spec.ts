@@ -49,13 +49,12 @@ async function fake(handler: (c: FakeConnection, n: number) => Promise<void>): P
   return server;
 }
 
-/** Resolves with the first status event of `type` (rejects after `ms`). */
+/** Resolves with the first recorded status event of `type`, even one already seen (rejects after `ms`). */
 function next(seen: Status[], type: Status['type'], ms = 8000): Promise<Status> {
-  const from = seen.length;
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const timer = setInterval(() => {
-      const hit = seen.slice(from).find((s) => s.type === type);
+      const hit = seen.find((s) => s.type === type);
       if (hit) {
         clearInterval(timer);
         resolve(hit);

@@ -57,6 +57,7 @@ import {
   TermException,
   TimeoutError,
   WrongLastRevisionError,
+  PriorityGroupError,
 } from '../../lib/index.js';
 import { MsgView } from '../../lib/core/internal.js';
 import * as health from '../../lib/health.js';
@@ -248,6 +249,7 @@ function factories(real: Real): Record<string, () => Error> {
     JetStreamApiError: () => new JetStreamApiError('wrong last sequence: 1', 10071, 400),
     StreamNotFoundError: () => new StreamNotFoundError(),
     ConsumerNotFoundError: () => new ConsumerNotFoundError(),
+    PriorityGroupError: () => new PriorityGroupError('pull refused: missing group'),
     ConsumerConfigConflictError: () =>
       new ConsumerConfigConflictError('ORDERS', 'worker', [
         { field: 'ackWait', wanted: 30000, actual: 10000 },

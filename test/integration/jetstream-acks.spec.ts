@@ -44,6 +44,30 @@ async function one(
   return { stream, subj, m, next: () => c.next({ timeout: 400 }) };
 }
 
+/**
+ * Terms a fresh message with `reason` and proves it is not delivered again; resolves the
+ * MSG_TERMINATED advisory and the ack bodies seen on the wire.
+ */
+async function termWatched(
+  reason: string,
+): Promise<{ event: { reason?: string; stream_seq: number }; seen: string[] }> {
+  const seen = await spyAcks();
+  const c = await setup();
+  const spy = await fx.connect();
+  const advisory = spy.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${c.stream}.c`, {
+    max: 1,
+  });
+  await spy.flush();
+  const [m] = await c.fetch(1, { timeout: 1000 });
+  m.term(reason);
+  expect(m.isAcked).toBe(true);
+  const event = (await advisory.nextMsg(3000)).json<{ reason?: string; stream_seq: number }>();
+  await sleep(700);
+  expect(await c.fetch(1, { timeout: 200 })).toEqual([]);
+  expect((await c.info()).numAckPending).toBe(0);
+  return { event, seen };
+}
+
 describe('JsMsg acks', () => {
   it('exposes metadata from the ack subject', async () => {
     const c = await setup({}, 2);
@@ -150,21 +174,22 @@ describe('JsMsg acks', () => {
     TERM_REASON_SINCE,
     'term(reason) stops redelivery and the reason reaches the terminated advisory',
     async () => {
-      const seen = await spyAcks();
-      const c = await setup();
-      const spy = await fx.connect();
-      const advisory = spy.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${c.stream}.c`, {
-        max: 1,
-      });
-      await spy.flush();
-      const [m] = await c.fetch(1, { timeout: 1000 });
-      m.term('bad payload');
-      const event = (await advisory.nextMsg(3000)).json<{ reason?: string; stream_seq: number }>();
+      const { event, seen } = await termWatched('bad payload');
       expect(event).toMatchObject({ reason: 'bad payload', stream_seq: 1 });
-      await sleep(700);
-      expect(await c.fetch(1, { timeout: 200 })).toEqual([]);
       expect(seen).toEqual(['+TERM bad payload']);
-      expect((await c.info()).numAckPending).toBe(0);
+    },
+  );
+
+  itSince(
+    TERM_REASON_SINCE,
+    'term(reason) with a reason longer than max_payload still terms, the reason cut to fit',
+    async () => {
+      // A stack trace or a JSON dump can be that long; multi-byte text must not be split.
+      const { event, seen } = await termWatched('é'.repeat(fx.nc.maxPayload));
+      expect(event.reason).toMatch(/^(é)+\.\.\. \(truncated\)$/);
+      expect(seen).toHaveLength(1);
+      expect(seen[0].startsWith('+TERM éé')).toBe(true);
+      expect(Buffer.byteLength(seen[0])).toBeLessThanOrEqual(fx.nc.maxPayload);
     },
   );
 

@@ -221,7 +221,7 @@ function deadLetterHeaders(
 function isMissing(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
-    (err.apiCode === JsApiCode.NO_MESSAGE_FOUND || (err.apiCode === 0 && err.status === 404))
+    (err.apiCode === JsApiCode.NO_MESSAGE_FOUND || err.status === 404)
   );
 }
 
