@@ -13,6 +13,10 @@ async function main(): Promise<void> {
   const group = await loadGroup(new URL('./cases/', import.meta.url), groupName);
   const benchCase = group.cases.find((c) => c.id === caseId);
   if (!benchCase) throw new Error(`no case ${caseId} in group ${groupName}`);
+  if (process.env.BENCH_OTEL === 'sdk') {
+    const { registerBenchTelemetry } = await import('./otel.js');
+    registerBenchTelemetry();
+  }
   sampleRss();
   const cpu = process.cpuUsage();
   const figures = await benchCase.run(client as ClientKind, url);

@@ -268,7 +268,19 @@ export interface StreamSourceInfo {
   /** The subject rewrites applied to what is copied. */
   subjectTransforms?: SubjectTransform[];
   /** The other domain or account of the stream copied from. */
-  external?: { api: string; deliver?: string };
+  external?: {
+    /** The JetStream API prefix of the other domain or account. */
+    api: string;
+    /** The subject prefix the copied messages are delivered on. */
+    deliver?: string;
+  };
   /** Why copying fails, when it does. */
-  error?: { code: number; errCode?: number; description?: string };
+  error?: {
+    /** The HTTP-like status code. */
+    code: number;
+    /** The JetStream API error code (see `JsApiCode`). */
+    errCode?: number;
+    /** The server's description. */
+    description?: string;
+  };
 }

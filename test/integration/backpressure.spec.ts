@@ -73,7 +73,10 @@ describe('backpressure', () => {
     const total = 200_000;
     const r = await awaitedPublishes('bp.large', new Uint8Array(1024), total, 10_000);
     expect(r.promises).toBeGreaterThan(0);
-    expect(r.peakGrowth).toBeLessThan(100 * MB);
+    // 150 MiB, not 100: on Node 24 this spec alone peaks at 106-122 MiB of RSS growth (the code
+    // before and after the last changes alike), as Node 24 collects later (the slow-consumer
+    // spec saw the same). A publisher that buffered the 200 MB instead of waiting still exceeds it.
+    expect(r.peakGrowth).toBeLessThan(150 * MB);
     await waitUntil(() => received() === total, 20_000, `${total} messages`);
   });
 

@@ -88,12 +88,17 @@ describeSince('2.11.0', 'a pinned_client consumer', () => {
       const aPinned = got.a === 5;
       (aPinned ? ma : mb).stop();
       const stoppedAt = Date.now();
+      // A stopped consume() cannot take back its last pull: the server keeps it until it
+      // expires (half of priorityTimeout here) and would deliver to it, into an inbox nobody
+      // reads, until then. Publish once it has expired.
+      await sleep(1300);
       await publish(subj, 5);
-      await until(() => (aPinned ? got.b : got.a) === 5, 10_000);
+      await until(() => (aPinned ? got.b : got.a) === 5, 20_000);
       const handover = Date.now() - stoppedAt;
-      // The server moves the pin only once the pinned client has not pulled for 2 s.
+      // The server moves the pin only once the pinned client has not pulled for 2 s (the upper
+      // bound leaves room for a loaded CI machine).
       expect(handover).toBeGreaterThanOrEqual(1000);
-      expect(handover).toBeLessThan(8000);
+      expect(handover).toBeLessThan(15_000);
       expect(aPinned ? b.pinned : a.pinned).toBe(true);
     } finally {
       ma.stop();

@@ -48,7 +48,18 @@ beforeEach(() => void errors.splice(0));
 async function setup(ackWait = 30_000): Promise<{ stream: string; subj: string }> {
   const stream = `LC${++streams}`;
   const subj = `lc${streams}`;
-  await jsm.streams.add({ name: stream, subjects: [`${subj}.>`], numReplicas: 3 });
+  // A loaded machine may still be forming the JetStream cluster ("no suitable peers for
+  // placement, peer offline"): ask again until every peer is up.
+  for (const end = Date.now() + 30_000; ;) {
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${subj}.>`], numReplicas: 3 });
+      break;
+    } catch (err) {
+      const forming = err instanceof JetStreamApiError && /no suitable peers/.test(err.message);
+      if (!(forming || transient(err)) || Date.now() > end) throw err;
+      await sleep(500);
+    }
+  }
   await jsm.consumers.add(stream, { durableName: 'c', ackPolicy: 'explicit', ackWait });
   return { stream, subj };
 }

@@ -79,13 +79,23 @@ export interface JetStreamHandlerOptions {
    * Partitioned handlers: the KV bucket where instances keep their membership leases, and how
    * long a lease lasts without renewal (ms). @default { bucket: 'nestjs_nats_members', ttl: 6000 }
    */
-  membership?: { bucket?: string; ttl?: number };
+  membership?: {
+    /** The KV bucket of the leases. @default 'nestjs_nats_members' */
+    bucket?: string;
+    /** How long a lease lasts without renewal, ms. @default 6000 */
+    ttl?: number;
+  };
   /**
    * The consumer gets an `overflow` priority group: instances with `helper: true` pull with
    * `minPending`, so the server serves them only while at least that many messages wait; the
    * others are always served. Needs nats-server 2.11+.
    */
-  overflow?: { minPending: number; helper?: boolean };
+  overflow?: {
+    /** A helper is served only while at least this many messages wait. */
+    minPending: number;
+    /** This instance is a helper (pulls with `minPending`). @default false */
+    helper?: boolean;
+  };
 }
 
 /**
