@@ -34,6 +34,23 @@ async function memberReady(server: NatsServerHandle, peers: number, js: boolean)
   return typeof meta?.leader === 'string' && meta.leader !== '';
 }
 
+/**
+ * Whether the JetStream meta leader sees every other member as a current, online peer: until
+ * then a replicated stream can be refused with "no suitable peers for placement, peer offline"
+ * (seen on a loaded CI machine right after the leader was known).
+ */
+async function metaPeersCurrent(servers: NatsServerHandle[]): Promise<boolean> {
+  for (const s of servers) {
+    const jsz = await fetchJson(`${s.monitorUrl}/jsz`);
+    const meta = jsz?.['meta_cluster'] as
+      { leader?: string; replicas?: { current?: boolean; offline?: boolean }[] } | undefined;
+    const replicas = meta?.replicas;
+    if (replicas === undefined || replicas.length < servers.length - 1) continue;
+    return replicas.every((r) => r.current === true && r.offline !== true);
+  }
+  return false;
+}
+
 /** Polls the monitoring endpoints of `servers` until the cluster has formed. */
 export async function waitForCluster(
   servers: NatsServerHandle[],
@@ -45,7 +62,8 @@ export async function waitForCluster(
     const ready = await Promise.all(
       running.map((s) => memberReady(s, running.length - 1, opts.jetstream === true)),
     );
-    if (ready.every(Boolean)) return;
+    if (ready.every(Boolean) && (opts.jetstream !== true || (await metaPeersCurrent(running))))
+      return;
     if (Date.now() > deadline) {
       const tails = running.map((s, i) => `--- server ${i} (${s.url}) ---\n${tailOf(s)}`);
       throw new Error(`cluster did not form in time\n${tails.join('\n')}`);
