@@ -157,7 +157,6 @@ class QueueReader<T extends object | string> implements AsyncGenerator<T> {
   private finished = false;
   // The waiter of a next() that found the queue empty, withdrawn if the reader ends first.
   private waiter: ((item: T | null) => void) | undefined;
-  private settleWaiting: ((result: IteratorResult<T>) => void) | undefined;
 
   constructor(
     private readonly queue: MsgQueue<T>,
@@ -220,7 +219,6 @@ class QueueReader<T extends object | string> implements AsyncGenerator<T> {
   private await(resolve: (r: IteratorResult<T>) => void, reject: (err: Error) => void): void {
     const waiter = (item: T | null): void => {
       this.waiter = undefined;
-      this.settleWaiting = undefined;
       if (this.finished) return resolve(DONE);
       if (item !== null && (this.hooks.taken === undefined || this.hooks.taken(item, false))) {
         return resolve({ done: false, value: item });
@@ -234,18 +232,17 @@ class QueueReader<T extends object | string> implements AsyncGenerator<T> {
       this.await(resolve, reject);
     };
     this.waiter = waiter;
-    this.settleWaiting = resolve;
     this.queue.wait(waiter);
   }
 
   private finish(): IteratorReturnResult<undefined> {
     if (this.finished) return DONE;
     this.finished = true;
-    if (this.waiter !== undefined) {
-      this.queue.unwait(this.waiter);
-      this.settleWaiting?.(DONE);
-      this.waiter = undefined;
-      this.settleWaiting = undefined;
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      // Withdrawn from the queue, then woken: finished, it settles its next() with done.
+      this.queue.unwait(waiter);
+      waiter(null);
     }
     this.hooks.exit?.();
     return DONE;
