@@ -291,6 +291,13 @@ const SERVER_CPU_METRIC: MetricSpec = {
   better: 'lower',
 };
 
+/** The figures of a consume case: its rate (with the target ratio, if any) and the server's CPU. */
+function consumeMetrics(label: string, targetRatio?: number): MetricSpec[] {
+  const rate: MetricSpec = { key: 'rate', label, unit: 'msgs/s', better: 'higher' };
+  if (targetRatio !== undefined) rate.target = { ratio: targetRatio };
+  return [rate, SERVER_CPU_METRIC];
+}
+
 const cases: BenchCase[] = [
   {
     id: 'js-pub-seq',
@@ -335,16 +342,7 @@ const cases: BenchCase[] = [
       `durable pull consumer with each client's continuous consume() (${CONSUME_MAX} ` +
       'messages pulled ahead), every one acked explicitly; timed until the last ack is flushed ' +
       'to the server, then checked with consumer info (nothing pending or unacked).',
-    metrics: [
-      {
-        key: 'rate',
-        label: 'JS consume + ack',
-        unit: 'msgs/s',
-        better: 'higher',
-        target: { ratio: 1.5 },
-      },
-      SERVER_CPU_METRIC,
-    ],
+    metrics: consumeMetrics('JS consume + ack', 1.5),
     run: (client, url) => consumeAck(client, url, 'tuned'),
   },
   {
@@ -353,16 +351,7 @@ const cases: BenchCase[] = [
       `The same ${CONSUME_COUNT.toLocaleString('en')} messages read with each client's ` +
       'consume() at its default options and a callback that acks each one (how most ' +
       'applications consume); timed and checked the same way.',
-    metrics: [
-      {
-        key: 'rate',
-        label: 'JS consume + ack, defaults',
-        unit: 'msgs/s',
-        better: 'higher',
-        target: { ratio: 1.5 },
-      },
-      SERVER_CPU_METRIC,
-    ],
+    metrics: consumeMetrics('JS consume + ack, defaults', 1.5),
     run: (client, url) => consumeAck(client, url, 'defaults'),
   },
   {
@@ -372,15 +361,7 @@ const cases: BenchCase[] = [
       `The defaults case on a durable with a \`pinned_client\` priority group, consumed as a ` +
       'member of the group (the pin id sent with every pull): what pinning costs against the ' +
       'unpinned row above.',
-    metrics: [
-      {
-        key: 'rate',
-        label: 'JS consume + ack, pinned',
-        unit: 'msgs/s',
-        better: 'higher',
-      },
-      SERVER_CPU_METRIC,
-    ],
+    metrics: consumeMetrics('JS consume + ack, pinned'),
     run: (client, url) => consumeAck(client, url, 'pinned'),
   },
 ];
