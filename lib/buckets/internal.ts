@@ -4,9 +4,7 @@
 export { BucketNotFoundError, InvalidBucketNameError } from './errors.js';
 export { bucketNotFound, explainUnanswered, unlessBucketGone } from './errors.js';
 export {
-  bucketNames,
-  bucketStreamInfo,
-  deleteBucketStream,
+  BucketStreams,
   parseTime,
   putBucketStream,
   s2Compression,
@@ -14,4 +12,9 @@ export {
   type StreamConfigExt,
 } from './stream.js';
 export type { Placement } from './types.js';
-export { Watcher, type WatchSpec } from './watcher.js';
+export { Watcher, initialValuesOf, type WatchSpec } from './watcher.js';
+export {
+  addBucketKindMethods,
+  type BucketKindFunctions,
+  type BucketKindMethods,
+} from './js-methods.js';

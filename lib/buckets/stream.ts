@@ -48,53 +48,59 @@ export async function putBucketStream(
   }
 }
 
-/** The info of `bucket`'s stream. Rejects with `BucketNotFoundError`. */
-export function bucketStreamInfo(
-  js: JetStreamClient,
-  bucket: string,
-  streamName: (bucket: string) => string,
-): Promise<StreamInfo> {
-  return onBucketStream(js, bucket, streamName, (streams, name) => streams.info(name));
-}
+/**
+ * The streams behind one kind of bucket (KV's `KV_<bucket>`, the object store's `OBJ_<bucket>`),
+ * and the calls on them that both kinds make the same way.
+ */
+export class BucketStreams {
+  constructor(
+    /** What the stream's name puts before the bucket's name. */
+    private readonly prefix: string,
+    /** A subject that this kind's streams capture and no other's, to list them. */
+    private readonly subject: string,
+  ) {}
 
-/** Deletes `bucket`'s stream; resolves true. Rejects with `BucketNotFoundError`. */
-export function deleteBucketStream(
-  js: JetStreamClient,
-  bucket: string,
-  streamName: (bucket: string) => string,
-): Promise<boolean> {
-  return onBucketStream(js, bucket, streamName, (streams, name) => streams.delete(name));
-}
-
-/** Checks the bucket's name, then runs `call` on its stream; a missing stream rejects with `BucketNotFoundError`. */
-async function onBucketStream<T>(
-  js: JetStreamClient,
-  bucket: string,
-  streamName: (bucket: string) => string,
-  call: (streams: StreamsApi, stream: string) => Promise<T>,
-): Promise<T> {
-  validateBucketName(bucket);
-  try {
-    return await call(new StreamsApi(js.api), streamName(bucket));
-  } catch (err) {
-    throw bucketNotFound(err, bucket);
+  /** The name of `bucket`'s stream. */
+  nameOf(bucket: string): string {
+    return this.prefix + bucket;
   }
-}
 
-/** The names of the account's buckets whose stream has the given prefix and subject pattern. */
-export function bucketNames(
-  js: JetStreamClient,
-  streamPrefix: string,
-  subject: string,
-): AsyncIterable<string> {
-  const names = new StreamsApi(js.api).names(subject);
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const name of names) {
-        if (name.startsWith(streamPrefix)) yield name.slice(streamPrefix.length);
-      }
-    },
-  };
+  /** The info of `bucket`'s stream. Rejects with `BucketNotFoundError`. */
+  info(js: JetStreamClient, bucket: string): Promise<StreamInfo> {
+    return this.call(js, bucket, (streams, name) => streams.info(name));
+  }
+
+  /** Deletes `bucket`'s stream; resolves true. Rejects with `BucketNotFoundError`. */
+  delete(js: JetStreamClient, bucket: string): Promise<boolean> {
+    return this.call(js, bucket, (streams, name) => streams.delete(name));
+  }
+
+  /** The names of the account's buckets of this kind. */
+  names(js: JetStreamClient): AsyncIterable<string> {
+    const { prefix } = this;
+    const names = new StreamsApi(js.api).names(this.subject);
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const name of names) {
+          if (name.startsWith(prefix)) yield name.slice(prefix.length);
+        }
+      },
+    };
+  }
+
+  /** Checks the bucket's name, then runs `op` on its stream; a missing one rejects with BucketNotFoundError. */
+  private async call<T>(
+    js: JetStreamClient,
+    bucket: string,
+    op: (streams: StreamsApi, stream: string) => Promise<T>,
+  ): Promise<T> {
+    validateBucketName(bucket);
+    try {
+      return await op(new StreamsApi(js.api), this.nameOf(bucket));
+    } catch (err) {
+      throw bucketNotFound(err, bucket);
+    }
+  }
 }
 
 /** An RFC 3339 timestamp with up to nanosecond precision, kept to milliseconds. */

@@ -182,3 +182,20 @@ export class Watcher<T> implements AsyncIterable<T> {
     this.items.wake();
   }
 }
+
+/**
+ * The initial values of a watch that `open` starts when the iteration begins, as an iterable that
+ * stops the watch when it ends (at the last initial value, or at a `break`).
+ */
+export function initialValuesOf<T>(open: () => Promise<Watcher<T>>): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const w = await open();
+      try {
+        yield* w.initialValues();
+      } finally {
+        w.stop();
+      }
+    },
+  };
+}

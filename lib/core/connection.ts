@@ -114,13 +114,13 @@ export class NatsConnection {
   get isConnected(): boolean {
     return this.machine.isConnected;
   }
-  /** True once the connection is closing or closed. */
+  /** True once the connection is closing or closed: the state `inspect(nc)` shows as `closed`. */
   get isClosed(): boolean {
-    return this.machine.isClosed;
+    return this.machine.state === 'closed';
   }
-  /** True while `drain()` runs. */
+  /** True while `drain()` runs: the state `inspect(nc)` shows as `draining`. */
   get isDraining(): boolean {
-    return this.machine.isDraining;
+    return this.machine.state === 'draining';
   }
   /** The URL of the current server, without credentials, or '' when disconnected. */
   get connectedUrl(): string {

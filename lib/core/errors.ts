@@ -292,24 +292,41 @@ export class JetStreamApiError extends NatsError {
   }
 }
 
+// What a not-found API error carries when its thrower leaves it out: the message, the server's
+// `err_code` and status for that error, and the error's own `code`.
+const NOT_FOUND = {
+  stream: {
+    message: 'stream not found',
+    apiCode: JsApiCode.STREAM_NOT_FOUND,
+    code: ErrorCode.STREAM_NOT_FOUND,
+  },
+  consumer: {
+    message: 'consumer not found',
+    apiCode: JsApiCode.CONSUMER_NOT_FOUND,
+    code: ErrorCode.CONSUMER_NOT_FOUND,
+  },
+} as const;
+
+/** The `JetStreamApiError` arguments of a not-found error, with its defaults for those left out. */
+function notFound(
+  what: keyof typeof NOT_FOUND,
+  message: string = NOT_FOUND[what].message,
+  apiCode: number = NOT_FOUND[what].apiCode,
+  status = 404,
+): [message: string, apiCode: number, status: number, code: ErrorCode] {
+  return [message, apiCode, status, NOT_FOUND[what].code];
+}
+
 /** The stream does not exist. */
 export class StreamNotFoundError extends JetStreamApiError {
-  constructor(
-    message = 'stream not found',
-    apiCode: number = JsApiCode.STREAM_NOT_FOUND,
-    status = 404,
-  ) {
-    super(message, apiCode, status, ErrorCode.STREAM_NOT_FOUND);
+  constructor(message?: string, apiCode?: number, status?: number) {
+    super(...notFound('stream', message, apiCode, status));
   }
 }
 
 /** The consumer does not exist. */
 export class ConsumerNotFoundError extends JetStreamApiError {
-  constructor(
-    message = 'consumer not found',
-    apiCode: number = JsApiCode.CONSUMER_NOT_FOUND,
-    status = 404,
-  ) {
-    super(message, apiCode, status, ErrorCode.CONSUMER_NOT_FOUND);
+  constructor(message?: string, apiCode?: number, status?: number) {
+    super(...notFound('consumer', message, apiCode, status));
   }
 }

@@ -1,10 +1,11 @@
-export { connect, NatsConnection } from './connection.js';
-export type {
-  ConnectionState,
-  PublishOptions,
-  RequestOptions,
-  RequestManyOptions,
-  Stats,
+export {
+  connect,
+  NatsConnection,
+  type ConnectionState,
+  type PublishOptions,
+  type RequestOptions,
+  type RequestManyOptions,
+  type Stats,
 } from './connection.js';
 export type {
   ConnectOptions,
@@ -17,14 +18,13 @@ export type { CredentialSupplier } from './auth/suppliers.js';
 export type { PoolServer, ReconnectChoice, ReconnectToServer } from './server-choice.js';
 export { Msg } from './messages/msg.js';
 export type { MsgView } from './messages/msg-view.js';
-export { MsgHeaders } from './messages/headers.js';
-export type { HeadersInit } from './messages/headers.js';
+export { MsgHeaders, type HeadersInit } from './messages/headers.js';
 export {
   Subscription,
   DEFAULT_SUB_PENDING_MSGS_LIMIT,
   DEFAULT_SUB_PENDING_BYTES_LIMIT,
+  type SubscriptionOptions,
 } from './subscriptions/subscription.js';
-export type { SubscriptionOptions } from './subscriptions/subscription.js';
 export type { Status } from './status.js';
 export type { ServerInfo } from './protocol/handshake.js';
 export type { ServerVersion } from './server-version.js';

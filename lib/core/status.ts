@@ -103,29 +103,27 @@ export class Broadcast<T> {
   }
 }
 
+/** The `connect()` callback of each status type that has one, called with that status. */
+const CALLBACKS: {
+  readonly [T in Status['type']]?: (
+    o: ConnectOptions,
+    status: Extract<Status, { type: T }>,
+  ) => void;
+} = {
+  error: (o, s) => o.onError?.(s.error),
+  disconnect: (o, s) => o.onDisconnect?.(s.server),
+  reconnect: (o, s) => o.onReconnect?.(s.server),
+  close: (o, s) => o.onClose?.(s.error),
+  discoveredServers: (o, s) => o.onDiscoveredServers?.(s.servers),
+  lameDuck: (o, s) => o.onLameDuck?.(s.server),
+};
+
 /** Calls the `connect()` callback that matches `status`; a throwing callback is contained. */
 export function notifyCallbacks(o: ConnectOptions, status: Status): void {
+  // The table pairs each type with its own status; TypeScript cannot follow that through a lookup.
+  const callback = CALLBACKS[status.type] as ((o: ConnectOptions, s: Status) => void) | undefined;
   try {
-    switch (status.type) {
-      case 'error':
-        o.onError?.(status.error);
-        break;
-      case 'disconnect':
-        o.onDisconnect?.(status.server);
-        break;
-      case 'reconnect':
-        o.onReconnect?.(status.server);
-        break;
-      case 'close':
-        o.onClose?.(status.error);
-        break;
-      case 'discoveredServers':
-        o.onDiscoveredServers?.(status.servers);
-        break;
-      case 'lameDuck':
-        o.onLameDuck?.(status.server);
-        break;
-    }
+    callback?.(o, status);
   } catch {
     // A throwing user callback must not break the connection's own bookkeeping.
   }

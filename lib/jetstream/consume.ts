@@ -6,15 +6,15 @@ import {
   checkDelay,
   internalsOf,
   telemetryOf,
-  ErrorCode,
-  InvalidOperationError,
-  InvalidOptionError,
-  JetStreamApiError,
   type ConnectionTelemetry,
   type Msg,
   type NatsConnection,
   type Status,
   type Subscription,
+  ErrorCode,
+  InvalidOperationError,
+  InvalidOptionError,
+  JetStreamApiError,
 } from '../core/internal.js';
 import { JsMsg, isJsMsg } from './jsmsg.js';
 import { PullLedger, type EndedPull } from './pull-ledger.js';

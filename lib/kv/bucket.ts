@@ -1,8 +1,8 @@
 import {
   Watcher,
   bucketNotFound,
-  bucketStreamInfo,
   explainUnanswered,
+  initialValuesOf,
   unlessBucketGone,
 } from '../buckets/internal.js';
 import {
@@ -17,7 +17,7 @@ import {
   type PublishExpectations,
   type StreamInfo,
 } from '../jetstream/internal.js';
-import { kvStatus, kvStreamName } from './config.js';
+import { kvStatus, kvStreams } from './config.js';
 import {
   Entry,
   entryFromDirect,
@@ -63,7 +63,7 @@ export class KvBucket {
     readonly bucket: string,
     info: StreamInfo,
   ) {
-    this.streamName = kvStreamName(bucket);
+    this.streamName = kvStreams.nameOf(bucket);
     this.keyPrefix = `$KV.${bucket}.`;
     const prefix = js.api.prefix;
     this.writePrefix = prefix === '$JS.API' ? this.keyPrefix : `${prefix}.${this.keyPrefix}`;
@@ -186,15 +186,10 @@ export class KvBucket {
       async *[Symbol.asyncIterator]() {
         const seen = new Set<string>();
         for (const key of filters) {
-          const w = await open(key);
-          try {
-            for await (const e of w.initialValues()) {
-              if (seen.has(e.key)) continue;
-              seen.add(e.key);
-              yield e.key;
-            }
-          } finally {
-            w.stop();
+          for await (const e of initialValuesOf(() => open(key))) {
+            if (seen.has(e.key)) continue;
+            seen.add(e.key);
+            yield e.key;
           }
         }
       },
@@ -204,17 +199,7 @@ export class KvBucket {
   /** Every stored revision of `key` (or of the keys matching a filter), markers included, oldest first. */
   history(key = '>'): AsyncIterable<KvEntry> {
     const filter = validateFilter(key);
-    const open = () => this.watch({ key: filter, includeHistory: true });
-    return {
-      async *[Symbol.asyncIterator]() {
-        const w = await open();
-        try {
-          yield* w.initialValues();
-        } finally {
-          w.stop();
-        }
-      },
-    };
+    return initialValuesOf(() => this.watch({ key: filter, includeHistory: true }));
   }
 
   /**
@@ -256,7 +241,7 @@ export class KvBucket {
 
   /** The bucket's configuration and size. Rejects with `BucketNotFoundError`. */
   async status(): Promise<KvStatus> {
-    return kvStatus(this.bucket, await bucketStreamInfo(this.js, this.bucket, kvStreamName));
+    return kvStatus(this.bucket, await kvStreams.info(this.js, this.bucket));
   }
 
   /** The latest message on a key or filter, or a revision of a key; markers included. */

@@ -1,4 +1,9 @@
-import { s2Compression, validateBucketName, type StreamConfigExt } from '../buckets/internal.js';
+import {
+  BucketStreams,
+  s2Compression,
+  validateBucketName,
+  type StreamConfigExt,
+} from '../buckets/internal.js';
 import { InvalidOptionError, requireServer, type NatsConnection } from '../core/internal.js';
 import { TTL_SINCE, type StreamInfo } from '../jetstream/internal.js';
 import type { KvOptions, KvStatus } from './types.js';
@@ -6,8 +11,8 @@ import type { KvOptions, KvStatus } from './types.js';
 const MAX_HISTORY = 64;
 const TWO_MINUTES = 2 * 60 * 1000;
 
-/** The name of the stream behind a bucket. */
-export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
+/** The streams behind KV buckets: `KV_<bucket>`, listed by their subjects `$KV.<bucket>.>`. */
+export const kvStreams = new BucketStreams('KV_', '$KV.*.>');
 
 /**
  * The backing stream's configuration for a bucket (ADR-8). Throws `InvalidBucketNameError`,
@@ -25,7 +30,7 @@ export function kvStreamConfig(opts: KvOptions, nc: NatsConnection): StreamConfi
   const ttl = opts.ttl ?? 0;
   if (ttl < 0) throw new InvalidOptionError('ttl must not be negative');
   const config: StreamConfigExt = {
-    name: kvStreamName(b),
+    name: kvStreams.nameOf(b),
     subjects: [`$KV.${b}.>`],
     description: opts.description,
     retention: 'limits',

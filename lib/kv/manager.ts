@@ -1,12 +1,7 @@
-import {
-  bucketNames,
-  bucketStreamInfo,
-  deleteBucketStream,
-  putBucketStream,
-} from '../buckets/internal.js';
+import { putBucketStream } from '../buckets/internal.js';
 import type { JetStreamClient } from '../jetstream/internal.js';
 import { KvBucket } from './bucket.js';
-import { kvStreamConfig, kvStreamName } from './config.js';
+import { kvStreamConfig, kvStreams } from './config.js';
 import type { KvOptions } from './types.js';
 
 /**
@@ -20,15 +15,15 @@ export async function createKeyValue(js: JetStreamClient, opts: KvOptions): Prom
 
 /** Binds to an existing bucket. Rejects with `BucketNotFoundError`. */
 export async function openKeyValue(js: JetStreamClient, bucket: string): Promise<KvBucket> {
-  return new KvBucket(js, bucket, await bucketStreamInfo(js, bucket, kvStreamName));
+  return new KvBucket(js, bucket, await kvStreams.info(js, bucket));
 }
 
 /** Deletes a bucket and all its keys; resolves true. Rejects with `BucketNotFoundError`. */
 export function deleteKeyValue(js: JetStreamClient, bucket: string): Promise<boolean> {
-  return deleteBucketStream(js, bucket, kvStreamName);
+  return kvStreams.delete(js, bucket);
 }
 
 /** The names of every KV bucket of the account. */
 export function keyValueNames(js: JetStreamClient): AsyncIterable<string> {
-  return bucketNames(js, 'KV_', '$KV.*.>');
+  return kvStreams.names(js);
 }

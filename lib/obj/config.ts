@@ -1,7 +1,7 @@
 import type { NatsConnection } from '../core/internal.js';
 import type { StreamInfo } from '../jetstream/internal.js';
 import { s2Compression, validateBucketName, type StreamConfigExt } from '../buckets/internal.js';
-import { objStreamName } from './info.js';
+import { objStreams } from './info.js';
 import type { ObjectStoreOptions, ObjectStoreStatus } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ export function objStreamConfig(opts: ObjectStoreOptions, nc: NatsConnection): S
   const b = opts.bucket;
   validateBucketName(b);
   const config: StreamConfigExt = {
-    name: objStreamName(b),
+    name: objStreams.nameOf(b),
     subjects: [`$O.${b}.C.>`, `$O.${b}.M.>`],
     description: opts.description,
     maxAge: opts.ttl ?? 0,

@@ -1,6 +1,5 @@
 import './js-methods.js';
-export { ObjectStore } from './store.js';
-export type { ObjectWatcher } from './store.js';
+export { ObjectStore, type ObjectWatcher } from './store.js';
 export type { Watcher } from '../buckets/internal.js';
 export {
   ObjectNotFoundError,

@@ -1,3 +1,4 @@
+import { BucketStreams } from '../buckets/internal.js';
 import { MsgHeaders, nuid, type HeadersInit } from '../core/internal.js';
 import type { ObjectInfo, ObjectLink } from './types.js';
 
@@ -20,8 +21,8 @@ export interface ObjectInfoWire {
 /** The default chunk size: 128 KiB. */
 export const DEFAULT_CHUNK_SIZE = 128 * 1024;
 
-/** The stream behind a store. */
-export const objStreamName = (bucket: string): string => `OBJ_${bucket}`;
+/** The streams behind object stores: `OBJ_<bucket>`, listed by their chunks `$O.<bucket>.C.>`. */
+export const objStreams = new BucketStreams('OBJ_', '$O.*.C.>');
 
 /** The meta subject token of a name: base64url of its UTF-8 bytes, with `=` padding. */
 export function encodeName(name: string): string {

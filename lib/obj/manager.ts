@@ -1,12 +1,7 @@
 import type { JetStreamClient } from '../jetstream/internal.js';
-import {
-  bucketNames,
-  bucketStreamInfo,
-  deleteBucketStream,
-  putBucketStream,
-} from '../buckets/internal.js';
+import { putBucketStream } from '../buckets/internal.js';
 import { objStreamConfig } from './config.js';
-import { objStreamName } from './info.js';
+import { objStreams } from './info.js';
 import { ObjectStore } from './store.js';
 import type { ObjectStoreOptions } from './types.js';
 
@@ -24,16 +19,16 @@ export async function createObjectStore(
 
 /** Binds to an existing object store. Rejects with `BucketNotFoundError`. */
 export async function openObjectStore(js: JetStreamClient, bucket: string): Promise<ObjectStore> {
-  const info = await bucketStreamInfo(js, bucket, objStreamName);
+  const info = await objStreams.info(js, bucket);
   return new ObjectStore(js, bucket, info.config.allowDirect === true);
 }
 
 /** Deletes an object store with its objects; resolves true. Rejects with `BucketNotFoundError`. */
 export function deleteObjectStore(js: JetStreamClient, bucket: string): Promise<boolean> {
-  return deleteBucketStream(js, bucket, objStreamName);
+  return objStreams.delete(js, bucket);
 }
 
 /** The names of every object store of the account. */
 export function objectStoreNames(js: JetStreamClient): AsyncIterable<string> {
-  return bucketNames(js, 'OBJ_', '$O.*.C.>');
+  return objStreams.names(js);
 }

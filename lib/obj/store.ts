@@ -3,8 +3,8 @@ import { StreamsApi, type JetStreamClient } from '../jetstream/internal.js';
 import {
   Watcher,
   bucketNotFound,
-  bucketStreamInfo,
   explainUnanswered,
+  initialValuesOf,
   unlessBucketGone,
   validateBucketName,
 } from '../buckets/internal.js';
@@ -22,7 +22,7 @@ import {
   fromInfoWire,
   headersMap,
   linkInfo,
-  objStreamName,
+  objStreams,
   toInfoWire,
   type ObjectInfoWire,
 } from './info.js';
@@ -37,12 +37,12 @@ import type {
   ObjectWatchOptions,
 } from './types.js';
 
-/** A running `os.watch()`: iterate it for infos; `initialized` marks the end of the current ones. */
-export type ObjectWatcher = Watcher<ObjectInfo>;
-
 const ROLLUP: HeadersInit = { 'Nats-Rollup': 'sub' };
 // Chunk publishes awaiting their ack at once during a put.
 const PUT_WINDOW = 32;
+
+/** A running `os.watch()`: iterate it for infos; `initialized` marks the end of the current ones. */
+export type ObjectWatcher = Watcher<ObjectInfo>;
 
 /** An object store (ADR-20) on a JetStream stream `OBJ_<bucket>`. Made by `js.objectStore()`. */
 export class ObjectStore {
@@ -59,7 +59,7 @@ export class ObjectStore {
     readonly bucket: string,
     private readonly direct = true,
   ) {
-    this.streamName = objStreamName(bucket);
+    this.streamName = objStreams.nameOf(bucket);
     // Writes use these plain subjects under a domain or API prefix too, unlike KV's: nats-server
     // maps `$JS.<domain>.API.$OBJ.>` (sic), never `$O`, and does not deny `$O` on a leafnode
     // link, so the plain subject is the one that reaches the other domain (nats.go and nats.js
@@ -142,17 +142,7 @@ export class ObjectStore {
 
   /** The info of every object (deleted ones too with `showDeleted`). */
   list(opts: { showDeleted?: boolean } = {}): AsyncIterable<ObjectInfo> {
-    const open = () => this.watch({ ignoreDeletes: !opts.showDeleted });
-    return {
-      async *[Symbol.asyncIterator]() {
-        const w = await open();
-        try {
-          yield* w.initialValues();
-        } finally {
-          w.stop();
-        }
-      },
-    };
+    return initialValuesOf(() => this.watch({ ignoreDeletes: !opts.showDeleted }));
   }
 
   /** Deletes an object (a tombstone stays) and its chunks. Rejects with `ObjectNotFoundError`. */
@@ -257,7 +247,7 @@ export class ObjectStore {
 
   /** The store's configuration and size. Rejects with `BucketNotFoundError`. */
   async status(): Promise<ObjectStoreStatus> {
-    return objStatus(this.bucket, await bucketStreamInfo(this.js, this.bucket, objStreamName));
+    return objStatus(this.bucket, await objStreams.info(this.js, this.bucket));
   }
 
   private async addLink(name: string, link: { bucket: string; name?: string }) {
@@ -277,7 +267,7 @@ export class ObjectStore {
 
   private async other(bucket: string): Promise<ObjectStore> {
     try {
-      const info = await this.streams.info(objStreamName(bucket));
+      const info = await this.streams.info(objStreams.nameOf(bucket));
       return new ObjectStore(this.js, bucket, info.config.allowDirect === true);
     } catch (err) {
       throw bucketNotFound(err, bucket);

@@ -2,10 +2,8 @@ import './connection-methods.js';
 export { addService, Service } from './service.js';
 export { ServiceGroup } from './group.js';
 export { ServiceEndpoint } from './endpoint.js';
-export { ServiceMsg } from './service-msg.js';
-export type { RespondOptions } from './service-msg.js';
-export { ServiceClient } from './client.js';
-export type { ServiceClientOptions } from './client.js';
+export { ServiceMsg, type RespondOptions } from './service-msg.js';
+export { ServiceClient, type ServiceClientOptions } from './client.js';
 export { ServiceResponseType } from './types.js';
 export type {
   EndpointInfo,

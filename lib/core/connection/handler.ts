@@ -282,13 +282,8 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
 
   // ---- ParserSink --------------------------------------------------------------------------
 
-  onMsg(
-    subject: string,
-    sid: number,
-    reply: string,
-    headers: Uint8Array | null,
-    payload: Uint8Array,
-  ): void {
+  // Typed by the interface, so the parameter list is written once (there).
+  readonly onMsg: ParserSink['onMsg'] = (subject, sid, reply, headers, payload) => {
     this.counters.inMsgs++;
     this.counters.inBytes += payload.length + (headers === null ? 0 : headers.length);
     const sub = this.subs.get(sid);
@@ -296,7 +291,7 @@ export class ProtocolHandler implements ParserSink, HandshakeLink, ConnectorLink
     this.dispatching = true;
     sub.deliver(new Msg(subject, sid, reply, payload, headers, this.publisher));
     this.dispatching = false;
-  }
+  };
 
   onInfo(raw: Record<string, unknown>): void {
     const next = raw as unknown as ServerInfo;
