@@ -25,6 +25,8 @@ export {
   settleHooks,
   carrierOf,
   incomingCarrier,
+  isSpanned,
+  markSpanned,
   NO_SPAN,
   type ConnectionTelemetry,
   type SpannedSend,

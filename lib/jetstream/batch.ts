@@ -4,6 +4,8 @@
 import {
   InvalidOperationError,
   InvalidOptionError,
+  isSpanned,
+  markSpanned,
   MsgHeaders,
   NoRespondersError,
   nuid,
@@ -161,7 +163,8 @@ export class AtomicBatch {
         `an atomic batch holds at most ${MAX_ATOMIC_BATCH_SIZE} messages`,
       );
     const h = opts.headers === undefined ? new MsgHeaders() : MsgHeaders.from(opts.headers);
-    const headers = new MsgHeaders();
+    // Headers that carry the span of the whole batch (ClientNats.emitBatch) get none per message.
+    const headers = isSpanned(opts.headers) ? markSpanned(new MsgHeaders()) : new MsgHeaders();
     for (const [k, v] of h) {
       if (RESERVED.some((r) => r.toLowerCase() === k.toLowerCase()))
         throw new InvalidOptionError(`an atomic batch message cannot carry the header ${k}`);

@@ -14,8 +14,8 @@ import {
   type NatsConnection,
   type StoredMsg,
 } from '../../lib/index.js';
-import { startServer, type NatsServerHandle } from '../support/index.js';
-import { sleep, startApp, type Started } from './apps/jetstream-faults.helpers.js';
+import { describeSince, startServer, type NatsServerHandle } from '../support/index.js';
+import { sleep, startApp, waitUntilGone, type Started } from './apps/jetstream-faults.helpers.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -231,4 +231,56 @@ it('refuses to start without a stream for the deadLetterSubject, or without one 
     );
     expect(err).toBeInstanceOf(ProvisioningError);
   }
+});
+
+@Controller()
+class AdvisoryTtlController {
+  @JetStreamHandler('adt.>', {
+    ...opts,
+    stream: 'ADT',
+    durable: 'adt',
+    deadLetterSubject: 'adlqt.x',
+  })
+  handle(@Payload() _p: unknown) {
+    throw new Error('always fails');
+  }
+}
+
+describeSince('2.11.0', "deadLetter: 'advisory' of a message with a TTL", () => {
+  let app: Started | undefined;
+  beforeAll(async () => {
+    const jsm = await nc.jetstreamManager();
+    const common = { storage: 'memory', allowMsgTtl: true } as const;
+    await jsm.streams.add({ ...common, name: 'ADT', subjects: ['adt.>'] });
+    await jsm.streams.add({ ...common, name: 'ADLQT', subjects: ['adlqt.>'] });
+    app = await startApp(AdvisoryTtlController, { servers: server.url });
+  });
+  afterAll(async () => {
+    await app?.app.close();
+  });
+
+  it('stores the original without Nats-TTL or its expectations, and the copy outlives the TTL', async () => {
+    const { seq } = await nc.jetstream().publish('adt.1', JSON.stringify({ e: 5 }), {
+      ttl: 2000,
+      expect: { stream: 'ADT' },
+    });
+    const jsm = await nc.jetstreamManager();
+    let dead: StoredMsg | undefined;
+    const end = Date.now() + 8000;
+    while (dead === undefined && Date.now() < end) {
+      dead = await jsm.streams.getMessage('ADLQT', { lastBySubject: 'adlqt.x' }).catch(() => {
+        return undefined;
+      });
+      if (dead === undefined) await sleep(100);
+    }
+    expect(dead?.headers?.get('Nats-Dead-Letter-Sequence')).toBe(String(seq));
+    expect(dead!.json()).toEqual({ e: 5 });
+    expect(dead!.headers!.keys().filter((n) => /^nats-(ttl|expected-)/i.test(n))).toEqual([]);
+    // The original expires; its dead letter stays.
+    expect(await waitUntilGone(jsm, 'ADT', seq)).toBe(true);
+    await sleep(500);
+    await expect(jsm.streams.getMessage('ADLQT', { seq: dead!.seq })).resolves.toMatchObject({
+      subject: 'adlqt.x',
+    });
+  }, 20_000);
 });

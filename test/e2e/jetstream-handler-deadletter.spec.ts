@@ -9,8 +9,14 @@ import {
   type Msg,
   type NatsConnection,
 } from '../../lib/index.js';
-import { startServer, type NatsServerHandle } from '../support/index.js';
-import { outcomesOf, sleep, startApp, waitFor } from './apps/jetstream-faults.helpers.js';
+import { describeSince, startServer, type NatsServerHandle } from '../support/index.js';
+import {
+  outcomesOf,
+  sleep,
+  startApp,
+  waitFor,
+  waitUntilGone,
+} from './apps/jetstream-faults.helpers.js';
 
 const USERS = `authorization {
   users: [
@@ -228,4 +234,107 @@ describe('dead letters', () => {
     },
     14_000,
   );
+});
+
+@Controller()
+class DirectiveController {
+  @JetStreamHandler('dlt.>', {
+    ...opts,
+    stream: 'DLT',
+    durable: 'dlt',
+    deadLetterSubject: 'dlq.ttl.x',
+  })
+  ttl(@Payload() _p: unknown) {
+    throw new Error('ttl');
+  }
+}
+
+@Controller()
+class CounterDlController {
+  @JetStreamHandler('dlc.>', {
+    ...opts,
+    stream: 'DLC',
+    durable: 'dlc',
+    deadLetterSubject: 'dlq.stream.c',
+  })
+  counter(@Payload() _p: unknown) {
+    throw new Error('counter');
+  }
+}
+
+// Headers the dead-letter stream would act on are not copied: the copy would expire, purge the
+// dead-letter subject, or be refused by a stream without TTLs, rollups or counters.
+const DIRECTIVES = /^nats-(ttl|rollup|incr|expected-|schedule|batch-)/i;
+
+describeSince('2.11.0', 'dead letters of messages with server directives', () => {
+  let s: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    const jsm = await nc.jetstreamManager();
+    const common = { storage: 'memory', allowMsgTtl: true } as const;
+    await jsm.streams.add({ ...common, name: 'DLT', subjects: ['dlt.>'], allowRollupHdrs: true });
+    await jsm.streams.add({ ...common, name: 'DLQT', subjects: ['dlq.ttl.>'] });
+    s = await startApp(DirectiveController, { servers: server.url, user: 'app', pass: 'pw' });
+  });
+  afterAll(async () => {
+    await s?.app.close();
+  });
+
+  it('a message with a TTL, a rollup and an expectation is stored without them and outlives the TTL', async () => {
+    const { seq } = await nc.jetstream().publish('dlt.a', '{"t":1}', {
+      ttl: 2000,
+      expect: { stream: 'DLT' },
+      msgId: 'ttl-1',
+      headers: new MsgHeaders({ 'Nats-Rollup': 'sub', 'X-Trace': 'ttl' }),
+    });
+    await waitFor(() => outcomesOf(s.settled, seq).includes('dead-letter'), 4000);
+    const jsm = await nc.jetstreamManager();
+    const original = await jsm.streams.getMessage('DLT', { seq });
+    expect(original.headers?.get('Nats-TTL')).toBe('2s');
+    const dead = await jsm.streams.getMessage('DLQT', { lastBySubject: 'dlq.ttl.x' });
+    const names = dead.headers!.keys();
+    expect(names.filter((n) => DIRECTIVES.test(n))).toEqual([]);
+    expect({
+      body: dead.json(),
+      trace: dead.headers!.get('X-Trace'),
+      msgId: dead.headers!.get('Nats-Dead-Letter-Msg-Id'),
+      seq: dead.headers!.get('Nats-Dead-Letter-Sequence'),
+    }).toEqual({ body: { t: 1 }, trace: 'ttl', msgId: 'ttl-1', seq: String(seq) });
+    // The original expires; its dead letter stays.
+    expect(await waitUntilGone(jsm, 'DLT', seq)).toBe(true);
+    await sleep(500);
+    await expect(jsm.streams.getMessage('DLQT', { seq: dead.seq })).resolves.toMatchObject({
+      subject: 'dlq.ttl.x',
+    });
+  }, 15_000);
+});
+
+describeSince('2.12.0', 'dead letters of counter messages', () => {
+  let s: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({
+      name: 'DLC',
+      subjects: ['dlc.>'],
+      storage: 'memory',
+      allowMsgCounter: true,
+    });
+    s = await startApp(CounterDlController, { servers: server.url, user: 'app', pass: 'pw' });
+  });
+  afterAll(async () => {
+    await s?.app.close();
+  });
+
+  it('a counter increment reaches a plain dead-letter stream, without Nats-Incr', async () => {
+    expect(await nc.jetstream().counter('dlc.hits').increment(5)).toBe(5n);
+    const jsm = await nc.jetstreamManager();
+    const seq = (await jsm.streams.info('DLC')).state.lastSeq;
+    await waitFor(() => outcomesOf(s.settled, seq).length >= 2, 4000);
+    expect(outcomesOf(s.settled, seq)).toEqual(['nak', 'dead-letter']);
+    const dead = await jsm.streams.getMessage('DLQS', { lastBySubject: 'dlq.stream.c' });
+    expect(dead.headers!.keys().filter((n) => DIRECTIVES.test(n))).toEqual([]);
+    expect([dead.json(), dead.headers!.get('Nats-Dead-Letter-Stream')]).toEqual([
+      { val: '5' },
+      'DLC',
+    ]);
+  });
 });

@@ -14,13 +14,16 @@ import { firstValueFrom } from 'rxjs';
 import {
   ClientNats,
   connect,
+  FeatureNotSupportedError,
+  JetStreamApiError,
   JetStreamHandler,
   NatsExceptionFilter,
+  NatsRecordBuilder,
   ServerNats,
   type NatsConnection,
   type ServerNatsOptions,
 } from '../../lib/index.js';
-import { startServer, type NatsServerHandle } from '../support/index.js';
+import { describeSince, itBefore, startServer, type NatsServerHandle } from '../support/index.js';
 import {
   metricTotal,
   parentOf,
@@ -257,3 +260,85 @@ describe('OpenTelemetry across Nest apps', () => {
     }
   });
 });
+
+describeSince('2.12.0', 'OpenTelemetry of ClientNats.emitBatch()', () => {
+  let client: ClientNats;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nc = await connect({ servers: server.url, telemetry: false });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'TB', subjects: ['tb.>'], allowAtomic: true });
+    client = new ClientNats({ servers: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await nc?.close();
+  });
+
+  it('makes one PRODUCER span for the batch, whose context every stored message carries', async () => {
+    otel.exporter.reset();
+    const ack = await client.emitBatch([
+      { pattern: 'tb.a', data: { n: 1 } },
+      { pattern: 'tb.b', data: new NatsRecordBuilder({ n: 2 }).setHeaders({ x: '2' }).build() },
+      { pattern: 'tb.a', data: { n: 3 } },
+    ]);
+    const spans = otel.spans();
+    // No span per message under the batch's.
+    expect(spans.map((s) => s.name)).toEqual(['publish tb.a']);
+    const span = spans[0];
+    expect(span.kind).toBe(SpanKind.PRODUCER);
+    expect(span.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(span.attributes).toMatchObject({
+      'messaging.system': 'nats',
+      'messaging.operation.name': 'publish',
+      'messaging.destination.name': 'tb.a',
+      'messaging.batch.message_count': 3,
+      'messaging.nats.stream': 'TB',
+      'messaging.nats.stream.sequence': ack.seq,
+    });
+    const jsm = await nc.jetstreamManager();
+    const { traceId, spanId } = span.spanContext();
+    for (let seq = ack.seq - 2; seq <= ack.seq; seq++) {
+      const stored = await jsm.streams.getMessage('TB', { seq });
+      expect(stored.headers?.get('traceparent')).toBe(`00-${traceId}-${spanId}-01`);
+    }
+    const second = await jsm.streams.getMessage('TB', { seq: ack.seq - 1 });
+    expect(second.headers?.get('x')).toBe('2');
+  });
+
+  it('marks the span ERROR when the commit fails', async () => {
+    otel.exporter.reset();
+    const failing = new NatsRecordBuilder({ n: 2 }).setJetStream({ expectStream: 'WRONG' });
+    const err: unknown = await client
+      .emitBatch([
+        { pattern: 'tb.a', data: { n: 1 } },
+        { pattern: 'tb.c', data: failing.build() },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    const span = spanNamed(otel.spans(), 'publish tb.a');
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('JetStreamApiError');
+    expect(otel.spans()).toHaveLength(1);
+  });
+});
+
+itBefore(
+  '2.12.0',
+  'emitBatch() on an older server: FeatureNotSupportedError and no span',
+  async () => {
+    const client = new ClientNats({ servers: server.url });
+    try {
+      await client.connect();
+      otel.exporter.reset();
+      const err: unknown = await client
+        .emitBatch([{ pattern: 'tb.a', data: 1 }])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FeatureNotSupportedError);
+      expect(otel.spans()).toHaveLength(0);
+    } finally {
+      await client.close();
+    }
+  },
+);

@@ -233,8 +233,18 @@ function isSystemSubject(subject: string): boolean {
   );
 }
 
-function isSpanned(init: HeadersInit | undefined): boolean {
+/** True for headers whose send already has its span (the core makes none under it). */
+export function isSpanned(init: HeadersInit | undefined): boolean {
   return init instanceof MsgHeaders && spanned.has(init);
+}
+
+/**
+ * Marks headers whose send has its span in the layer above (one span for a whole atomic batch):
+ * the core publish or request under them makes none.
+ */
+export function markSpanned(headers: MsgHeaders): MsgHeaders {
+  spanned.add(headers);
+  return headers;
 }
 
 function bodySize(data: Uint8Array | string | null | undefined): number {

@@ -1,7 +1,16 @@
 // The JetStream side of ClientNats.emit() and emitBatch(): a record's msgId, expectStream, TTL
 // and schedule become a js.publish(), a js.schedule() or one message of an atomic batch. Each
 // feature the server lacks fails with FeatureNotSupportedError before anything is sent.
-import { InvalidOptionError, MsgHeaders, nuid, type NatsConnection } from '../../core/internal.js';
+import {
+  InvalidOptionError,
+  markSpanned,
+  MsgHeaders,
+  nuid,
+  telemetryOf,
+  type HeadersInit,
+  type NatsConnection,
+  type TelemetrySpan,
+} from '../../core/internal.js';
 import {
   MAX_ATOMIC_BATCH_SIZE,
   TTL_HEADER,
@@ -115,15 +124,50 @@ export async function publishBatch(
     };
     return [e.subject, e.payload, opts];
   });
+  const span = traceBatch(nc, msgs);
   const last = msgs.pop() as [string, string, BatchMsgOptions];
-  // Sent back to back; an event the batch refuses (a repeated msgId...) rejects here, and the
-  // batch is then never committed: the server drops what it staged.
-  await Promise.all(msgs.map(([subject, payload, opts]) => batch.add(subject, payload, opts)));
-  return batch.commit(...last);
+  try {
+    // Sent back to back; an event the batch refuses (a repeated msgId...) rejects here, and the
+    // batch is then never committed: the server drops what it staged.
+    await Promise.all(msgs.map(([subject, payload, opts]) => batch.add(subject, payload, opts)));
+    const ack = await batch.commit(...last);
+    span?.setAttributes({
+      'messaging.nats.stream': ack.stream,
+      'messaging.nats.stream.sequence': ack.seq,
+    });
+    span?.end();
+    return ack;
+  } catch (err) {
+    span?.end(err);
+    throw err;
+  }
 }
 
-function copyHeaders(headers: MsgHeaders | undefined): MsgHeaders {
+/**
+ * While telemetry is on: one PRODUCER `publish {subject}` span for the whole batch, named after
+ * the first event's subject, with `messaging.batch.message_count`; its context goes into every
+ * event's headers (the user's own `traceparent` is kept), and no event gets a span of its own.
+ */
+function traceBatch(
+  nc: NatsConnection,
+  msgs: [string, string, BatchMsgOptions][],
+): TelemetrySpan | undefined {
+  const traced = telemetryOf(nc)?.begin('publish', msgs[0][0], undefined, undefined, {
+    'messaging.batch.message_count': msgs.length,
+    'messaging.message.body.size': undefined,
+  });
+  if (!traced) return undefined;
+  for (const msg of msgs) {
+    const headers = markSpanned(copyHeaders(msg[2].headers));
+    for (const [name, values] of traced.headers ?? [])
+      if (!headers.has(name)) headers.set(name, values);
+    msg[2] = { ...msg[2], headers };
+  }
+  return traced.span;
+}
+
+function copyHeaders(headers: HeadersInit | undefined): MsgHeaders {
   const h = new MsgHeaders();
-  for (const [k, values] of headers ?? []) h.set(k, values);
+  for (const [k, values] of headers === undefined ? [] : MsgHeaders.from(headers)) h.set(k, values);
   return h;
 }

@@ -6,8 +6,8 @@
 import {
   JetStreamApiError,
   JsApiCode,
-  MsgHeaders,
   StreamNotFoundError,
+  type MsgHeaders,
   type InFlight,
   type Msg,
   type NatsConnection,
@@ -15,7 +15,9 @@ import {
 } from '../../core/internal.js';
 import type { JetStreamClient, JetStreamManager, StoredMsg } from '../../jetstream/internal.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
+import { deadLetterHeaders } from './dead-letter-headers.js';
 import type { WorkerLog } from './failure-policy.js';
+import { consumerNames } from './partitions/durables.js';
 import type { SettledEvent } from './jetstream-worker.js';
 import { ProvisioningError } from './provisioner.js';
 
@@ -36,8 +38,6 @@ interface ConsumerAdvisoryWire {
   reason?: string;
 }
 
-/** Headers of the original that would make the dead-letter stream refuse, dedupe or expire it. */
-const DROPPED = /^nats-(expected-|ttl$|schedule|batch-|rollup$|incr$)/i;
 // Every instance subscribes; the queue group gives each advisory to one of them.
 const QUEUE = 'nestjs-nats-dead-letter';
 
@@ -118,18 +118,14 @@ export class AdvisoryDeadLetters {
     // A partitioned handler's consumers are `<durable>-<n>`: all of the stream's are read and
     // the others skipped.
     const partitioned = options.partitions !== undefined;
-    const ours = (consumer: string) =>
-      partitioned
-        ? consumer.startsWith(`${options.durable}-`) &&
-          /^\d+$/.test(consumer.slice(options.durable.length + 1))
-        : consumer === options.durable;
+    const ours = new Set(consumerNames(options));
     for (const kind of ADVISORIES) {
       const sub = this.o.nc.subscribe(
         `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${options.stream}.${partitioned ? '*' : options.durable}`,
         {
           queue: QUEUE,
           callback: (msg) => {
-            if (ours(msg.subject.slice(msg.subject.lastIndexOf('.') + 1)))
+            if (ours.has(msg.subject.slice(msg.subject.lastIndexOf('.') + 1)))
               this.o.inFlight.track(this.onAdvisory(kind, msg));
           },
         },
@@ -165,7 +161,7 @@ export class AdvisoryDeadLetters {
         return;
       }
     }
-    const headers = deadLetterHeaders(kind, adv, original);
+    const headers = advisoryHeaders(kind, adv, original);
     const subject = options.deadLetterSubject as string;
     try {
       await js.publish(subject, original?.data ?? new Uint8Array(0), {
@@ -194,23 +190,18 @@ export class AdvisoryDeadLetters {
 }
 
 /** The original's headers (less those the dead-letter stream would act on) and the reason. */
-function deadLetterHeaders(
+function advisoryHeaders(
   kind: AdvisoryKind,
   adv: ConsumerAdvisoryWire,
   original: StoredMsg | undefined,
 ): MsgHeaders {
-  const h = new MsgHeaders();
-  for (const [name, values] of original?.headers ?? []) {
-    if (DROPPED.test(name)) continue;
-    const kept = /^nats-msg-id$/i.test(name) ? 'Nats-Dead-Letter-Msg-Id' : name;
-    for (const v of values) h.append(kept, v);
-  }
-  if (original !== undefined) h.set('Nats-Dead-Letter-Subject', original.subject);
-  else h.set('Nats-Dead-Letter-Missing', 'true');
-  h.set('Nats-Dead-Letter-Stream', adv.stream);
-  h.set('Nats-Dead-Letter-Consumer', adv.consumer);
-  h.set('Nats-Dead-Letter-Sequence', String(adv.stream_seq));
-  h.set('Nats-Dead-Letter-Deliveries', String(adv.deliveries));
+  const h = deadLetterHeaders(original?.headers, {
+    subject: original?.subject,
+    stream: adv.stream,
+    consumer: adv.consumer,
+    seq: adv.stream_seq,
+    deliveries: adv.deliveries,
+  });
   h.set('Nats-Dead-Letter-Reason', kind);
   if (adv.reason) h.set('Nats-Dead-Letter-Term-Reason', oneLine(adv.reason));
   if (adv.timestamp) h.set('Nats-Dead-Letter-Time', adv.timestamp);

@@ -1,12 +1,13 @@
 import {
-  MsgHeaders,
   StreamNotFoundError,
+  type MsgHeaders,
   TimeoutError,
   type NatsConnection,
 } from '../../core/internal.js';
 import { StreamsApi, type JetStreamClient, type JsMsg } from '../../jetstream/internal.js';
 import { toWireError } from '../wire.js';
 import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
+import { deadLetterHeaders } from './dead-letter-headers.js';
 import { describeError, errorLine, oneLine, type HandlerError } from './handler-error.js';
 import { isTerminal } from './term.exception.js';
 
@@ -143,19 +144,13 @@ export class FailurePolicy {
   /** Publishes the failed message with its error to the dead-letter subject (JetStream if a stream takes it). */
   private async deadLetter(msg: JsMsg, error: HandlerError, subject: string): Promise<void> {
     const meta = msg.metadata;
-    const headers = new MsgHeaders();
-    for (const [name, values] of msg.headers ?? []) {
-      // The original's publish expectations and message id would make the dead-letter stream
-      // refuse or deduplicate it; the id is kept under another name.
-      if (/^nats-expected-/i.test(name)) continue;
-      const kept = /^nats-msg-id$/i.test(name) ? 'Nats-Dead-Letter-Msg-Id' : name;
-      for (const v of values) headers.append(kept, v);
-    }
-    headers.set('Nats-Dead-Letter-Subject', msg.subject);
-    headers.set('Nats-Dead-Letter-Stream', meta.stream);
-    headers.set('Nats-Dead-Letter-Consumer', meta.consumer);
-    headers.set('Nats-Dead-Letter-Sequence', String(meta.sequence.stream));
-    headers.set('Nats-Dead-Letter-Deliveries', String(meta.numDelivered));
+    const headers = deadLetterHeaders(msg.headers, {
+      subject: msg.subject,
+      stream: meta.stream,
+      consumer: meta.consumer,
+      seq: meta.sequence.stream,
+      deliveries: meta.numDelivered,
+    });
     headers.set('Nats-Dead-Letter-Error', headerValue(error.message));
     headers.set('Nats-Dead-Letter-Error-Name', headerValue(error.name));
     // A message dead-lettered before (replayed from a dead-letter stream) may carry an old code.

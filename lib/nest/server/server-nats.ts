@@ -25,6 +25,7 @@ import {
   verifyPartitionTransform,
   withPartitionTransforms,
 } from '../jetstream/partitions/transform.js';
+import { refuseCollidingDurables } from '../jetstream/partitions/durables.js';
 import {
   ProvisioningError,
   provisionConsumer,
@@ -286,6 +287,7 @@ export class ServerNats
     if (handlers.length === 0 && streams.length === 0) return;
     const declared = handlers.map((h) => jetStreamOptionsOf(h) as JetStreamHandlerOptions);
     refuseSharedDurables(declared);
+    refuseCollidingDurables(declared);
     // Exclusive, partitioned and overflow handlers: their options, and a 2.11+ server.
     for (const opts of declared) checkPriorityHandler(opts, nc);
     const jsm = await nc.jetstreamManager(this.options.jetstream);

@@ -3,7 +3,12 @@ import 'reflect-metadata';
 import { Module, type INestMicroservice, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { ServerNats, type ServerNatsOptions, type SettledEvent } from '../../../lib/index.js';
+import {
+  ServerNats,
+  type JetStreamManager,
+  type ServerNatsOptions,
+  type SettledEvent,
+} from '../../../lib/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -67,3 +72,22 @@ export async function startApp(
 
 export const outcomesOf = (settled: SettledEvent[], seq: number) =>
   settled.filter((e) => e.streamSeq === seq).map((e) => e.outcome);
+
+/** Waits until `stream` no longer holds message `seq` (it expired); false when it still does. */
+export async function waitUntilGone(
+  jsm: JetStreamManager,
+  stream: string,
+  seq: number,
+  timeout = 8000,
+): Promise<boolean> {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    const gone = await jsm.streams.getMessage(stream, { seq }).then(
+      () => false,
+      () => true,
+    );
+    if (gone) return true;
+    await sleep(200);
+  }
+  return false;
+}

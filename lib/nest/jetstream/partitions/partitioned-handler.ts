@@ -14,6 +14,7 @@ import { provisionConsumer } from '../provisioner.js';
 import { assignPartitions } from './assignment.js';
 import { DEFAULT_LEASE_TTL, DEFAULT_MEMBERS_BUCKET, Membership } from './membership.js';
 import { partitionOptions } from './transform.js';
+import { countUnpartitioned, unpartitionedWarning } from './unpartitioned.js';
 
 /** The worker options of the whole handler; each partition gets its own consumer and log. */
 export type PartitionedHandlerOptions = Omit<JetStreamWorkerOptions, 'reprovision'> & {
@@ -53,10 +54,18 @@ export class PartitionedHandler {
     return [...this.running.keys()].sort((a, b) => a - b);
   }
 
-  /** Creates (or checks) every partition's consumer, then joins the members. */
+  /**
+   * Creates (or checks) every partition's consumer, warns about messages stored before the
+   * partition transform, then joins the members.
+   */
   async start(): Promise<void> {
     for (let p = 0; p < this.partitions; p++)
       await provisionConsumer(this.o.jsm, partitionOptions(this.o.options, p));
+    const left = unpartitionedWarning(
+      this.o.options,
+      await countUnpartitioned(this.o.jsm, this.o.options),
+    );
+    if (left !== undefined) this.o.log.warn(left);
     await this.membership.start();
   }
 

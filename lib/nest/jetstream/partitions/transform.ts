@@ -10,6 +10,7 @@ import type {
 } from '../../../jetstream/internal.js';
 import type { JetStreamHandlerOptions } from '../jetstream-handler.decorator.js';
 import { ProvisioningError } from '../provisioner.js';
+import { partitionCount, partitionDurable } from './durables.js';
 
 /** The subject a partitioned handler's stream takes (its transform source). */
 function sourceOf(opts: JetStreamHandlerOptions): string {
@@ -19,9 +20,7 @@ function sourceOf(opts: JetStreamHandlerOptions): string {
 /** The stream transform of a partitioned handler; throws `InvalidOptionError` for bad options. */
 export function partitionTransform(opts: JetStreamHandlerOptions): SubjectTransform {
   const where = `@JetStreamHandler ${opts.stream}/${opts.durable}`;
-  const n = opts.partitions ?? 0;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1024)
-    throw new InvalidOptionError(`${where}: partitions must be an integer from 1 to 1024`);
+  const n = partitionCount(opts);
   const src = sourceOf(opts);
   const tokens = src.split('.');
   const stars = tokens.filter((t) => t === '*').length;
@@ -57,7 +56,7 @@ export function partitionOptions(
   return {
     ...rest,
     exclusive: true,
-    durable: `${opts.durable}-${p}`,
+    durable: partitionDurable(opts.durable, p),
     filterSubject: partitionFilter(opts, p),
   };
 }
