@@ -5,7 +5,9 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload, type MicroserviceOptions } from '@nestjs/microservices';
 import {
   connect,
+  ErrorCode,
   FeatureNotSupportedError,
+  InvalidOptionError,
   JetStreamContext,
   JetStreamHandler,
   ProvisioningError,
@@ -126,6 +128,72 @@ describeSince('2.11.0', 'priority-group handlers', () => {
     }
     await expect(start(Bad, [])).rejects.toThrow(/one message at a time/);
   });
+
+  it('refuses handlerTimeout on a plain handler, and below 1000 ms', async () => {
+    @Controller()
+    class Plain {
+      @JetStreamHandler('solo.*', { stream: 'SOLO', durable: 'p', handlerTimeout: 5000 })
+      handle(): void {}
+    }
+    @Controller()
+    class Short {
+      @JetStreamHandler('solo.*', {
+        stream: 'SOLO',
+        durable: 's',
+        exclusive: true,
+        handlerTimeout: 500,
+      })
+      handle(): void {}
+    }
+    const plain = await start(Plain, []).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(plain).toBeInstanceOf(InvalidOptionError);
+    expect((plain as InvalidOptionError).code).toBe(ErrorCode.INVALID_OPTION);
+    expect((plain as Error).message).toMatch(/handlerTimeout needs exclusive or partitions/);
+    await expect(start(Short, [])).rejects.toThrow(/handlerTimeout must be .* >= 1000/);
+  });
+
+  it('lets an exclusive handler run past its ack wait up to handlerTimeout: one delivery, acked', async () => {
+    const runs: Array<{ seq: number; delivered: number; aborted: boolean }> = [];
+    @Controller()
+    class Slow {
+      @JetStreamHandler('slow.*', {
+        stream: 'SLOW',
+        durable: 'slow',
+        exclusive: true,
+        priorityTimeout: 1000,
+        handlerTimeout: 4000,
+      })
+      async handle(@Payload() _b: unknown, @Ctx() ctx: JetStreamContext): Promise<void> {
+        await new Promise((r) => setTimeout(r, 2500)); // 2.5 ack waits, no inProgress()
+        const m = ctx.getMetadata();
+        runs.push({
+          seq: m.sequence.stream,
+          delivered: m.numDelivered,
+          aborted: ctx.signal.aborted,
+        });
+      }
+    }
+    const app = await start(Slow, [{ name: 'SLOW', subjects: ['slow.*'] }]);
+    try {
+      const js = nc.jetstream();
+      await js.publish('slow.a', '1');
+      const jsm = await nc.jetstreamManager();
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const info = await jsm.consumers.info('SLOW', 'slow');
+        if (info.numAckPending === 0 && info.numPending === 0 && runs.length > 0) break;
+        if (Date.now() > deadline) throw new Error(`not acked: ${JSON.stringify(info)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(runs).toEqual([{ seq: 1, delivered: 1, aborted: false }]);
+      expect((await jsm.consumers.info('SLOW', 'slow')).numRedelivered).toBe(0);
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
 });
 
 itBefore(

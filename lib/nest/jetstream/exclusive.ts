@@ -50,6 +50,12 @@ export function checkPriorityHandler(opts: JetStreamHandlerOptions, nc?: HasServ
         `${where}: priorityTimeout must be a whole number of ms >= 1000`,
       );
   }
+  if (opts.handlerTimeout !== undefined) {
+    if (!pinned)
+      throw new InvalidOptionError(`${where}: handlerTimeout needs exclusive or partitions`);
+    if (!Number.isSafeInteger(opts.handlerTimeout) || opts.handlerTimeout < 1000)
+      throw new InvalidOptionError(`${where}: handlerTimeout must be a whole number of ms >= 1000`);
+  }
   const min = opts.overflow?.minPending;
   if (opts.overflow !== undefined && (!Number.isSafeInteger(min) || (min as number) < 1))
     throw new InvalidOptionError(`${where}: overflow.minPending must be a positive integer`);

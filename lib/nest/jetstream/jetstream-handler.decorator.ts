@@ -63,6 +63,13 @@ export interface JetStreamHandlerOptions {
    */
   priorityTimeout?: number;
   /**
+   * Exclusive and partitioned handlers: how long a handler may run, from its start or its last
+   * `ctx.inProgress()`, before this instance takes it as hung and hands the pin (and the message)
+   * to a standby, ms (at least 1000). The transport keeps the message from being redelivered
+   * meanwhile. Raise it for handlers that are slow but alive. @default the ack wait
+   */
+  handlerTimeout?: number;
+  /**
    * Splits the stream into this many partitions by the `partitionBy` tokens of the subject,
    * each processed in order by one instance at a time, and spreads them over the running
    * instances (see the README, "Partitioned handlers"). The stream gets the subject transform
@@ -119,7 +126,8 @@ export function priorityTimeoutOf(opts: JetStreamHandlerOptions): number {
 /**
  * An exclusive handler's defaults that keep it in order across a handover: one
  * unacked message at a time, and an ack wait of `priorityTimeout` so the message a dead instance
- * left unacked comes back as the pin moves (a longer handler is kept alive with in-progress acks).
+ * left unacked comes back as the pin moves (a handler may run longer, up to `handlerTimeout`, kept
+ * alive with in-progress acks; past it, it is taken as hung and the pin moves).
  */
 export function withPriorityDefaults(opts: JetStreamHandlerOptions): JetStreamHandlerOptions {
   if (!isPinned(opts)) return opts;

@@ -23,6 +23,7 @@ import type { JetStreamHandlerOptions } from './jetstream-handler.decorator.js';
 import { originalError, type HandlerError } from './handler-error.js';
 import { FailurePolicy, describeMsg, type WorkerLog } from './failure-policy.js';
 import { priorityPullOptions } from './exclusive.js';
+import type { MessageWatch } from './hang-watchdog.js';
 
 export type { HandlerError } from './handler-error.js';
 export type { WorkerLog } from './failure-policy.js';
@@ -90,6 +91,8 @@ export interface JetStreamWorkerOptions {
   log: WorkerLog;
   /** Creates the consumer again as declared (after it was deleted or lost). */
   reprovision: () => Promise<void>;
+  /** Follows each message from its start (an exclusive handler's hang watchdog). */
+  watch?: (msg: JsMsg) => MessageWatch;
 }
 
 /**
@@ -110,6 +113,7 @@ export class JetStreamWorker {
   private readonly onSettled: (e: SettledEvent) => void;
   private readonly log: WorkerLog;
   private readonly reprovision: () => Promise<void>;
+  private readonly watch: ((msg: JsMsg) => MessageWatch) | undefined;
   private readonly failures: FailurePolicy;
   private readonly telemetry: ConnectionTelemetry | undefined;
 
@@ -122,6 +126,7 @@ export class JetStreamWorker {
     this.onSettled = o.onSettled;
     this.log = o.log;
     this.reprovision = o.reprovision;
+    this.watch = o.watch;
     this.failures = new FailurePolicy({ nc: o.nc, js: o.js, options: o.options, log: o.log });
   }
 
@@ -149,10 +154,13 @@ export class JetStreamWorker {
     return this.consumer?.pinned ?? false;
   }
 
-  /** Stops pulling and hands back what was pulled but not started; running ones finish. */
-  stop(): void {
+  /**
+   * Stops pulling and hands back what was pulled but not started (unless `handBack` is false:
+   * it may be another instance's already); running ones finish.
+   */
+  stop(handBack = true): void {
     this.stopped = true;
-    this.messages?.handBack();
+    if (handBack) this.messages?.handBack();
     this.messages?.stop();
     this.slotFreed?.();
   }
@@ -229,10 +237,16 @@ export class JetStreamWorker {
   }
 
   private async process(msg: JsMsg, span?: TelemetrySpan): Promise<void> {
+    const watch = this.watch?.(msg);
+    // Given up before it started (see `HangWatchdog`): another instance may have it now.
+    if (watch?.abandoned) return;
     // Past half the ack wait, tell the server we are still working so it does not redeliver.
     const keepAlive = setInterval(() => {
       try {
-        if (!msg.isAcked) msg.inProgress();
+        if (!msg.isAcked && !watch?.abandoned) {
+          msg.inProgress();
+          watch?.kept();
+        }
       } catch {
         // The connection closed (an app closed past its grace period): nothing to keep alive.
         clearInterval(keepAlive);
@@ -242,7 +256,7 @@ export class JetStreamWorker {
     // process alive for up to half an ack wait more.
     keepAlive.unref();
     const meta = msg.metadata;
-    const ctx = new JetStreamContext(msg);
+    const ctx = new JetStreamContext(msg, watch);
     let failure: { filtered: unknown; thrown: unknown } | undefined;
     try {
       const result: unknown = await this.handler(decodePayload(msg.data), ctx);
@@ -253,7 +267,10 @@ export class JetStreamWorker {
       failure = { filtered, thrown: originalError(ctx, filtered) };
     } finally {
       clearInterval(keepAlive);
+      watch?.done();
     }
+    // Handed over while the handler ran: the message is another instance's now; never settled.
+    if (watch?.abandoned) return;
     let event: Settled;
     try {
       if (failure) event = await this.failures.settle(msg, failure.filtered, failure.thrown);
