@@ -33,11 +33,6 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
-      // `interface X extends Y {}` is how a module augmentation adds Y's members to X.
-      '@typescript-eslint/no-empty-object-type': [
-        'error',
-        { allowInterfaces: 'with-single-extends' },
-      ],
       '@typescript-eslint/no-floating-promises': [
         'error',
         {

@@ -1,26 +1,5 @@
 import { JetStreamClient } from '../jetstream/internal.js';
 
-/**
- * The four methods a bucket kind (`'KeyValue'`, `'ObjectStore'`) adds to every JetStream client:
- * `create<Kind>`, `<kind>`, `delete<Kind>` and `<kind>Names`.
- */
-export type BucketKindMethods<Kind extends string, Options, Bucket> = {
-  /**
-   * Creates a bucket (or updates an existing one to `opts`) and resolves it. Throws
-   * `InvalidBucketNameError` or `InvalidOptionError`.
-   */
-  [K in `create${Kind}`]: (opts: Options) => Promise<Bucket>;
-} & {
-  /** Binds to an existing bucket. Rejects with `BucketNotFoundError`. */
-  [K in Uncapitalize<Kind>]: (bucket: string) => Promise<Bucket>;
-} & {
-  /** Deletes a bucket with its contents; resolves true. Rejects with `BucketNotFoundError`. */
-  [K in `delete${Kind}`]: (bucket: string) => Promise<boolean>;
-} & {
-  /** The names of the account's buckets of this kind. */
-  [K in `${Uncapitalize<Kind>}Names`]: () => AsyncIterable<string>;
-};
-
 /** How a bucket kind implements its methods, each taking the client first. */
 export interface BucketKindFunctions<Options, Bucket> {
   create: (js: JetStreamClient, opts: Options) => Promise<Bucket>;
@@ -30,9 +9,10 @@ export interface BucketKindFunctions<Options, Bucket> {
 }
 
 /**
- * Adds a bucket kind's methods to every JetStream client. The JetStream layer knows nothing of
- * buckets (dependency direction), so KV and the object store add the methods that their
- * `declare module` promises this way when they load.
+ * Adds a bucket kind's four methods (`create<Kind>`, `<kind>`, `delete<Kind>`, `<kind>Names`) to
+ * every JetStream client. The JetStream layer knows nothing of buckets (dependency direction),
+ * so KV and the object store add the methods that their `declare module` promises this way when
+ * they load.
  */
 export function addBucketKindMethods<Options, Bucket>(
   kind: string,

@@ -1,4 +1,4 @@
-import { addBucketKindMethods, type BucketKindMethods } from '../buckets/internal.js';
+import { addBucketKindMethods } from '../buckets/internal.js';
 import {
   createObjectStore,
   deleteObjectStore,
@@ -9,12 +9,23 @@ import type { ObjectStore } from './store.js';
 import type { ObjectStoreOptions } from './types.js';
 
 declare module '../jetstream/client.js' {
-  /** `createObjectStore()`, `objectStore()`, `deleteObjectStore()` and `objectStoreNames()`. */
-  interface JetStreamClient extends BucketKindMethods<
-    'ObjectStore',
-    ObjectStoreOptions,
-    ObjectStore
-  > {}
+  interface JetStreamClient {
+    /**
+     * Creates an object store (the stream `OBJ_<bucket>`; objects are kept in chunks), or updates
+     * an existing one to `opts`, and resolves it. Throws `InvalidBucketNameError` or
+     * `InvalidOptionError`.
+     */
+    createObjectStore(opts: ObjectStoreOptions): Promise<ObjectStore>;
+    /** Binds to an existing object store. Rejects with `BucketNotFoundError`. */
+    objectStore(bucket: string): Promise<ObjectStore>;
+    /**
+     * Deletes an object store with its objects, links and metadata; resolves true. Rejects with
+     * `BucketNotFoundError`.
+     */
+    deleteObjectStore(bucket: string): Promise<boolean>;
+    /** The names of the account's object stores. */
+    objectStoreNames(): AsyncIterable<string>;
+  }
 }
 
 addBucketKindMethods('ObjectStore', {

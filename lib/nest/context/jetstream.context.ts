@@ -1,7 +1,7 @@
 import type { JsMsg, JsMsgMetadata } from '../../jetstream/internal.js';
 import { MessageContext } from './message.context.js';
 
-/** @internal How the transport follows a handler (the hang watchdog of exclusive handlers). */
+/** How the transport follows a handler (the hang watchdog of exclusive handlers). */
 export interface HandlerWatch {
   /** Aborted when the message was handed to another instance. */
   readonly signal: AbortSignal;
