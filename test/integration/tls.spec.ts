@@ -277,8 +277,10 @@ describe('TLS failure modes', () => {
         });
         open.push(nc);
         const seen = recordStatus(nc);
-        for (let i = 0; i < 200 && !nc.discoveredServers.length; i++) await sleep(10);
-        expect(nc.discoveredServers).toContain(`tls://127.0.0.1:${b.port}`);
+        // Wait for b's own URL: under load an INFO may first list another member's URL.
+        const bUrl = `tls://127.0.0.1:${b.port}`;
+        for (let i = 0; i < 500 && !nc.discoveredServers.includes(bUrl); i++) await sleep(10);
+        expect(nc.discoveredServers).toContain(bUrl);
         let reconnected = '';
         void (async () => {
           for await (const s of nc.status()) if (s.type === 'reconnect') reconnected = s.server;
