@@ -5,6 +5,7 @@ export { MAX_DELAY_MS, checkDelay } from './delays.js';
 export { InFlight, settlesWithin } from './in-flight.js';
 export { replyError } from './subscriptions/mux-inbox.js';
 export { MsgView } from './messages/msg-view.js';
+export { copyHeaders } from './messages/headers.js';
 export { CopyArena } from './messages/copy-arena.js';
 export { Nuid, nuid } from './nuid.js';
 export {

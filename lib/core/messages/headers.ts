@@ -127,6 +127,17 @@ export class MsgHeaders implements Iterable<[string, string[]]> {
   }
 }
 
+/**
+ * A new `MsgHeaders` with the entries of `init` (empty when undefined): headers a layer adds to
+ * must not change the ones its caller passed and may reuse.
+ */
+export function copyHeaders(init: HeadersInit | undefined): MsgHeaders {
+  const copy = new MsgHeaders();
+  if (init === undefined) return copy;
+  for (const [name, values] of MsgHeaders.from(init)) copy.set(name, values);
+  return copy;
+}
+
 function checkName(name: string): string {
   if (typeof name !== 'string' || name.length === 0 || !/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
     throw new InvalidOptionError(

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { MsgHeaders, type HeadersInit } from '../messages/headers.js';
+import { MsgHeaders, copyHeaders, type HeadersInit } from '../messages/headers.js';
 import type { Msg } from '../messages/msg.js';
 import type { TelemetryOptions } from '../options.js';
 import {
@@ -250,15 +250,6 @@ export function markSpanned(headers: MsgHeaders): MsgHeaders {
 function bodySize(data: Uint8Array | string | null | undefined): number {
   if (data === null || data === undefined) return 0;
   return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-}
-
-/** A copy of the caller's headers: a `MsgHeaders` the caller reuses must not collect contexts. */
-function copyHeaders(init: HeadersInit | undefined): MsgHeaders {
-  const copy = new MsgHeaders();
-  if (init === undefined) return copy;
-  const from = MsgHeaders.from(init);
-  for (const name of from.keys()) copy.set(name, from.getAll(name));
-  return copy;
 }
 
 /** Writes a header only when the caller did not set it. */

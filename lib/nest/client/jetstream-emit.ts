@@ -3,11 +3,11 @@
 // feature the server lacks fails with FeatureNotSupportedError before anything is sent.
 import {
   InvalidOptionError,
+  copyHeaders,
   markSpanned,
   MsgHeaders,
   nuid,
   telemetryOf,
-  type HeadersInit,
   type NatsConnection,
   type TelemetrySpan,
 } from '../../core/internal.js';
@@ -164,10 +164,4 @@ function traceBatch(
     msg[2] = { ...msg[2], headers };
   }
   return traced.span;
-}
-
-function copyHeaders(headers: HeadersInit | undefined): MsgHeaders {
-  const h = new MsgHeaders();
-  for (const [k, values] of headers === undefined ? [] : MsgHeaders.from(headers)) h.set(k, values);
-  return h;
 }

@@ -1,4 +1,10 @@
-import { ErrorCode, MaxPayloadError, MsgHeaders, type Msg } from '../../core/internal.js';
+import {
+  ErrorCode,
+  MaxPayloadError,
+  copyHeaders,
+  MsgHeaders,
+  type Msg,
+} from '../../core/internal.js';
 import { ServiceMsg } from '../../services/internal.js';
 import {
   ERROR_CODE_HEADER,
@@ -186,7 +192,5 @@ function fallbacks(reply: Reply, cause: unknown): ReplyPacket[] {
 
 /** A copy of `headers` (or new headers) with `name` set. */
 function withHeader(headers: MsgHeaders | undefined, name: string, value: string): MsgHeaders {
-  const copy = new MsgHeaders();
-  if (headers) for (const [k, values] of headers) copy.set(k, values);
-  return copy.set(name, value);
+  return copyHeaders(headers).set(name, value);
 }
