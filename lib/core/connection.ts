@@ -114,13 +114,13 @@ export class NatsConnection {
   get isConnected(): boolean {
     return this.machine.isConnected;
   }
-  /** True once the connection is closing or closed: the state `inspect(nc)` shows as `closed`. */
+  /** True once the connection is closing or closed. */
   get isClosed(): boolean {
-    return this.machine.state === 'closed';
+    return this.machine.isClosed;
   }
-  /** True while `drain()` runs: the state `inspect(nc)` shows as `draining`. */
+  /** True while `drain()` runs. */
   get isDraining(): boolean {
-    return this.machine.state === 'draining';
+    return this.machine.isDraining;
   }
   /** The URL of the current server, without credentials, or '' when disconnected. */
   get connectedUrl(): string {

@@ -75,13 +75,13 @@ export class HangWatchdog {
   private lastTick = clock();
   private ticker: NodeJS.Timeout | undefined;
 
-  private readonly ackWait: number;
-
   constructor(
     private readonly budget: HandlerBudget,
     private readonly onHandover: (h: Handover) => void,
-  ) {
-    this.ackWait = budget.ackWait;
+  ) {}
+
+  private get ackWait(): number {
+    return this.budget.ackWait;
   }
 
   start(): void {

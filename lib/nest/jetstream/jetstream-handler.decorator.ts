@@ -50,8 +50,9 @@ export interface JetStreamHandlerOptions {
   /**
    * Exactly one app instance processes the stream at a time, in order: the consumer gets a
    * `pinned_client` priority group (`exclusive`), every instance pulls in it and the server
-   * serves only the pinned one. When it dies or hangs, a standby takes over within
-   * `priorityTimeout` and goes on after the last acked message. Processes one message at a time
+   * serves only the pinned one. When it dies, a standby takes over within `priorityTimeout`; when
+   * its handler hangs past `handlerTimeout`, at once; either way it goes on after the last acked
+   * message. Processes one message at a time
    * (no `concurrency`); `maxAckPending` defaults to 1 and `ackWait` to `priorityTimeout`.
    * An existing consumer without the group is refused (`ProvisioningError`), never changed.
    * Needs nats-server 2.11+ (`FeatureNotSupportedError` at start-up).
