@@ -178,7 +178,8 @@ async function begin(
   stream: string,
   replicas: number,
 ): Promise<Scenario> {
-  const jsm = await jetstreamManager(pubNc);
+  // An R3 stream's raft group elects its leader before the create answers: over 5 s under CI load.
+  const jsm = await jetstreamManager(pubNc, { timeout: 15_000 });
   await jsm.streams.add({
     name: stream,
     subjects: ['rel.>'],
