@@ -1,6 +1,7 @@
 import { TimeoutError, NoRespondersError } from '../../lib/core/errors.js';
 import { Msg, type Responder } from '../../lib/core/messages/msg.js';
-import { MuxInbox } from '../../lib/core/subscriptions/mux-inbox.js';
+import { DeadlineQueue } from '../../lib/core/subscriptions/deadline-queue.js';
+import { idOf, MuxInbox } from '../../lib/core/subscriptions/mux-inbox.js';
 
 const noResponder: Responder = { respondTo: () => undefined };
 const reply = (subject: string, data = 'ok', headers: Uint8Array | null = null): Msg =>
@@ -113,5 +114,70 @@ describe('MuxInbox', () => {
     await expect(a.response).rejects.toThrow('publish failed');
     mux.dispatch(reply(b.reply));
     await expect(b.response).resolves.toBeInstanceOf(Msg);
+  });
+
+  it('times out only the unanswered requests when replies come back out of order', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const sent = Array.from({ length: 2000 }, (_, i) => mux.register(`s.${i}`, 150));
+    // Answer every request but each 7th, from the back: the oldest stays pending throughout.
+    for (let i = sent.length - 1; i >= 0; i--) if (i % 7 !== 0) mux.dispatch(reply(sent[i].reply));
+    expect(mux.size).toBe(Math.ceil(2000 / 7));
+    const outcomes = await Promise.all(sent.map((r) => outcome(r.response, 0)));
+    outcomes.forEach((o, i) => expect(o.what).toBe(i % 7 === 0 ? 'TimeoutError' : 'ok'));
+    expect(mux.size).toBe(0);
+  });
+
+  it('ignores replies whose last token is not one of its request numbers', async () => {
+    const mux = new MuxInbox('_INBOX.x.');
+    const a = mux.register('a', 1000);
+    for (const bad of ['_INBOX.x.', '_INBOX.x.0-', '_INBOX.x.Z', '_INBOX.x.00000000000000000'])
+      mux.dispatch(reply(bad));
+    expect(mux.size).toBe(1);
+    mux.dispatch(reply(a.reply));
+    await expect(a.response).resolves.toBeInstanceOf(Msg);
+  });
+
+  it('reads request numbers in base 36 in place', () => {
+    expect(idOf('_INBOX.x.0', 9)).toBe(0);
+    expect(idOf('_INBOX.x.zz', 9)).toBe(36 * 35 + 35);
+    expect(idOf('_INBOX.x.A', 9)).toBe(-1);
+    expect(idOf('_INBOX.x.', 9)).toBe(-1);
+    expect(idOf('_INBOX.x.12345678901', 9)).toBe(-1);
+  });
+});
+
+describe('DeadlineQueue', () => {
+  const entry = (deadline: number) => ({ deadline, settled: false });
+
+  it('yields the oldest unsettled entry, skipping settled ones', () => {
+    const q = new DeadlineQueue<ReturnType<typeof entry>>();
+    const [a, b, c] = [entry(1), entry(2), entry(3)];
+    [a, b, c].forEach((e) => q.push(e));
+    b.settled = true;
+    q.settled();
+    expect(q.first()).toBe(a);
+    a.settled = true;
+    q.settled();
+    expect(q.first()).toBe(c);
+    expect(q.size).toBe(1);
+    c.settled = true;
+    q.settled();
+    expect(q.first()).toBeUndefined();
+  });
+
+  it('keeps its ring within a few times the live entries under out-of-order settling', () => {
+    const q = new DeadlineQueue<ReturnType<typeof entry>>();
+    const stuck = entry(0);
+    q.push(stuck);
+    for (let i = 1; i <= 100_000; i++) {
+      const e = entry(i);
+      q.push(e);
+      e.settled = true;
+      q.settled();
+    }
+    const slots = (q as unknown as { slots: unknown[] }).slots.length;
+    expect(q.size).toBe(1);
+    expect(q.first()).toBe(stuck);
+    expect(slots).toBeLessThanOrEqual(32);
   });
 });

@@ -1,14 +1,26 @@
 import { NoRespondersError, TimeoutError, type NatsError } from '../errors.js';
 import { ServiceError, SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../service-error.js';
 import type { Msg } from '../messages/msg.js';
+import { DeadlineQueue, type Deadlined } from './deadline-queue.js';
 
-interface PendingRequest {
-  resolve(msg: Msg): void;
-  reject(err: Error): void;
-  subject: string;
-  timeout: number;
-  /** `performance.now()` after which the request times out. */
-  deadline: number;
+interface PendingRequest extends Deadlined {
+  resolve: (msg: Msg) => void;
+  reject: (err: Error) => void;
+  readonly subject: string;
+  readonly timeout: number;
+  /** The request's number; its reply subject ends with it in base 36. */
+  readonly id: number;
+}
+
+// A settled entry can wait in its deadline queue a while: it must not keep its promise alive.
+const settledAlready = (): void => {};
+
+/** Settles a request taken from the inbox and lets go of its promise. */
+function settle(entry: PendingRequest, outcome: Msg | Error): void {
+  const { resolve, reject } = entry;
+  entry.resolve = entry.reject = settledAlready;
+  if (outcome instanceof Error) reject(outcome);
+  else resolve(outcome);
 }
 
 /**
@@ -21,8 +33,8 @@ interface PendingRequest {
  * deadline order, so a sweep looks only at expired requests plus one head per value.
  */
 export class MuxInbox {
-  private readonly pending = new Map<string, PendingRequest>();
-  private readonly byTimeout = new Map<number, Map<string, PendingRequest>>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly byTimeout = new Map<number, DeadlineQueue<PendingRequest>>();
   private counter = 0;
   private idleWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -48,38 +60,35 @@ export class MuxInbox {
 
   /** Registers a request; returns its reply subject and the promise of its answer. */
   register(subject: string, timeout: number): { reply: string; response: Promise<Msg> } {
-    const token = (this.counter++).toString(36);
+    const id = this.counter++;
     const deadline = performance.now() + timeout;
     let entry!: PendingRequest;
     const response = new Promise<Msg>((resolve, reject) => {
-      entry = { resolve, reject, subject, timeout, deadline };
+      entry = { resolve, reject, subject, timeout, id, deadline, settled: false };
     });
-    this.pending.set(token, entry);
+    this.pending.set(id, entry);
     let group = this.byTimeout.get(timeout);
-    if (group === undefined)
-      this.byTimeout.set(timeout, (group = new Map<string, PendingRequest>()));
-    group.set(token, entry);
+    if (group === undefined) this.byTimeout.set(timeout, (group = new DeadlineQueue()));
+    group.push(entry);
     if (deadline < this.timerAt) this.arm(deadline);
     else this.timer?.ref();
-    return { reply: this.prefix + token, response };
+    return { reply: this.prefix + id.toString(36), response };
   }
 
   /** Drops a registration whose publish failed. */
   cancel(reply: string, err: Error): void {
-    const token = reply.slice(this.prefix.length);
-    const entry = this.take(token);
+    const entry = this.take(idOf(reply, this.prefix.length));
     if (!entry) return;
-    entry.reject(err);
+    settle(entry, err);
     this.notifyIdle();
   }
 
   /** Routes a reply to its request; late or unknown replies are dropped. */
   dispatch(msg: Msg): void {
-    const entry = this.take(msg.subject.slice(this.prefix.length));
+    const entry = this.take(idOf(msg.subject, this.prefix.length));
     if (entry === undefined) return;
     const err = replyError(msg, entry.subject);
-    if (err) entry.reject(err);
-    else entry.resolve(msg);
+    settle(entry, err ?? msg);
     this.notifyIdle();
   }
 
@@ -89,10 +98,10 @@ export class MuxInbox {
    */
   failSubject(subject: string, err: NatsError): void {
     const failed: PendingRequest[] = [];
-    for (const [token, entry] of this.pending) {
-      if (entry.subject === subject) failed.push(this.take(token)!);
+    for (const [id, entry] of this.pending) {
+      if (entry.subject === subject) failed.push(this.take(id)!);
     }
-    for (const entry of failed) entry.reject(err);
+    for (const entry of failed) settle(entry, err);
     if (failed.length > 0) this.notifyIdle();
   }
 
@@ -104,17 +113,19 @@ export class MuxInbox {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
-    for (const entry of entries) entry.reject(err);
+    for (const entry of entries) settle(entry, err);
     this.notifyIdle();
   }
 
-  private take(token: string): PendingRequest | undefined {
-    const entry = this.pending.get(token);
+  private take(id: number): PendingRequest | undefined {
+    const entry = this.pending.get(id);
     if (entry === undefined) return undefined;
-    this.pending.delete(token);
+    this.pending.delete(id);
+    entry.settled = true;
     const group = this.byTimeout.get(entry.timeout)!;
-    group.delete(token);
-    if (group.size === 0) this.byTimeout.delete(entry.timeout);
+    group.settled();
+    // A few empty queues stay for reuse (most callers use one or two timeouts).
+    if (group.size === 0 && this.byTimeout.size > 8) this.byTimeout.delete(entry.timeout);
     return entry;
   }
 
@@ -133,17 +144,18 @@ export class MuxInbox {
     const expired: PendingRequest[] = [];
     let next = Infinity;
     for (const group of this.byTimeout.values()) {
-      for (const [token, entry] of group) {
+      for (let entry = group.first(); entry !== undefined; entry = group.first()) {
         if (entry.deadline > now) {
           next = Math.min(next, entry.deadline);
           break;
         }
-        expired.push(this.take(token)!);
+        expired.push(this.take(entry.id)!);
       }
     }
     if (next !== Infinity) this.arm(next);
     for (const entry of expired) {
-      entry.reject(
+      settle(
+        entry,
         new TimeoutError(`request to ${entry.subject} timed out after ${entry.timeout} ms`),
       );
     }
@@ -159,6 +171,22 @@ export class MuxInbox {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/**
+ * The request number that a reply subject ends with (base 36, from `from` on), or -1 when the
+ * rest is not one. Reads the subject in place: a reply costs no substring.
+ */
+export function idOf(subject: string, from: number): number {
+  if (from >= subject.length || subject.length - from > 10) return -1;
+  let id = 0;
+  for (let i = from; i < subject.length; i++) {
+    const c = subject.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return -1;
+    id = id * 36 + digit;
+  }
+  return id;
 }
 
 /**
