@@ -14,6 +14,7 @@ import {
 import {
   StreamsApi,
   type JetStreamClient,
+  type PubAck,
   type PublishExpectations,
   type StreamInfo,
 } from '../jetstream/internal.js';
@@ -44,6 +45,11 @@ export type KvWatcher = Watcher<KvWatchEntry>;
 const DEL: HeadersInit = { 'KV-Operation': 'DEL' };
 const PURGE: HeadersInit = { 'KV-Operation': 'PURGE', 'Nats-Rollup': 'sub' };
 const THIRTY_MINUTES = 30 * 60 * 1000;
+
+const livePut = (e: Entry | null): Entry | null => (e !== null && e.operation === 'PUT' ? e : null);
+const seqOf = (ack: PubAck): number => ack.seq;
+const readBody = (subject: string, revision: number | undefined) =>
+  revision === undefined ? { last_by_subj: subject } : { seq: revision };
 
 /** A Key-Value bucket (ADR-8) on a JetStream stream `KV_<bucket>`. Made by `js.keyValue()`. */
 export class KvBucket {
@@ -76,19 +82,28 @@ export class KvBucket {
    * The latest entry of `key`, or the given revision; null when the key (or revision) does not
    * exist, or when it is deleted or purged. Throws `InvalidKeyError`.
    */
-  async get(key: string, opts: { revision?: number } = {}): Promise<KvEntry | null> {
-    validateKey(key);
-    const e = await this.read(key, opts.revision);
-    return e !== null && e.operation === 'PUT' ? e : null;
+  get(key: string, opts: { revision?: number } = {}): Promise<KvEntry | null> {
+    // get() and put() are promise chains, not async functions: an async frame per call was a
+    // large part of what they allocate.
+    try {
+      validateKey(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.read(key, opts.revision).then(livePut);
   }
 
   /**
    * Stores a value and resolves its revision. Throws `InvalidKeyError`; rejects with
    * `BucketNotFoundError` when the bucket was deleted.
    */
-  async put(key: string, value: Uint8Array | string): Promise<number> {
-    validateKey(key, true);
-    return (await this.publish(key, value, undefined, undefined)).seq;
+  put(key: string, value: Uint8Array | string): Promise<number> {
+    try {
+      validateKey(key, true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.publish(key, value, undefined, undefined).then(seqOf);
   }
 
   /**
@@ -245,64 +260,55 @@ export class KvBucket {
   }
 
   /** The latest message on a key or filter, or a revision of a key; markers included. */
-  private async read(key: string, revision?: number): Promise<Entry | null> {
-    const subject = this.keyPrefix + key;
-    const body = revision === undefined ? { last_by_subj: subject } : { seq: revision };
-    let e: Entry | null;
-    if (this.direct) {
-      const nc = this.js.nc;
-      try {
-        // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
-        const send = (timeout: number) =>
-          revision === undefined && !/[*>]/.test(key)
-            ? nc.request(`${this.directGet}.${subject}`, undefined, { timeout })
-            : nc.request(this.directGet, JSON.stringify(body), { timeout });
-        const msg = await unlessBucketGone(
-          send,
-          this.streams,
-          this.streamName,
-          this.bucket,
-          this.js.api.timeout,
-        );
-        e = entryFromDirect(this.bucket, this.keyPrefix.length, msg);
-      } catch (err) {
-        throw await this.explain(err);
-      }
-    } else {
-      try {
-        const suffix = `STREAM.MSG.GET.${this.streamName}`;
-        const r = await this.js.api.request<{ type?: string; message: StoredMsgWire }>(
-          suffix,
-          body,
-        );
-        e = entryFromMsgGet(this.bucket, this.keyPrefix.length, r.message);
-      } catch (err) {
-        if (err instanceof JetStreamApiError && err.apiCode === JsApiCode.NO_MESSAGE_FOUND)
-          return null;
-        throw bucketNotFound(err, this.bucket);
-      }
-    }
-    return e !== null && revision !== undefined && e.key !== key ? null : e;
+  private read(key: string, revision?: number): Promise<Entry | null> {
+    const found = this.direct ? this.readDirect(key, revision) : this.readByApi(key, revision);
+    if (revision === undefined) return found;
+    return found.then((e) => (e !== null && e.key !== key ? null : e));
   }
 
-  private async publish(
+  private readDirect(key: string, revision: number | undefined): Promise<Entry | null> {
+    const subject = this.keyPrefix + key;
+    const nc = this.js.nc;
+    // The subject form of a last-by-subject direct get needs no JSON body; wildcards need one.
+    const send =
+      revision === undefined && !/[*>]/.test(key)
+        ? (timeout: number) => nc.request(`${this.directGet}.${subject}`, undefined, { timeout })
+        : (timeout: number) =>
+            nc.request(this.directGet, JSON.stringify(readBody(subject, revision)), { timeout });
+    return unlessBucketGone(send, this.streams, this.streamName, this.bucket, this.js.api.timeout)
+      .then((msg) => entryFromDirect(this.bucket, this.keyPrefix.length, msg))
+      .catch(this.explained);
+  }
+
+  private async readByApi(key: string, revision: number | undefined): Promise<Entry | null> {
+    try {
+      const suffix = `STREAM.MSG.GET.${this.streamName}`;
+      const body = readBody(this.keyPrefix + key, revision);
+      const r = await this.js.api.request<{ type?: string; message: StoredMsgWire }>(suffix, body);
+      return entryFromMsgGet(this.bucket, this.keyPrefix.length, r.message);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.apiCode === JsApiCode.NO_MESSAGE_FOUND)
+        return null;
+      throw bucketNotFound(err, this.bucket);
+    }
+  }
+
+  private publish(
     key: string,
     value: Uint8Array | string | undefined,
     headers: HeadersInit | undefined,
     expect: PublishExpectations | undefined,
     ttl?: KvTtl,
-  ) {
-    try {
-      return await this.js.publish(this.writePrefix + key, value, { headers, expect, ttl });
-    } catch (err) {
-      throw await this.explain(err);
-    }
+  ): Promise<PubAck> {
+    return this.js
+      .publish(this.writePrefix + key, value, { headers, expect, ttl })
+      .catch(this.explained);
   }
 
-  /** `BucketNotFoundError` for a request nobody answered because the bucket was deleted. */
-  private explain(err: unknown): Promise<unknown> {
-    return explainUnanswered(this.streams, this.streamName, this.bucket, err);
-  }
+  /** Rejects with `BucketNotFoundError` for a request nobody answered because the bucket was deleted, else with `err`. */
+  private readonly explained = async (err: unknown): Promise<never> => {
+    throw await explainUnanswered(this.streams, this.streamName, this.bucket, err);
+  };
 
   private async guarded(
     key: string,
