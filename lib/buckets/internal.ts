@@ -13,4 +13,8 @@ export {
 } from './stream.js';
 export type { Placement } from './types.js';
 export { Watcher, initialValuesOf, type WatchSpec } from './watcher.js';
-export { addBucketKindMethods, type BucketKindFunctions } from './js-methods.js';
+export {
+  addBucketKindMethods,
+  type BucketKindFunctions,
+  type BucketKindMethods,
+} from './js-methods.js';
