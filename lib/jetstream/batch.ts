@@ -14,7 +14,7 @@ import {
   type Msg,
 } from '../core/internal.js';
 import { decodeReply, type JsApi } from './api.js';
-import { NoStreamForSubjectError, type PubAck } from './publish.js';
+import { NoStreamForSubjectError, pubAckOf, type PubAck } from './publish.js';
 import type { PubAckWire } from './wire-types.js';
 
 /** The most messages one atomic batch may hold (the server's default `max_batch_size`). */
@@ -236,15 +236,7 @@ export class AtomicBatch {
     if (first !== undefined) throw first;
     if (!commit) return this.stage(q);
     const ack = decodeReply<BatchAckWire>(await this.ask(q));
-    const out: BatchPubAck = {
-      stream: ack.stream,
-      seq: ack.seq,
-      duplicate: ack.duplicate === true,
-      batch: ack.batch ?? this.id,
-      count: ack.count ?? seq,
-    };
-    if (ack.domain) out.domain = ack.domain;
-    return out;
+    return { ...pubAckOf(ack), batch: ack.batch ?? this.id, count: ack.count ?? seq };
   }
 
   /** Sends a staged (not the last) message as a request, and checks its empty answer. */

@@ -83,12 +83,14 @@ function publishHeaders(nc: NatsConnection, opts: JsPublishOptions): MsgHeaders 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function toPubAck(msg: Msg): PubAck {
-  const ack = decodeReply<PubAckWire>(msg);
+/** The PubAck of a decoded stream acknowledgement (also the base of a batch's). */
+export function pubAckOf(ack: PubAckWire): PubAck {
   const out: PubAck = { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
   if (ack.domain) out.domain = ack.domain;
   return out;
 }
+
+const toPubAck = (msg: Msg): PubAck => pubAckOf(decodeReply<PubAckWire>(msg));
 
 /**
  * Publishes to a stream subject and resolves the stream's PubAck. Rejects with

@@ -305,7 +305,10 @@ export class KvBucket {
       .catch(this.explained);
   }
 
-  /** Rejects with `BucketNotFoundError` for a request nobody answered because the bucket was deleted, else with `err`. */
+  /**
+   * Rejects with `BucketNotFoundError` for a request nobody answered because the bucket was
+   * deleted, else with `err`.
+   */
   private readonly explained = async (err: unknown): Promise<never> => {
     throw await explainUnanswered(this.streams, this.streamName, this.bucket, err);
   };
