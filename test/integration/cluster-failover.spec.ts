@@ -86,6 +86,8 @@ describe('cluster failover', () => {
     const w = watch(nc);
     const sub = nc.subscribe('alive');
     await nc.flush();
+    // Under load a's routes may still be forming: the INFO naming both others can come later.
+    await waitUntil(() => nc.servers.length === 3, 'gossip of both other nodes');
     expect(nc.servers).toHaveLength(3);
     await cluster.servers[0].kill();
     await waitUntil(() => w.count('reconnect') === 1, 'first failover');
